@@ -1,0 +1,115 @@
+"""Folds streaming chunks into the `CompletionResponse` that `complete()` would return.
+
+Every stream feeds one, so that an error mid-stream can hand over everything received so
+far. `add` is on the hot path and does as little as it can: it appends, and joins only
+when a snapshot is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..types import CompletionResponse, FinishReason, StreamingChunk, ToolCall, Usage
+
+
+class _ToolCallParts:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.name: str | None = None
+        self.arguments: list[str] = []
+
+
+def parse_arguments(text: str) -> dict[str, Any]:
+    """Tool-call arguments as a dict; unparseable text is kept under `_raw`."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
+class Accumulator:
+    __slots__ = (
+        "_content",
+        "_reasoning",
+        "_tools",
+        "chunks_seen",
+        "finish_reason",
+        "id",
+        "model",
+        "raw_finish_reason",
+        "reasoning_signature",
+        "usage",
+    )
+
+    def __init__(self) -> None:
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._tools: dict[int, _ToolCallParts] = {}
+        self.id: str | None = None
+        self.model: str | None = None
+        self.finish_reason: FinishReason | None = None
+        self.raw_finish_reason: str | None = None
+        self.reasoning_signature: str | None = None
+        self.usage: Usage | None = None
+        self.chunks_seen = 0
+
+    def add(self, chunk: StreamingChunk) -> None:
+        self.chunks_seen += 1
+        if chunk.content:
+            self._content.append(chunk.content)
+        if chunk.reasoning:
+            self._reasoning.append(chunk.reasoning)
+        if chunk.tool_calls:
+            for delta in chunk.tool_calls:
+                parts = self._tools.get(delta.index)
+                if parts is None:
+                    parts = self._tools[delta.index] = _ToolCallParts()
+                # Some servers repeat the id and name on every fragment: set, never append.
+                if delta.id:
+                    parts.id = delta.id
+                if delta.name:
+                    parts.name = delta.name
+                if delta.arguments:
+                    parts.arguments.append(delta.arguments)
+        if chunk.model and self.model is None:
+            self.model = chunk.model
+        if chunk.id and self.id is None:
+            self.id = chunk.id
+        if chunk.finish_reason is not None:
+            self.finish_reason = chunk.finish_reason
+            self.raw_finish_reason = chunk.raw_finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.reasoning_signature:
+            self.reasoning_signature = chunk.reasoning_signature
+
+    @property
+    def content(self) -> str:
+        return "".join(self._content)
+
+    def snapshot(self) -> CompletionResponse:
+        tool_calls = [
+            ToolCall(
+                id=parts.id or f"call_{index}",
+                name=parts.name or "",
+                arguments=parse_arguments("".join(parts.arguments)),
+            )
+            for index, parts in sorted(self._tools.items())
+        ]
+        return CompletionResponse(
+            id=self.id,
+            model=self.model,
+            content="".join(self._content),
+            reasoning="".join(self._reasoning) or None,
+            reasoning_signature=self.reasoning_signature,
+            tool_calls=tool_calls,
+            finish_reason=self.finish_reason,
+            raw_finish_reason=self.raw_finish_reason,
+            usage=self.usage,
+        )

@@ -1,0 +1,26 @@
+"""The seed API as protocols: every generated sync client is a `ModelProvider`, every
+async one an `AsyncModelProvider`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .types import CompletionRequest, CompletionResponse
+
+if TYPE_CHECKING:
+    from ._transport._async import AsyncStreamingResponse
+    from ._transport._sync import StreamingResponse
+
+
+@runtime_checkable
+class ModelProvider(Protocol):
+    def complete(self, request: CompletionRequest, /) -> CompletionResponse: ...
+
+    def stream_completion(self, request: CompletionRequest, /) -> StreamingResponse: ...
+
+
+@runtime_checkable
+class AsyncModelProvider(Protocol):
+    async def complete(self, request: CompletionRequest, /) -> CompletionResponse: ...
+
+    async def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamingResponse: ...

@@ -1,0 +1,369 @@
+"""The async I/O shell: moves bytes with httpx.AsyncClient, nothing more.
+
+Everything that can be pure lives in `modelwire._core` and is shared. The sync shell,
+`_sync.py`, is generated from this file by `codegen/unasync.py`: edit this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, ClassVar
+
+import httpx
+
+from .._core.accumulate import Accumulator
+from .._core.calls import ClientConfig, HTTPCall
+from .._core.decoder import Decoder
+from .._core.policy import (
+    Timeout,
+    decode_body,
+    error_from_response,
+    request_id_from,
+    retry_after_of,
+)
+from ..dialects.base import StreamParser
+from ..errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ProviderError,
+    StreamError,
+    StreamInterruptedError,
+    StreamTimeoutError,
+)
+from ..spec import ProviderSpec
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingResponse,
+    ModelInfo,
+    StreamingChunk,
+)
+
+logger = logging.getLogger("modelwire")
+
+
+def _httpx_timeout(timeout: Timeout, *, stream: bool, remaining: float | None) -> httpx.Timeout:
+    read = timeout.stream_idle if stream else timeout.read
+    if remaining is not None and not stream:
+        read = remaining if read is None else min(read, remaining)
+    return httpx.Timeout(
+        connect=timeout.connect, read=read, write=timeout.write, pool=timeout.connect
+    )
+
+
+class AsyncStreamingResponse:
+    """A lazy stream of `StreamingChunk`s over one open HTTP response.
+
+    Iterate it (`async for chunk in stream`), use it as a context manager, and close it to
+    release the connection at once. `accumulate()` reads the rest and returns the same
+    `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        decoder: Decoder,
+        parser: StreamParser,
+        spec: ProviderSpec,
+        finish: Callable[[CompletionResponse], CompletionResponse],
+    ) -> None:
+        self._response = response
+        self._decoder = decoder
+        self._parser = parser
+        self._finish = finish
+        self._accumulator = Accumulator()
+        self._chunks = self._iterate()
+        self.provider = spec.name
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.request_id = request_id_from(spec, response.headers)
+
+    def __aiter__(self) -> AsyncIterator[StreamingChunk]:
+        return self._chunks
+
+    async def __anext__(self) -> StreamingChunk:
+        return await self._chunks.__anext__()
+
+    async def __aenter__(self) -> AsyncStreamingResponse:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stops reading and hands the connection back at once."""
+        await self._chunks.aclose()
+        await self._response.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._response.is_closed
+
+    async def _byte_reads(self) -> AsyncGenerator[bytes | None, None]:
+        async for data in self._response.aiter_bytes():
+            yield data
+        yield None  # end of body: the decoder flushes what it holds
+
+    async def _iterate(self) -> AsyncGenerator[StreamingChunk, None]:
+        decoder, parse, add = self._decoder, self._parser.parse, self._accumulator.add
+        try:
+            async for data in self._byte_reads():
+                for event in decoder.feed(data) if data is not None else decoder.flush():
+                    chunk = parse(event)
+                    if chunk is not None:
+                        add(chunk)
+                        yield chunk
+            if not self._parser.finished:
+                raise StreamInterruptedError(
+                    "the stream ended before its terminal event; the answer is incomplete"
+                )
+        except StreamError as exc:
+            raise self._with_context(exc) from None
+        except httpx.TimeoutException as exc:
+            raise self._with_context(
+                StreamTimeoutError(f"no stream data within the idle timeout ({exc})")
+            ) from None
+        except httpx.HTTPError as exc:
+            raise self._with_context(
+                StreamInterruptedError(f"the connection broke mid-stream: {exc!r}")
+            ) from None
+        finally:
+            await self._response.aclose()
+
+    def _with_context(self, error: ProviderError) -> ProviderError:
+        error.provider = self.provider
+        error.request_id = self.request_id
+        error.status_code = self.status_code
+        error.partial = self.snapshot()
+        return error
+
+    def snapshot(self) -> CompletionResponse:
+        """Everything received so far, as a response (without reading further)."""
+        return self._accumulator.snapshot()
+
+    async def accumulate(self) -> CompletionResponse:
+        """Reads the rest of the stream and returns the whole response."""
+        async for _ in self._chunks:
+            pass
+        return self._finish(self.snapshot())
+
+    get_final_response = accumulate
+
+    async def text_stream(self) -> AsyncIterator[str]:
+        """Only the answer's text deltas."""
+        async for chunk in self._chunks:
+            if chunk.content:
+                yield chunk.content
+
+
+class AsyncBaseClient:
+    """What every generated async client shares; subclasses add typed signatures."""
+
+    spec: ClassVar[ProviderSpec]
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        allow_insecure_http: bool = False,
+        max_line_bytes: int | None = None,
+        settings: Mapping[str, str | None] | None = None,
+    ) -> None:
+        self._config = ClientConfig.create(
+            self.spec,
+            api_key=api_key,
+            base_url=base_url,
+            model=model,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            settings=settings,
+            allow_insecure_http=allow_insecure_http,
+            max_line_bytes=max_line_bytes,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=_httpx_timeout(self._config.timeout, stream=False, remaining=None),
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._config.describe()})"
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def model(self) -> str | None:
+        return self._config.model
+
+    async def __aenter__(self) -> AsyncBaseClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Closes the connection pool (unless it was passed in by the caller)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # ----------------------------------------------------------------- the seed API
+
+    async def complete(
+        self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> CompletionResponse:
+        """One whole answer. Accepts a `CompletionRequest` and/or keyword fields."""
+        return await self._complete(self._config.prepare(request, kwargs))
+
+    async def stream_completion(
+        self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> AsyncStreamingResponse:
+        """Returns once the response head has arrived; HTTP errors raise here."""
+        return await self._stream(self._config.prepare(request, kwargs))
+
+    async def list_models(self) -> list[ModelInfo]:
+        response = await self._send(self._config.models_call())
+        return self._config.dialect.parse_models(decode_body(response.content), self.spec)
+
+    async def embed(
+        self, input: str | Sequence[str], *, model: str | None = None, **options: Any
+    ) -> EmbeddingResponse:
+        """Embeddings for one input or a batch, in the order given."""
+        response = await self._send(self._config.embeddings_call(input, model, options))
+        return self._config.parse_embeddings(decode_body(response.content))
+
+    # ----------------------------------------------------------------- internals
+
+    async def _complete(self, request: CompletionRequest) -> CompletionResponse:
+        response = await self._send(self._config.chat_call(request, stream=False))
+        body = decode_body(response.content)
+        parsed = self._config.dialect.parse_response(body, self.spec)
+        return self._config.finisher(request)(parsed)
+
+    async def _stream(self, request: CompletionRequest) -> AsyncStreamingResponse:
+        response = await self._send(self._config.chat_call(request, stream=True))
+        return AsyncStreamingResponse(
+            response,
+            decoder=self._config.new_decoder(),
+            parser=self._config.dialect.stream_parser(self.spec),
+            spec=self.spec,
+            finish=self._config.finisher(request),
+        )
+
+    async def _send(self, call: HTTPCall) -> httpx.Response:
+        """Sends with retries; returns a response with status < 300 (body read unless
+        streaming). A stream is retried only until its head arrives."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = None
+            if call.timeout.total is not None:
+                remaining = call.timeout.total - (time.monotonic() - started)
+                if remaining <= 0:
+                    raise APITimeoutError(
+                        f"the request took longer than its total timeout ({call.timeout.total}s)",
+                        provider=self.spec.name,
+                        attempts=attempt - 1,
+                    )
+            request = self._http.build_request(
+                call.method,
+                call.url,
+                headers=call.headers,
+                content=call.content,
+                timeout=_httpx_timeout(call.timeout, stream=call.stream, remaining=remaining),
+            )
+            error: ProviderError
+            try:
+                response = await self._http.send(request, stream=True, follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                error = APITimeoutError(
+                    f"timed out talking to {call.url}: {type(exc).__name__}",
+                    provider=self.spec.name,
+                )
+            except httpx.TransportError as exc:
+                error = APIConnectionError(
+                    f"could not reach {call.url}: {exc!r}", provider=self.spec.name
+                )
+            else:
+                error_or_none = await self._check(call, response)
+                if error_or_none is None:
+                    logger.debug(
+                        "%s %s -> %s in %.3fs (attempt %d, request id %s)",
+                        call.method,
+                        call.url,
+                        response.status_code,
+                        time.monotonic() - started,
+                        attempt,
+                        request_id_from(self.spec, response.headers),
+                    )
+                    return response
+                error = error_or_none
+            delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
+            if delay is None:
+                error.attempts = attempt
+                raise error
+            logger.info(
+                "retrying %s %s in %.2fs after %s (attempt %d)",
+                call.method,
+                call.url,
+                delay,
+                type(error).__name__,
+                attempt,
+            )
+            await asyncio.sleep(delay)
+
+    async def _check(self, call: HTTPCall, response: httpx.Response) -> ProviderError | None:
+        """None for a good response (body read unless streaming), else the typed error."""
+        if response.status_code < 300 and call.stream:
+            return None
+        try:
+            content = await response.aread()
+        except httpx.TimeoutException as exc:
+            return APITimeoutError(
+                f"timed out reading the response from {call.url}: {type(exc).__name__}",
+                provider=self.spec.name,
+            )
+        except httpx.TransportError as exc:
+            return APIConnectionError(
+                f"the connection broke while reading {call.url}: {exc!r}",
+                provider=self.spec.name,
+            )
+        finally:
+            await response.aclose()
+        if response.status_code < 300:
+            return None
+        if response.status_code < 400:
+            location = response.headers.get("location", "?")
+            return APIStatusError(
+                f"{call.url} redirected ({response.status_code}) to {location}; credentials are "
+                "never forwarded on a redirect: set base_url to the final address",
+                provider=self.spec.name,
+                status_code=response.status_code,
+                retryable=False,
+            )
+        return error_from_response(self.spec, response.status_code, response.headers, content)

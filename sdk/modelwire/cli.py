@@ -1,0 +1,238 @@
+"""`modelwire` on the command line: chat, models, providers, generate.
+
+Stays within argparse and the runtime dependencies, and imports clients only when a
+command needs them, so that it starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from ._transport._sync import BaseClient
+
+EXIT_OK = 0
+EXIT_PROVIDER_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _err(message: str) -> None:
+    print(f"modelwire: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _open_client(args: argparse.Namespace) -> Iterator[BaseClient]:
+    """The client the flags ask for; with no provider configured, the local server."""
+    from .providers import client
+
+    provider = args.provider or os.environ.get("MODELWIRE_PROVIDER")
+    kwargs: dict[str, Any] = {}
+    if args.base_url:
+        kwargs["base_url"] = args.base_url
+    if args.model:
+        kwargs["model"] = args.model
+    if provider:
+        made = client(provider, **kwargs)
+        try:
+            yield made
+        finally:
+            made.close()
+        return
+    from .local import LocalServer
+
+    _err("no provider configured (-p or MODELWIRE_PROVIDER): starting the local llama.cpp server")
+    with LocalServer() as server:
+        _err(f"local server ready at {server.base_url} (model {os.path.basename(server.model_id)})")
+        made = client("llamacpp", base_url=server.base_url, model=args.model or server.model_id)
+        try:
+            yield made
+        finally:
+            made.close()
+
+
+def _prompt(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.prompt:
+        return " ".join(args.prompt)
+    if stdin.isatty():
+        raise SystemExit(_usage("give a prompt as an argument or on standard input"))
+    return stdin.read()
+
+
+def _usage(message: str) -> int:
+    _err(message)
+    return EXIT_USAGE
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .errors import ProviderError
+
+    text = _prompt(args, sys.stdin).strip()
+    if not text:
+        return _usage("the prompt is empty")
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": text})
+    out = sys.stdout
+    try:
+        with _open_client(args) as chat_client:
+            started = time.monotonic()
+            first: float | None = None
+            stream = chat_client.stream_completion(
+                messages=messages, max_tokens=args.max_tokens, temperature=args.temperature
+            )
+            with stream:
+                for chunk in stream:
+                    if first is None and (chunk.content or chunk.reasoning):
+                        first = time.monotonic() - started
+                    if args.json:
+                        out.write(json.dumps(_chunk_json(chunk)) + "\n")
+                    elif chunk.content:
+                        out.write(chunk.content)
+                    out.flush()
+                final = stream.snapshot()
+            if not args.json:
+                out.write("\n")
+            elapsed = time.monotonic() - started
+            usage = final.usage
+            tokens = (
+                f"{usage.input_tokens} in, {usage.output_tokens} out"
+                if usage
+                else "usage not reported by the server"
+            )
+            ttft = f"{first * 1000:.0f} ms" if first is not None else "n/a"
+            _err(
+                f"[{final.model or chat_client.model}] {tokens}; first token {ttft}; "
+                f"total {elapsed:.2f} s; finish {final.finish_reason}"
+            )
+    except ProviderError as exc:
+        _err(f"{type(exc).__name__}: {exc}")
+        return EXIT_PROVIDER_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _chunk_json(chunk: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"content": chunk.content}
+    if chunk.reasoning:
+        data["reasoning"] = chunk.reasoning
+    if chunk.tool_calls:
+        data["tool_calls"] = [
+            {"index": d.index, "id": d.id, "name": d.name, "arguments": d.arguments}
+            for d in chunk.tool_calls
+        ]
+    if chunk.is_final:
+        data["is_final"] = True
+        data["finish_reason"] = chunk.finish_reason
+        if chunk.usage is not None:
+            data["usage"] = chunk.usage.model_dump()
+    return data
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .errors import ProviderError
+
+    try:
+        with _open_client(args) as models_client:
+            for info in models_client.list_models():
+                print(info.id)
+    except ProviderError as exc:
+        _err(f"{type(exc).__name__}: {exc}")
+        return EXIT_PROVIDER_ERROR
+    return EXIT_OK
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    from importlib import import_module
+
+    from .providers import PROVIDERS
+
+    rows = []
+    for name, (module, _, _) in sorted(PROVIDERS.items()):
+        spec = import_module(f"modelwire.providers.{module}").SPEC
+        key_env = spec.auth.env or "-"
+        if spec.auth.type == "none" or not spec.auth.required:
+            status = "ready (no key needed)"
+        elif spec.auth.env and os.environ.get(spec.auth.env):
+            status = "key set"
+        else:
+            status = f"needs {spec.auth.env}"
+        url_env = spec.base_url_env or "-"
+        rows.append((name, status, key_env, url_env, spec.base_url))
+    header = ("provider", "status", "key variable", "URL variable", "default URL")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Runs the generator of a source checkout (it is not part of the installed package)."""
+    command = [sys.executable, "-m", "codegen", "--spec-dir", args.spec_dir, "--out", args.out]
+    if args.check:
+        command.append("--check")
+    try:
+        return subprocess.call(command, cwd=args.root)
+    except FileNotFoundError as exc:
+        return _usage(f"cannot run the generator: {exc}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelwire", description="Talk to LLM providers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_client_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-p", "--provider", help="provider, or provider/model (default: local)")
+        p.add_argument("-m", "--model", help="model id")
+        p.add_argument("--base-url", help="override the provider's base URL")
+
+    chat = sub.add_parser("chat", help="stream a reply to the terminal")
+    chat.add_argument("prompt", nargs="*", help="the prompt (default: standard input)")
+    add_client_flags(chat)
+    chat.add_argument("-s", "--system", help="a system prompt")
+    chat.add_argument("--max-tokens", type=int, default=512)
+    chat.add_argument("--temperature", type=float)
+    chat.add_argument("--json", action="store_true", help="one JSON object per chunk")
+    chat.set_defaults(func=cmd_chat)
+
+    models = sub.add_parser("models", help="list a provider's models")
+    add_client_flags(models)
+    models.set_defaults(func=cmd_models)
+
+    providers = sub.add_parser("providers", help="what is configured (never prints keys)")
+    providers.set_defaults(func=cmd_providers)
+
+    generate = sub.add_parser("generate", help="regenerate clients from a spec folder")
+    generate.add_argument("--root", default=".", help="the source checkout (default: .)")
+    generate.add_argument("--spec-dir", default="spec")
+    generate.add_argument("--out", default="sdk/modelwire")
+    generate.add_argument("--check", action="store_true")
+    generate.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import ConfigurationError
+
+    try:
+        code: int = args.func(args)
+    except ConfigurationError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""What a wire dialect is: pure functions between the unified types and one wire format.
+
+A dialect does no I/O. It turns a `CompletionRequest` into the JSON body of one provider
+family, a response body into a `CompletionResponse`, and (through a `StreamParser`, the
+only stateful piece) each decoded stream event into a `StreamingChunk`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Protocol
+
+from .._core.decoder import ServerSentEvent
+from ..errors import OutputValidationError, StreamDecodeError
+from ..spec import ProviderSpec
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingResponse,
+    FinishReason,
+    ModelInfo,
+    StreamingChunk,
+)
+
+
+class StreamParser(Protocol):
+    """Turns decoded events into chunks; `finished` turns true at the terminal event."""
+
+    finished: bool
+
+    def parse(self, event: ServerSentEvent) -> StreamingChunk | None: ...
+
+
+class Dialect:
+    """Base of the three dialects; the defaults fit OpenAI-style list endpoints."""
+
+    name: ClassVar[str]
+    finish_reasons: ClassVar[dict[str, FinishReason]] = {}
+
+    def build_request(
+        self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def parse_response(self, body: Any, spec: ProviderSpec) -> CompletionResponse:
+        raise NotImplementedError
+
+    def stream_parser(self, spec: ProviderSpec) -> StreamParser:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- models & embeddings
+
+    def parse_models(self, body: Any, spec: ProviderSpec) -> list[ModelInfo]:
+        items = body.get("data", []) if isinstance(body, dict) else []
+        return [
+            ModelInfo(
+                id=str(item["id"]),
+                owned_by=item.get("owned_by"),
+                created=item.get("created"),
+                context_length=item.get("context_length") or item.get("max_context_length"),
+                raw=item,
+            )
+            for item in items
+            if isinstance(item, dict) and "id" in item
+        ]
+
+    def build_embeddings_request(
+        self, inputs: list[str], model: str, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {"model": model, "input": inputs, **options}
+
+    def parse_embeddings(self, body: Any, spec: ProviderSpec) -> EmbeddingResponse:
+        from ..types import Usage
+
+        data = sorted(body.get("data", []), key=lambda item: item.get("index", 0))
+        usage = body.get("usage") or {}
+        return EmbeddingResponse(
+            model=body.get("model"),
+            embeddings=[item["embedding"] for item in data],
+            usage=Usage(input_tokens=usage.get("prompt_tokens", 0)) if usage else None,
+            raw=body,
+        )
+
+    # ---------------------------------------------------------------- shared helpers
+
+    def finish_reason(self, raw: str | None) -> FinishReason | None:
+        if raw is None:
+            return None
+        return self.finish_reasons.get(raw, "other")
+
+
+def apply_options(body: dict[str, Any], request: CompletionRequest, spec: ProviderSpec) -> None:
+    """Places each provider-specific option at its wire path (e.g. `options.num_ctx`)."""
+    for name, value in request.options.items():
+        option = spec.option(name)
+        path = option.wire_path if option is not None else [name]
+        target = body
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+
+
+def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    if extra:
+        body.update(extra)
+    return body
+
+
+def load_event_json(event: ServerSentEvent) -> Any:
+    """The JSON of one event; a broken event is a typed error, not a crash."""
+    try:
+        return json.loads(event.data)
+    except UnicodeDecodeError as exc:
+        raise StreamDecodeError(f"a stream event is not valid UTF-8: {exc}") from None
+    except ValueError as exc:
+        preview = event.data[:200].decode("utf-8", "replace")
+        raise StreamDecodeError(f"a stream event is not valid JSON ({exc}): {preview!r}") from None
+
+
+def parse_structured(request: CompletionRequest, response: CompletionResponse) -> Any:
+    """The validated structured output, when a response format was asked for."""
+    fmt = request.response_format
+    if fmt is None:
+        return None
+    text = response.content.strip()
+    value: Any
+    if not text and response.tool_calls and fmt.type == "json_schema":
+        # providers that answer structured output through a forced tool
+        value = response.tool_calls[0].arguments
+    else:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise OutputValidationError(
+                f"the model's output is not valid JSON ({exc}); ask again or relax the schema",
+                raw_output=response.content,
+            ) from None
+    if fmt.model is None:
+        return value
+    from pydantic import ValidationError
+
+    try:
+        return fmt.model.model_validate(value)
+    except ValidationError as exc:
+        raise OutputValidationError(
+            f"the model's output does not match {fmt.model.__name__}: {exc}",
+            raw_output=response.content,
+        ) from None

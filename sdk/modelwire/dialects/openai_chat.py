@@ -1,0 +1,274 @@
+"""OpenAI chat completions: spoken by OpenAI, OpenRouter, LM Studio, Groq, llama.cpp, vLLM."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from .._core.accumulate import parse_arguments
+from .._core.decoder import ServerSentEvent
+from ..errors import StreamEventError
+from ..spec import ProviderSpec
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    FinishReason,
+    ImagePart,
+    Message,
+    NamedToolChoice,
+    StreamingChunk,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from .base import Dialect, apply_options, load_event_json, merge_extra
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+    "error": "error",
+}
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return message.content
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, TextPart):
+            parts.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            parts.append({"type": "image_url", "image_url": {"url": part.data_url()}})
+    return parts
+
+
+def _message(message: Message) -> dict[str, Any]:
+    if message.role == "tool":
+        out: dict[str, Any] = {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "content": message.text(),
+        }
+        return out
+    out = {"role": message.role, "content": _content(message)}
+    if message.tool_calls:
+        out["content"] = message.text() or None
+        out["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments_json()},
+            }
+            for call in message.tool_calls
+        ]
+    if message.name:
+        out["name"] = message.name
+    return out
+
+
+def usage_from(data: Any) -> Usage | None:
+    if not isinstance(data, dict):
+        return None
+    completion = data.get("completion_tokens_details") or {}
+    prompt = data.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=data.get("prompt_tokens") or 0,
+        output_tokens=data.get("completion_tokens") or 0,
+        reasoning_tokens=completion.get("reasoning_tokens"),
+        cache_read_tokens=prompt.get("cached_tokens"),
+    )
+
+
+def _reasoning_of(message: dict[str, Any]) -> str | None:
+    """OpenAI-compatible servers name reasoning differently; OpenRouter sends both forms."""
+    text = message.get("reasoning_content") or message.get("reasoning")
+    if text:
+        return str(text)
+    details = message.get("reasoning_details")
+    if details:
+        return "".join(d.get("text") or d.get("summary") or "" for d in details) or None
+    return None
+
+
+class OpenAIChatDialect(Dialect):
+    name = "openai_chat"
+    finish_reasons: ClassVar[dict[str, FinishReason]] = _FINISH
+
+    def build_request(
+        self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": [_message(m) for m in request.messages],
+        }
+        max_tokens = request.max_tokens or spec.limits.default_max_tokens
+        if max_tokens is not None:
+            body[spec.limits.max_tokens_field] = max_tokens
+        for key in ("temperature", "top_p", "stop", "seed", "parallel_tool_calls"):
+            value = getattr(request, key)
+            if value is not None:
+                body[key] = value
+        if request.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.parameters,
+                        **({"strict": tool.strict} if tool.strict is not None else {}),
+                    },
+                }
+                for tool in request.tools
+            ]
+        choice = request.tool_choice
+        if isinstance(choice, NamedToolChoice):
+            body["tool_choice"] = {"type": "function", "function": {"name": choice.name}}
+        elif choice is not None:
+            body["tool_choice"] = choice
+        fmt = request.response_format
+        if fmt is not None:
+            if fmt.type == "json_schema" and spec.capabilities.structured_output == "json_schema":
+                body["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": fmt.name,
+                        "schema": fmt.json_schema,
+                        "strict": fmt.strict,
+                    },
+                }
+            else:
+                # JSON mode; servers such as llama.cpp constrain it with a `schema` key
+                body["response_format"] = {"type": "json_object"}
+                if fmt.json_schema is not None:
+                    body["response_format"]["schema"] = fmt.json_schema
+        if stream:
+            body["stream"] = True
+            if spec.capabilities.stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        apply_options(body, request, spec)
+        return merge_extra(body, request.extra_body)
+
+    def parse_response(self, body: Any, spec: ProviderSpec) -> CompletionResponse:
+        choices = body.get("choices") or [{}]
+        choice = choices[0]
+        message = choice.get("message") or {}
+        tool_calls = [
+            ToolCall(
+                id=str(call.get("id") or f"call_{i}"),
+                name=call["function"]["name"],
+                arguments=parse_arguments(call["function"].get("arguments") or ""),
+            )
+            for i, call in enumerate(message.get("tool_calls") or [])
+        ]
+        raw_finish = choice.get("finish_reason")
+        return CompletionResponse(
+            id=body.get("id"),
+            model=body.get("model"),
+            content=message.get("content") or "",
+            reasoning=_reasoning_of(message),
+            tool_calls=tool_calls,
+            finish_reason=self.finish_reason(raw_finish),
+            raw_finish_reason=raw_finish,
+            usage=usage_from(body.get("usage")),
+            raw=body,
+        )
+
+    def stream_parser(self, spec: ProviderSpec) -> OpenAIStreamParser:
+        return OpenAIStreamParser()
+
+
+class OpenAIStreamParser:
+    """One chat.completion.chunk per event; `[DONE]` is the terminal event."""
+
+    __slots__ = ("finish_reason", "finished", "model", "raw_finish_reason", "usage")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.model: str | None = None
+        self.finish_reason: FinishReason | None = None
+        self.raw_finish_reason: str | None = None
+        self.usage: Usage | None = None
+
+    def parse(self, event: ServerSentEvent) -> StreamingChunk | None:
+        if event.data == b"[DONE]":
+            self.finished = True
+            return StreamingChunk(
+                is_final=True,
+                model=self.model,
+                finish_reason=self.finish_reason,
+                raw_finish_reason=self.raw_finish_reason,
+                usage=self.usage,
+            )
+        data = load_event_json(event)
+        if not isinstance(data, dict):
+            return None
+        if "error" in data and not data.get("choices"):
+            self._raise(data)
+        model = data.get("model")
+        if model and self.model is None:
+            self.model = model
+        usage = data.get("usage")
+        if usage:
+            self.usage = usage_from(usage)
+        choices = data.get("choices")
+        if not choices:
+            # the usage-only chunk that include_usage adds at the end
+            if usage:
+                return StreamingChunk(model=model, usage=self.usage, id=data.get("id"), raw=data)
+            return None
+        choice = choices[0]
+        delta = choice.get("delta") or {}
+        raw_finish = choice.get("finish_reason")
+        finish: FinishReason | None = None
+        if raw_finish is not None:
+            if raw_finish == "error":
+                self._raise(data)
+            finish = _FINISH.get(raw_finish, "other")
+            self.finish_reason = finish
+            self.raw_finish_reason = raw_finish
+        tool_deltas: tuple[ToolCallDelta, ...] = ()
+        calls = delta.get("tool_calls")
+        if calls:
+            tool_deltas = tuple(
+                ToolCallDelta(
+                    index=call.get("index", i),
+                    id=call.get("id"),
+                    name=(call.get("function") or {}).get("name"),
+                    arguments=(call.get("function") or {}).get("arguments") or "",
+                )
+                for i, call in enumerate(calls)
+            )
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning is None and "reasoning_details" in delta:
+            reasoning = _reasoning_of(delta)
+        return StreamingChunk(
+            content=delta.get("content") or "",
+            model=model,
+            finish_reason=finish,
+            raw_finish_reason=raw_finish,
+            usage=self.usage if usage else None,
+            tool_calls=tool_deltas,
+            reasoning=reasoning or "",
+            id=data.get("id"),
+            raw=data,
+        )
+
+    @staticmethod
+    def _raise(data: dict[str, Any]) -> None:
+        error = data.get("error")
+        if not isinstance(error, dict):
+            error = {"message": json.dumps(error) if error else "the provider reported an error"}
+        raise StreamEventError(
+            str(error.get("message") or "the provider reported an error mid-stream"),
+            error_type=error.get("type"),
+            error_code=str(error["code"]) if error.get("code") is not None else None,
+            body=data,
+        )
+
+
+DIALECT = OpenAIChatDialect()

@@ -1,0 +1,327 @@
+"""The unified types every provider speaks.
+
+Requests and responses are pydantic models: they are built once per call, and validating
+them protects the user. `StreamingChunk` is a slotted dataclass instead: one is built per
+token on the hot path, where pydantic validation would cost more than the whole decode.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
+
+FinishReason: TypeAlias = Literal[
+    "stop", "length", "tool_calls", "content_filter", "error", "other"
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- content
+
+
+class TextPart(_Model):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImagePart(_Model):
+    """An image given by URL or by bytes (sent base64-encoded)."""
+
+    type: Literal["image"] = "image"
+    url: str | None = None
+    data: bytes | None = None
+    media_type: str = "image/png"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImagePart:
+        if (self.url is None) == (self.data is None):
+            raise ValueError("ImagePart needs exactly one of url= or data=")
+        return self
+
+    @classmethod
+    def from_bytes(cls, data: bytes, media_type: str = "image/png") -> ImagePart:
+        return cls(data=data, media_type=media_type)
+
+    def base64(self) -> str:
+        assert self.data is not None
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        if self.url is not None:
+            return self.url
+        return f"data:{self.media_type};base64,{self.base64()}"
+
+
+ContentPart: TypeAlias = TextPart | ImagePart
+
+
+# --------------------------------------------------------------------------- tools
+
+
+class ToolCall(_Model):
+    """A complete tool call requested by the model."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+    def arguments_json(self) -> str:
+        return json.dumps(self.arguments, separators=(",", ":"))
+
+
+class Tool(_Model):
+    """A function the model may call, described by a JSON Schema."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+
+    @classmethod
+    def from_model(
+        cls, model: type[BaseModel], *, name: str | None = None, description: str | None = None
+    ) -> Tool:
+        """A tool whose arguments are the fields of a pydantic model."""
+        schema = model.model_json_schema()
+        schema.pop("title", None)
+        return cls(
+            name=name or model.__name__,
+            description=description if description is not None else (model.__doc__ or "").strip(),
+            parameters=schema,
+        )
+
+
+class NamedToolChoice(_Model):
+    """Force the model to call this tool."""
+
+    name: str
+
+
+ToolChoice: TypeAlias = Literal["auto", "none", "required"] | NamedToolChoice
+
+
+class ResponseFormat(_Model):
+    """Ask for JSON output; with a schema, output constrained to that schema."""
+
+    type: Literal["json_object", "json_schema"] = "json_schema"
+    name: str = "response"
+    json_schema: dict[str, Any] | None = None
+    strict: bool = True
+    # when given, `response.parsed` is an instance of this model
+    model: builtins.type[BaseModel] | None = Field(default=None, exclude=True, repr=False)
+
+    @classmethod
+    def from_model(cls, model: builtins.type[BaseModel]) -> ResponseFormat:
+        return cls(name=model.__name__, json_schema=model.model_json_schema(), model=model)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class Message(_Model):
+    role: Role
+    content: str | list[ContentPart] = ""
+    # assistant turns that called tools
+    tool_calls: list[ToolCall] | None = None
+    # tool turns: which call this result answers
+    tool_call_id: str | None = None
+    name: str | None = None
+    # reasoning the model produced in an earlier assistant turn (sent back where supported)
+    reasoning: str | None = None
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _known_role(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ROLES:
+            raise ValueError(
+                f"unknown role {value!r}: use one of 'system', 'user', 'assistant', 'tool'"
+            )
+        return value
+
+    @classmethod
+    def system(cls, content: str) -> Message:
+        return cls(role="system", content=content)
+
+    @classmethod
+    def user(cls, content: str | list[ContentPart]) -> Message:
+        return cls(role="user", content=content)
+
+    @classmethod
+    def assistant(cls, content: str = "", tool_calls: list[ToolCall] | None = None) -> Message:
+        return cls(role="assistant", content=content, tool_calls=tool_calls)
+
+    @classmethod
+    def tool(cls, tool_call_id: str, content: str, name: str | None = None) -> Message:
+        return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
+
+    def text(self) -> str:
+        """The message's text, with any image parts left out."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    def images(self) -> list[ImagePart]:
+        if isinstance(self.content, str):
+            return []
+        return [p for p in self.content if isinstance(p, ImagePart)]
+
+
+# --------------------------------------------------------------------------- request
+
+
+class CompletionRequest(_Model):
+    """One request, in the same shape for every provider.
+
+    `options` holds the provider's own typed settings (Anthropic `top_k`, Ollama
+    `num_ctx`, ...); the spec names which ones each provider has.
+    """
+
+    model: str | None = None
+    messages: list[Message]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    # escape hatches, merged last into the wire request
+    extra_body: dict[str, Any] | None = None
+    extra_headers: dict[str, str] | None = None
+    # per-call overrides of the client's policy
+    timeout: float | None = None
+    max_retries: int | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("response_format", mode="before")
+    @classmethod
+    def _format_from_model(cls, value: Any) -> Any:
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return ResponseFormat.from_model(value)
+        if value == "json":
+            return ResponseFormat(type="json_object")
+        return value
+
+    @field_validator("tool_choice", mode="before")
+    @classmethod
+    def _named_choice(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("auto", "none", "required"):
+            return NamedToolChoice(name=value)
+        return value
+
+
+# --------------------------------------------------------------------------- response
+
+
+class Usage(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class CompletionResponse(_Model):
+    """A whole answer: what `complete()` returns and what a stream accumulates into."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    id: str | None = None
+    model: str | None = None
+    content: str = ""
+    reasoning: str | None = None
+    reasoning_signature: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: FinishReason | None = None
+    raw_finish_reason: str | None = None
+    usage: Usage | None = None
+    # the structured output, validated, when a response format was asked for
+    parsed: Any = None
+    # the provider's own response body (or, for a stream, None)
+    raw: Any = Field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.content
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@dataclass(slots=True, frozen=True)
+class ToolCallDelta:
+    """A fragment of a tool call in a stream: `arguments` is a piece of JSON text."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(slots=True)
+class StreamingChunk:
+    """One step of a stream.
+
+    `content` and `reasoning` are deltas. The last chunk of a complete stream has
+    `is_final=True` and carries the finish reason and, when the provider sent it, usage.
+    `raw` is the provider's own event, parsed but otherwise untouched.
+    """
+
+    content: str = ""
+    is_final: bool = False
+    model: str | None = None
+    finish_reason: FinishReason | None = None
+    usage: Usage | None = None
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    reasoning: str = ""
+    reasoning_signature: str | None = None
+    raw_finish_reason: str | None = None
+    id: str | None = None
+    raw: Any = field(default=None, repr=False)
+
+
+# --------------------------------------------------------------------------- models & embeddings
+
+
+class ModelInfo(_Model):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    id: str
+    owned_by: str | None = None
+    created: int | None = None
+    context_length: int | None = None
+    raw: Any = Field(default=None, repr=False)
+
+
+class EmbeddingResponse(_Model):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    model: str | None = None
+    # one entry per input; for servers that return one vector per token, a list of them
+    embeddings: list[list[float]] | list[list[list[float]]]
+    usage: Usage | None = None
+    raw: Any = Field(default=None, repr=False)
