@@ -29,7 +29,8 @@ from .unasync import unasync
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sdk"))
 
-from modelwire.spec import ProviderSpec, SpecError, format_validation_error  # noqa: E402
+from modelwire.errors import SpecError  # noqa: E402
+from modelwire.spec import ProviderSpec, format_validation_error  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DATAMODEL_ARGS = [

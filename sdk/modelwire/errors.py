@@ -79,7 +79,15 @@ class ConfigurationError(ProviderError):
     """The client is misconfigured (e.g. a missing API key)."""
 
 
+class SpecError(ConfigurationError):
+    """A provider spec is invalid; the message names the file and the key."""
+
+
 # --------------------------------------------------------------------------- HTTP status
+
+
+class UnexpectedResponseError(ProviderError):
+    """A successful response whose body does not have the shape its API documents."""
 
 
 class APIStatusError(ProviderError):

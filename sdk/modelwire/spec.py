@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ERROR_CLASSES, ConfigurationError
+from .errors import ERROR_CLASSES, SpecError
 
 DialectName = Literal["openai_chat", "anthropic_messages", "ollama_chat"]
 
@@ -212,10 +212,6 @@ class ProviderSpec(_Spec):
             if option.name == name:
                 return option
         return None
-
-
-class SpecError(ConfigurationError):
-    """A spec file is invalid; the message names the file and the key."""
 
 
 def format_validation_error(source: str, error: ValidationError) -> str:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..dialects import get_dialect
-from ..dialects.base import Dialect, parse_structured
-from ..errors import ConfigurationError, RequestValidationError
+from ..dialects.base import Dialect, WireKind, parse_structured
+from ..errors import ConfigurationError, RequestValidationError, UnexpectedResponseError
 from ..spec import ProviderSpec
-from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse
+from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo
 from .decoder import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .policy import (
     DEFAULT_MAX_RETRIES,
@@ -253,8 +253,30 @@ class ClientConfig:
 
         return finish
 
-    def parse_embeddings(self, body: Any) -> EmbeddingResponse:
-        return self.dialect.parse_embeddings(body, self.spec)
+    def parse_completion(self, request: CompletionRequest, content: bytes) -> CompletionResponse:
+        body = self._body("response", content)
+        return self.finisher(request)(self.dialect.parse_response(body, self.spec))
+
+    def parse_models(self, content: bytes) -> list[ModelInfo]:
+        return self.dialect.parse_models(self._body("models", content), self.spec)
+
+    def parse_embeddings(self, content: bytes) -> EmbeddingResponse:
+        return self.dialect.parse_embeddings(self._body("embeddings", content), self.spec)
+
+    def _body(self, kind: WireKind, content: bytes) -> Any:
+        try:
+            body = json.loads(content)
+        except ValueError as exc:
+            raise UnexpectedResponseError(
+                f"the {kind} response is not JSON ({exc}): {content[:200]!r}",
+                provider=self.spec.name,
+            ) from None
+        try:
+            self.dialect.check_wire(kind, body)
+        except UnexpectedResponseError as exc:
+            exc.provider = self.spec.name
+            raise
+        return body
 
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)

@@ -20,7 +20,6 @@ from .._core.calls import ClientConfig, HTTPCall
 from .._core.decoder import Decoder
 from .._core.policy import (
     Timeout,
-    decode_body,
     error_from_response,
     request_id_from,
     retry_after_of,
@@ -247,22 +246,20 @@ class AsyncBaseClient:
 
     async def list_models(self) -> list[ModelInfo]:
         response = await self._send(self._config.models_call())
-        return self._config.dialect.parse_models(decode_body(response.content), self.spec)
+        return self._config.parse_models(response.content)
 
     async def embed(
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
         response = await self._send(self._config.embeddings_call(input, model, options))
-        return self._config.parse_embeddings(decode_body(response.content))
+        return self._config.parse_embeddings(response.content)
 
     # ----------------------------------------------------------------- internals
 
     async def _complete(self, request: CompletionRequest) -> CompletionResponse:
         response = await self._send(self._config.chat_call(request, stream=False))
-        body = decode_body(response.content)
-        parsed = self._config.dialect.parse_response(body, self.spec)
-        return self._config.finisher(request)(parsed)
+        return self._config.parse_completion(request, response.content)
 
     async def _stream(self, request: CompletionRequest) -> AsyncStreamingResponse:
         response = await self._send(self._config.chat_call(request, stream=True))

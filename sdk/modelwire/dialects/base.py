@@ -8,10 +8,12 @@ only stateful piece) each decoded stream event into a `StreamingChunk`.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ValidationError
 
 from .._core.decoder import ServerSentEvent
-from ..errors import OutputValidationError, StreamDecodeError
+from ..errors import OutputValidationError, StreamDecodeError, UnexpectedResponseError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -21,6 +23,8 @@ from ..types import (
     ModelInfo,
     StreamingChunk,
 )
+
+WireKind = Literal["response", "models", "embeddings"]
 
 
 class StreamParser(Protocol):
@@ -36,6 +40,29 @@ class Dialect:
 
     name: ClassVar[str]
     finish_reasons: ClassVar[dict[str, FinishReason]] = {}
+    # the generated wire models (spec/schemas) that a whole response body must fit
+    wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {}
+
+    def check_wire(self, kind: WireKind, body: Any) -> None:
+        """Raises a typed error when a response body does not have its documented shape.
+
+        Only whole responses are checked (once per call); stream events are not, since
+        that would cost more than decoding them.
+        """
+        model = self.wire_models.get(kind)
+        if model is None:
+            return
+        try:
+            model.model_validate(body)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in exc.errors()[:5]
+            )
+            raise UnexpectedResponseError(
+                f"the {kind} response does not have the expected shape ({problems})",
+                body=body,
+            ) from None
 
     def build_request(
         self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
@@ -137,8 +164,6 @@ def parse_structured(request: CompletionRequest, response: CompletionResponse) -
             ) from None
     if fmt.model is None:
         return value
-    from pydantic import ValidationError
-
     try:
         return fmt.model.model_validate(value)
     except ValidationError as exc:

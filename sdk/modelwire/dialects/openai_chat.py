@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from .._core.accumulate import parse_arguments
 from .._core.decoder import ServerSentEvent
 from ..errors import StreamEventError
@@ -22,7 +24,8 @@ from ..types import (
     ToolCallDelta,
     Usage,
 )
-from .base import Dialect, apply_options, load_event_json, merge_extra
+from ..wire import openai_chat as wire
+from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -97,6 +100,11 @@ def _reasoning_of(message: dict[str, Any]) -> str | None:
 class OpenAIChatDialect(Dialect):
     name = "openai_chat"
     finish_reasons: ClassVar[dict[str, FinishReason]] = _FINISH
+    wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {
+        "response": wire.ChatCompletion,
+        "models": wire.ModelList,
+        "embeddings": wire.EmbeddingList,
+    }
 
     def build_request(
         self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool

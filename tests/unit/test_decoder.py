@@ -1,0 +1,161 @@
+"""The sans-IO decoders, fed bytes alone."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from modelwire._core.decoder import NDJSONDecoder, ServerSentEvent, SSEDecoder
+from modelwire.errors import LineTooLongError
+
+
+def decode_sse(*reads: bytes) -> list[ServerSentEvent]:
+    decoder = SSEDecoder()
+    events: list[ServerSentEvent] = []
+    for data in reads:
+        events += decoder.feed(data)
+    return events + decoder.flush()
+
+
+def test_data_lines_and_event_names() -> None:
+    events = decode_sse(b"event: ping\ndata: {}\n\ndata: hello\n\n")
+    assert events == [ServerSentEvent(b"{}", "ping"), ServerSentEvent(b"hello", "message")]
+
+
+def test_multi_line_data_is_joined_with_newlines() -> None:
+    assert decode_sse(b"data: one\ndata: two\ndata:three\n\n") == [
+        ServerSentEvent(b"one\ntwo\nthree")
+    ]
+
+
+def test_only_one_leading_space_is_stripped() -> None:
+    assert decode_sse(b"data:  two spaces\n\n")[0].data == b" two spaces"
+
+
+def test_comments_are_ignored() -> None:
+    # OpenRouter keeps connections alive with comment lines
+    events = decode_sse(b": OPENROUTER PROCESSING\n\n: another\ndata: x\n\n")
+    assert events == [ServerSentEvent(b"x")]
+
+
+def test_id_persists_and_retry_is_parsed() -> None:
+    events = decode_sse(b"id: 7\nretry: 1500\ndata: a\n\ndata: b\n\nid\ndata: c\n\n")
+    assert [(e.data, e.id) for e in events] == [(b"a", "7"), (b"b", "7"), (b"c", "")]
+    assert events[0].retry == 1500
+
+
+def test_retry_that_is_not_a_number_is_ignored() -> None:
+    assert decode_sse(b"retry: soon\ndata: a\n\n")[0].retry is None
+
+
+def test_event_without_data_is_not_dispatched() -> None:
+    assert decode_sse(b"event: lonely\n\ndata: x\n\n") == [ServerSentEvent(b"x", "message")]
+
+
+def test_unknown_fields_are_ignored() -> None:
+    assert decode_sse(b"foo: bar\ndata: x\n\n") == [ServerSentEvent(b"x")]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_every_line_ending(newline: bytes) -> None:
+    raw = b"event: a" + newline + b"data: 1" + newline + newline + b"data: 2" + newline + newline
+    assert decode_sse(raw) == [ServerSentEvent(b"1", "a"), ServerSentEvent(b"2")]
+
+
+def test_crlf_split_between_reads() -> None:
+    assert decode_sse(b"data: 1\r", b"\n\r", b"\ndata: 2\r\n\r\n") == [
+        ServerSentEvent(b"1"),
+        ServerSentEvent(b"2"),
+    ]
+
+
+def test_utf8_character_split_across_reads() -> None:
+    raw = 'data: {"t": "héllo 😊"}\n\n'.encode()
+    cut = raw.index("😊".encode()) + 2
+    (event,) = decode_sse(raw[:cut], raw[cut:])
+    assert json.loads(event.data) == {"t": "héllo 😊"}
+
+
+def test_last_event_without_blank_line_is_flushed() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: tail") == []
+    assert decoder.flush() == [ServerSentEvent(b"tail")]
+
+
+def test_a_line_over_the_limit_raises() -> None:
+    decoder = SSEDecoder(max_line_bytes=1024)
+    with pytest.raises(LineTooLongError, match="1024 bytes"):
+        for _ in range(10):
+            decoder.feed(b"x" * 200)
+
+
+def test_a_long_line_arriving_whole_raises() -> None:
+    with pytest.raises(LineTooLongError):
+        SSEDecoder(max_line_bytes=100).feed(b"data: " + b"y" * 500 + b"\n\n")
+
+
+def test_ndjson_records() -> None:
+    decoder = NDJSONDecoder()
+    events = decoder.feed(b'{"a":1}\n\n{"b":') + decoder.feed(b"2}\r\n") + decoder.flush()
+    assert [json.loads(e.data) for e in events] == [{"a": 1}, {"b": 2}]
+
+
+def test_ndjson_last_record_without_newline() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.feed(b'{"done":true}') == []
+    assert [e.data for e in decoder.flush()] == [b'{"done":true}']
+
+
+SAMPLE = (
+    b"event: message_start\r\ndata: {\"a\": \"\xc3\xa9\"}\r\n\r\n"
+    b": keepalive\n\n"
+    b"data: line one\ndata: line two\n\n"
+    b"id: 42\rdata: cr only\r\r"
+    b'data: {"emoji": "\xf0\x9f\x98\x8a"}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@st.composite
+def splits(draw: st.DrawFn, data: bytes) -> list[bytes]:
+    cuts = sorted(draw(st.sets(st.integers(1, len(data) - 1), max_size=20)))
+    bounds = [0, *cuts, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(reads=splits(SAMPLE))
+def test_any_split_gives_the_same_sse_events(reads: list[bytes]) -> None:
+    assert decode_sse(*reads) == decode_sse(SAMPLE)
+
+
+NDJSON_SAMPLE = (
+    b'{"message":{"content":"h\xc3\xa9"}}\n{"message":{"content":"x"}}\r\n{"done":true}\n'
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(reads=splits(NDJSON_SAMPLE))
+def test_any_split_gives_the_same_ndjson_records(reads: list[bytes]) -> None:
+    decoder = NDJSONDecoder()
+    events = [e for data in reads for e in decoder.feed(data)] + decoder.flush()
+    assert [json.loads(e.data) for e in events] == [
+        {"message": {"content": "hé"}},
+        {"message": {"content": "x"}},
+        {"done": True},
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=2000), cut=st.integers(0, 2000))
+def test_random_bytes_never_crash_the_decoders(data: bytes, cut: int) -> None:
+    for decoder in (SSEDecoder(max_line_bytes=512), NDJSONDecoder(max_line_bytes=512)):
+        try:
+            decoder.feed(data[:cut])
+            decoder.feed(data[cut:])
+            decoder.flush()
+        except LineTooLongError:
+            pass
