@@ -151,7 +151,7 @@ def parse_structured(request: CompletionRequest, response: CompletionResponse) -
         return None
     text = response.content.strip()
     value: Any
-    if not text and response.tool_calls and fmt.type == "json_schema":
+    if not text and response.tool_calls:
         # providers that answer structured output through a forced tool
         value = response.tool_calls[0].arguments
     else:

@@ -215,7 +215,7 @@ class OpenAIStreamParser:
         data = load_event_json(event)
         if not isinstance(data, dict):
             return None
-        if "error" in data and not data.get("choices"):
+        if data.get("error"):
             self._raise(data)
         model = data.get("model")
         if model and self.model is None:

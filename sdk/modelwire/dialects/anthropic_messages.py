@@ -1,0 +1,444 @@
+"""Anthropic Messages (`POST /v1/messages`): content blocks, a top-level `system`, SSE events.
+
+The stream is a sequence of typed events (`message_start`, `content_block_start`,
+`content_block_delta`, `content_block_stop`, `message_delta`, `message_stop`, `ping`,
+`error`). Only client `tool_use` blocks become tool calls: server-side tool blocks
+(`server_tool_use`, `mcp_tool_use`, `web_search_tool_result`, ...) also stream
+`input_json_delta`s, and are left out of the unified response (they stay in `raw`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from .._core.decoder import ServerSentEvent
+from ..errors import RequestValidationError, StreamEventError
+from ..spec import ProviderSpec
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    FinishReason,
+    ImagePart,
+    Message,
+    ModelInfo,
+    NamedToolChoice,
+    StreamingChunk,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from ..wire import anthropic_messages as wire
+from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
+
+_FINISH: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "pause_turn": "other",
+}
+
+
+# --------------------------------------------------------------------------- request
+
+
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    if part.data is not None:
+        source: dict[str, Any] = {
+            "type": "base64",
+            "media_type": part.media_type,
+            "data": part.base64(),
+        }
+    else:
+        url = part.url or ""
+        if url.startswith("data:") and ";base64," in url:
+            # Anthropic's url source does not take data: URLs; send the bytes instead
+            head, _, data = url.partition(";base64,")
+            source = {"type": "base64", "media_type": head[5:] or part.media_type, "data": data}
+        else:
+            source = {"type": "url", "url": url}
+    return {"type": "image", "source": source}
+
+
+def _content_blocks(content: str | list[TextPart | ImagePart]) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            if part.text:  # Anthropic rejects empty text blocks
+                blocks.append({"type": "text", "text": part.text})
+        else:
+            blocks.append(_image_block(part))
+    return blocks
+
+
+def _tool_result(message: Message) -> dict[str, Any]:
+    if not message.tool_call_id:
+        raise RequestValidationError(
+            "a role 'tool' message needs tool_call_id (the id of the tool call it answers): "
+            "Anthropic matches each tool_result to its tool_use by that id"
+        )
+    content: str | list[dict[str, Any]]
+    if isinstance(message.content, list) and message.images():
+        content = _content_blocks(message.content)
+    else:
+        content = message.text()
+    return {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}
+
+
+def _turns(messages: list[Message]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The system texts, in order, and the alternating user/assistant turns."""
+    system: list[str] = []
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.role
+        if role == "system":
+            text = message.text()
+            if text:
+                system.append(text)
+            continue
+        if role == "tool":
+            role, blocks = "user", [_tool_result(message)]
+        elif role == "assistant":
+            # earlier reasoning is not sent back: Anthropic needs its signature for that
+            blocks = _content_blocks(message.content)
+            for call in message.tool_calls or ():
+                blocks.append(
+                    {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
+                )
+        else:
+            blocks = _content_blocks(message.content)
+        if not blocks:
+            continue
+        if turns and turns[-1]["role"] == role:
+            # Anthropic requires user and assistant turns to alternate: merge the run
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    for turn in turns:
+        content = turn["content"]
+        if turn["role"] == "user" and len(content) > 1:
+            # tool_result blocks must come first in a user turn; keep the order otherwise
+            results = [b for b in content if b["type"] == "tool_result"]
+            if results and len(results) < len(content):
+                turn["content"] = results + [b for b in content if b["type"] != "tool_result"]
+        elif len(content) == 1 and content[0]["type"] == "text":
+            turn["content"] = content[0]["text"]
+    return system, turns
+
+
+def _tool_choice(request: CompletionRequest) -> dict[str, Any] | None:
+    choice = request.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        return {"type": "tool", "name": choice.name}
+    if choice == "required":
+        return {"type": "any"}
+    if choice is not None:
+        return {"type": choice}
+    return None
+
+
+# --------------------------------------------------------------------------- response
+
+
+def usage_from(data: Any) -> Usage | None:
+    if not isinstance(data, dict):
+        return None
+    details = data.get("output_tokens_details") or {}
+    return Usage(
+        input_tokens=data.get("input_tokens") or 0,
+        output_tokens=data.get("output_tokens") or 0,
+        reasoning_tokens=details.get("thinking_tokens"),
+        cache_read_tokens=data.get("cache_read_input_tokens"),
+        cache_write_tokens=data.get("cache_creation_input_tokens"),
+    )
+
+
+class AnthropicMessagesDialect(Dialect):
+    name = "anthropic_messages"
+    finish_reasons: ClassVar[dict[str, FinishReason]] = _FINISH
+    wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {
+        "response": wire.Message,
+        "models": wire.ModelList,
+    }
+
+    def build_request(
+        self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
+    ) -> dict[str, Any]:
+        system, turns = _turns(request.messages)
+        body: dict[str, Any] = {"model": request.model}
+        if system:
+            body["system"] = "\n\n".join(system)
+        body["messages"] = turns
+        max_tokens = request.max_tokens or spec.limits.default_max_tokens
+        if max_tokens is None:
+            raise RequestValidationError(
+                "Anthropic needs max_tokens on every request: pass max_tokens= or set "
+                "limits.default_max_tokens in the provider spec"
+            )
+        body["max_tokens"] = max_tokens
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.top_p is not None:
+            body["top_p"] = request.top_p
+        if request.stop:
+            body["stop_sequences"] = request.stop
+        # `seed` has no Anthropic equivalent and the API rejects unknown keys: not sent
+        tools: list[dict[str, Any]] = [
+            {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+            for tool in request.tools or ()
+        ]
+        choice = _tool_choice(request)
+        fmt = request.response_format
+        if fmt is not None:
+            # no native JSON mode: a tool whose input is the output, and force that tool
+            schema = fmt.json_schema if fmt.json_schema is not None else {"type": "object"}
+            tools.append(
+                {
+                    "name": fmt.name,
+                    "description": "Respond with the final answer, as this tool's input.",
+                    "input_schema": schema,
+                }
+            )
+            choice = {"type": "tool", "name": fmt.name}
+        if request.parallel_tool_calls is False and tools:
+            if choice is None:
+                choice = {"type": "auto"}
+            if choice["type"] != "none":
+                choice["disable_parallel_tool_use"] = True
+        if tools:
+            body["tools"] = tools
+            if choice is not None:
+                body["tool_choice"] = choice
+        # (a tool_choice without tools is an Anthropic 400, so it is dropped)
+        if stream:
+            body["stream"] = True
+        apply_options(body, request, spec)
+        return merge_extra(body, request.extra_body)
+
+    def parse_response(self, body: Any, spec: ProviderSpec) -> CompletionResponse:
+        text: list[str] = []
+        reasoning: list[str] = []
+        signature: str | None = None
+        tool_calls: list[ToolCall] = []
+        for block in body.get("content") or ():
+            kind = block.get("type")
+            if kind == "text":
+                text.append(block.get("text") or "")
+            elif kind == "thinking":
+                reasoning.append(block.get("thinking") or "")
+                signature = block.get("signature") or signature
+            elif kind == "tool_use":
+                arguments = block.get("input")
+                tool_calls.append(
+                    ToolCall(
+                        id=str(block.get("id") or f"call_{len(tool_calls)}"),
+                        name=block.get("name") or "",
+                        arguments=arguments if isinstance(arguments, dict) else {},
+                    )
+                )
+            # redacted_thinking, server_tool_use, *_tool_result, ...: not text; kept in raw
+        raw_finish = body.get("stop_reason")
+        return CompletionResponse(
+            id=body.get("id"),
+            model=body.get("model"),
+            content="".join(text),
+            reasoning="".join(reasoning) or None,
+            reasoning_signature=signature,
+            tool_calls=tool_calls,
+            finish_reason=self.finish_reason(raw_finish),
+            raw_finish_reason=raw_finish,
+            usage=usage_from(body.get("usage")),
+            raw=body,
+        )
+
+    def stream_parser(self, spec: ProviderSpec) -> AnthropicStreamParser:
+        return AnthropicStreamParser()
+
+    def parse_models(self, body: Any, spec: ProviderSpec) -> list[ModelInfo]:
+        items = body.get("data", []) if isinstance(body, dict) else []
+        # `created_at` is an ISO date string, not the epoch seconds `created` holds
+        return [
+            ModelInfo(id=str(item["id"]), raw=item)
+            for item in items
+            if isinstance(item, dict) and "id" in item
+        ]
+
+
+class AnthropicStreamParser:
+    """Typed SSE events; `message_stop` is the terminal event.
+
+    `_tools` maps a content block index to the ordinal of its tool_use block (0 for the
+    first tool_use of the message, 1 for the second...): that ordinal is the unified
+    `ToolCallDelta.index`. Blocks missing from it (text, thinking, server tools) have
+    their `input_json_delta`s ignored.
+    """
+
+    __slots__ = (
+        "_pending_input",
+        "_tools",
+        "finish_reason",
+        "finished",
+        "id",
+        "model",
+        "raw_finish_reason",
+        "usage",
+    )
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.id: str | None = None
+        self.model: str | None = None
+        self.finish_reason: FinishReason | None = None
+        self.raw_finish_reason: str | None = None
+        self.usage: dict[str, Any] = {}
+        self._tools: dict[int, int] = {}
+        # a tool_use block whose input came whole in content_block_start (no deltas yet)
+        self._pending_input: dict[int, Any] = {}
+
+    def parse(self, event: ServerSentEvent) -> StreamingChunk | None:
+        if event.event == "ping":
+            return None
+        data = load_event_json(event)
+        if not isinstance(data, dict):
+            return None
+        kind = data.get("type") or event.event
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                return StreamingChunk(content=delta.get("text") or "", model=self.model, raw=data)
+            if dtype == "input_json_delta":
+                index = data.get("index", -1)
+                ordinal = self._tools.get(index)
+                partial = delta.get("partial_json") or ""
+                if ordinal is None or not partial:
+                    return None
+                self._pending_input.pop(index, None)
+                return StreamingChunk(
+                    model=self.model,
+                    tool_calls=(ToolCallDelta(index=ordinal, arguments=partial),),
+                    raw=data,
+                )
+            if dtype == "thinking_delta":
+                return StreamingChunk(
+                    reasoning=delta.get("thinking") or "", model=self.model, raw=data
+                )
+            if dtype == "signature_delta":
+                return StreamingChunk(
+                    reasoning_signature=delta.get("signature") or None, model=self.model, raw=data
+                )
+            # citations_delta and anything newer: nothing for the unified chunk
+            return None
+        if kind == "content_block_start":
+            return self._block_start(data)
+        if kind == "content_block_stop":
+            index = data.get("index", -1)
+            pending = self._pending_input.pop(index, None)
+            if pending is None:
+                return None
+            return StreamingChunk(
+                model=self.model,
+                tool_calls=(
+                    ToolCallDelta(
+                        index=self._tools[index],
+                        arguments=json.dumps(pending, separators=(",", ":")),
+                    ),
+                ),
+                raw=data,
+            )
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self.id = message.get("id")
+            self.model = message.get("model")
+            self._merge_usage(message.get("usage"))
+            return StreamingChunk(
+                model=self.model, id=self.id, usage=usage_from(self.usage), raw=data
+            )
+        if kind == "message_delta":
+            raw_finish = (data.get("delta") or {}).get("stop_reason")
+            finish: FinishReason | None = None
+            if raw_finish is not None:
+                finish = _FINISH.get(raw_finish, "other")
+                self.finish_reason = finish
+                self.raw_finish_reason = raw_finish
+            self._merge_usage(data.get("usage"))
+            return StreamingChunk(
+                model=self.model,
+                finish_reason=finish,
+                raw_finish_reason=raw_finish,
+                usage=usage_from(self.usage),
+                raw=data,
+            )
+        if kind == "message_stop":
+            self.finished = True
+            return StreamingChunk(
+                is_final=True,
+                model=self.model,
+                id=self.id,
+                finish_reason=self.finish_reason,
+                raw_finish_reason=self.raw_finish_reason,
+                usage=usage_from(self.usage) if self.usage else None,
+                raw=data,
+            )
+        if kind == "error":
+            error = data.get("error")
+            if not isinstance(error, dict):
+                error = {"message": json.dumps(error) if error else None}
+            raise StreamEventError(
+                str(error.get("message") or "Anthropic reported an error mid-stream"),
+                error_type=error.get("type"),
+                body=data,
+            )
+        # ping sent as a message event, or an event type newer than this parser
+        return None
+
+    def _block_start(self, data: dict[str, Any]) -> StreamingChunk | None:
+        block = data.get("content_block") or {}
+        btype = block.get("type")
+        if btype == "text":
+            text = block.get("text")
+            return StreamingChunk(content=text, model=self.model, raw=data) if text else None
+        if btype == "tool_use":
+            index = data.get("index", -1)
+            ordinal = len(self._tools)
+            self._tools[index] = ordinal
+            start_input = block.get("input")
+            if start_input:
+                self._pending_input[index] = start_input
+            return StreamingChunk(
+                model=self.model,
+                tool_calls=(
+                    ToolCallDelta(index=ordinal, id=block.get("id"), name=block.get("name")),
+                ),
+                raw=data,
+            )
+        if btype == "thinking":
+            thinking = block.get("thinking")
+            signature = block.get("signature") or None
+            if thinking or signature:
+                return StreamingChunk(
+                    reasoning=thinking or "",
+                    reasoning_signature=signature,
+                    model=self.model,
+                    raw=data,
+                )
+        # redacted_thinking, server_tool_use, mcp_tool_use, *_tool_result, ...
+        return None
+
+    def _merge_usage(self, usage: Any) -> None:
+        # message_delta counts are cumulative totals: a later non-null value wins
+        if isinstance(usage, dict):
+            for key, value in usage.items():
+                if value is not None:
+                    self.usage[key] = value
+
+
+DIALECT = AnthropicMessagesDialect()

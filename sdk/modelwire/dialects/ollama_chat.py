@@ -1,0 +1,303 @@
+"""Ollama's native API (`POST /api/chat`): sampling under `options`, NDJSON streams.
+
+Each stream record is a whole JSON object; the last one has `done: true` and the token
+counts, and may still carry content. Tool calls arrive whole (arguments as an object, no
+id) in a single record each, so ids are made up as `call_<index>`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from .._core.accumulate import parse_arguments
+from .._core.decoder import ServerSentEvent
+from ..errors import CapabilityError, StreamEventError
+from ..spec import ProviderSpec
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingResponse,
+    FinishReason,
+    Message,
+    ModelInfo,
+    StreamingChunk,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from ..wire import ollama_chat as wire
+from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "load": "other",
+    "unload": "other",
+}
+
+
+# --------------------------------------------------------------------------- request
+
+
+def _images(message: Message) -> list[str]:
+    images: list[str] = []
+    for part in message.images():
+        if part.data is not None:
+            images.append(part.base64())
+        elif part.url and part.url.startswith("data:") and ";base64," in part.url:
+            images.append(part.url.partition(";base64,")[2])
+        else:
+            raise CapabilityError(
+                "Ollama cannot fetch images by URL: download the image and pass its bytes, "
+                "e.g. ImagePart.from_bytes(data, media_type='image/png')"
+            )
+    return images
+
+
+def _messages(messages: list[Message]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    tool_names: dict[str, str] = {}  # tool call id -> name, for tool results that omit it
+    for message in messages:
+        item: dict[str, Any] = {"role": message.role, "content": message.text()}
+        if message.role == "tool":
+            name = message.name or tool_names.get(message.tool_call_id or "")
+            if name:
+                item["tool_name"] = name
+            out.append(item)
+            continue
+        images = _images(message)
+        if images:
+            item["images"] = images
+        if message.tool_calls:
+            item["tool_calls"] = [
+                {"function": {"name": call.name, "arguments": call.arguments}}
+                for call in message.tool_calls
+            ]
+            for call in message.tool_calls:
+                tool_names[call.id] = call.name
+        if message.reasoning and message.role == "assistant":
+            item["thinking"] = message.reasoning
+        out.append(item)
+    return out
+
+
+# --------------------------------------------------------------------------- response
+
+
+def usage_from(data: dict[str, Any]) -> Usage | None:
+    prompt = data.get("prompt_eval_count")
+    output = data.get("eval_count")
+    if prompt is None and output is None:
+        return None
+    return Usage(input_tokens=prompt or 0, output_tokens=output or 0)
+
+
+def _arguments(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        return parse_arguments(value)
+    return {}
+
+
+class OllamaChatDialect(Dialect):
+    name = "ollama_chat"
+    finish_reasons: ClassVar[dict[str, FinishReason]] = _FINISH
+    wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {
+        "response": wire.ChatResponse,
+        "models": wire.TagList,
+        "embeddings": wire.EmbedResponse,
+    }
+
+    def build_request(
+        self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": _messages(request.messages),
+            # explicit both ways: Ollama streams when `stream` is absent
+            "stream": stream,
+        }
+        options: dict[str, Any] = {}
+        for key in ("temperature", "top_p", "seed", "stop"):
+            value = getattr(request, key)
+            if value is not None:
+                options[key] = value
+        max_tokens = request.max_tokens or spec.limits.default_max_tokens
+        if max_tokens is not None:
+            options["num_predict"] = max_tokens
+        if options:
+            body["options"] = options
+        # Ollama has no tool_choice. "auto" is what it always does; for "required" or a
+        # named tool the tools are sent as they are (the model may still answer in text);
+        # "none" is honoured by not sending the tools at all.
+        if request.tools and request.tool_choice != "none":
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.parameters,
+                    },
+                }
+                for tool in request.tools
+            ]
+        fmt = request.response_format
+        if fmt is not None:
+            if fmt.type == "json_schema" and fmt.json_schema is not None:
+                body["format"] = fmt.json_schema
+            else:
+                body["format"] = "json"
+        apply_options(body, request, spec)
+        return merge_extra(body, request.extra_body)
+
+    def parse_response(self, body: Any, spec: ProviderSpec) -> CompletionResponse:
+        message = body.get("message")
+        if isinstance(message, dict):
+            content = message.get("content") or ""
+            reasoning = message.get("thinking")
+            calls = message.get("tool_calls") or []
+        else:  # /api/generate
+            content = body.get("response") or ""
+            reasoning = body.get("thinking")
+            calls = []
+        tool_calls: list[ToolCall] = []
+        for position, call in enumerate(calls):
+            function = call.get("function") or {}
+            index = function.get("index", position)
+            tool_calls.append(
+                ToolCall(
+                    id=str(call.get("id") or f"call_{index}"),
+                    name=function.get("name") or "",
+                    arguments=_arguments(function.get("arguments")),
+                )
+            )
+        raw_finish = body.get("done_reason")
+        finish = self.finish_reason(raw_finish)
+        if tool_calls and finish == "stop":
+            finish = "tool_calls"
+        return CompletionResponse(
+            model=body.get("model"),
+            content=content,
+            reasoning=reasoning or None,
+            tool_calls=tool_calls,
+            finish_reason=finish,
+            raw_finish_reason=raw_finish,
+            usage=usage_from(body),
+            raw=body,
+        )
+
+    def stream_parser(self, spec: ProviderSpec) -> OllamaStreamParser:
+        return OllamaStreamParser()
+
+    # ---------------------------------------------------------------- models & embeddings
+
+    def parse_models(self, body: Any, spec: ProviderSpec) -> list[ModelInfo]:
+        items = body.get("models", []) if isinstance(body, dict) else []
+        # `modified_at` is an ISO date string, not the epoch seconds `created` holds
+        return [
+            ModelInfo(id=str(item.get("name") or item["model"]), raw=item)
+            for item in items
+            if isinstance(item, dict) and ("name" in item or "model" in item)
+        ]
+
+    def parse_embeddings(self, body: Any, spec: ProviderSpec) -> EmbeddingResponse:
+        embeddings = body.get("embeddings")
+        if embeddings is None and "embedding" in body:
+            # the legacy /api/embeddings endpoint: one flat vector
+            embeddings = [body["embedding"]]
+        prompt = body.get("prompt_eval_count")
+        return EmbeddingResponse(
+            model=body.get("model"),
+            embeddings=embeddings or [],
+            usage=Usage(input_tokens=prompt) if prompt is not None else None,
+            raw=body,
+        )
+
+
+class OllamaStreamParser:
+    """One NDJSON record per event; the record with `done: true` is the terminal event."""
+
+    __slots__ = ("_next_index", "_used", "finished")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self._next_index = 0
+        self._used: set[int] = set()
+
+    def parse(self, event: ServerSentEvent) -> StreamingChunk | None:
+        data = load_event_json(event)
+        if not isinstance(data, dict):
+            return None
+        if "error" in data:
+            error = data["error"]
+            raise StreamEventError(
+                str(error) if error else "Ollama reported an error mid-stream", body=data
+            )
+        message = data.get("message")
+        if isinstance(message, dict):
+            content = message.get("content") or ""
+            reasoning = message.get("thinking") or ""
+            calls = message.get("tool_calls")
+        else:  # /api/generate
+            content = data.get("response") or ""
+            reasoning = data.get("thinking") or ""
+            calls = None
+        tool_deltas: tuple[ToolCallDelta, ...] = ()
+        if calls:
+            tool_deltas = tuple(self._tool_delta(call) for call in calls)
+        if data.get("done"):
+            self.finished = True
+            raw_finish = data.get("done_reason")
+            finish: FinishReason | None = None
+            if raw_finish is not None:
+                finish = _FINISH.get(raw_finish, "other")
+                if finish == "stop" and (self._used or tool_deltas):
+                    finish = "tool_calls"
+            return StreamingChunk(
+                content=content,
+                is_final=True,
+                model=data.get("model"),
+                finish_reason=finish,
+                raw_finish_reason=raw_finish,
+                usage=usage_from(data),
+                tool_calls=tool_deltas,
+                reasoning=reasoning,
+                raw=data,
+            )
+        if not (content or reasoning or tool_deltas):
+            return None
+        return StreamingChunk(
+            content=content,
+            model=data.get("model"),
+            tool_calls=tool_deltas,
+            reasoning=reasoning,
+            raw=data,
+        )
+
+    def _tool_delta(self, call: dict[str, Any]) -> ToolCallDelta:
+        function = call.get("function") or {}
+        index = function.get("index")
+        # a running counter, unless the server numbered the call (and not twice the same)
+        if not isinstance(index, int) or index in self._used:
+            index = self._next_index
+            while index in self._used:
+                index += 1
+        self._used.add(index)
+        self._next_index = max(self._next_index, index + 1)
+        arguments = function.get("arguments")
+        return ToolCallDelta(
+            index=index,
+            id=str(call.get("id") or f"call_{index}"),
+            name=function.get("name"),
+            arguments=arguments
+            if isinstance(arguments, str)
+            else json.dumps(arguments if arguments is not None else {}, separators=(",", ":")),
+        )
+
+
+DIALECT = OllamaChatDialect()
