@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import modelwire
 import vcr
 import yaml
-
-import modelwire
 from modelwire._core.decoder import SSEDecoder
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
@@ -25,6 +24,8 @@ CLIENTS: dict[str, str] = {
     "groq": "Groq",
     "ollama-native": "Ollama",
     "lmstudio": "LMStudio",
+    # Ollama's OpenAI-compatible /v1 surface
+    "ollama": "OpenAI",
 }
 CHAT_PATHS = ("/v1/chat/completions", "/v1/messages", "/api/chat", "/api/v0/chat/completions")
 
@@ -38,8 +39,13 @@ class Exchange:
     interaction: dict[str, Any]
 
     @property
+    def provider(self) -> str:
+        """The cassette folder: openai, anthropic, ollama-native, lmstudio, ..."""
+        return self.cassette.relative_to(CASSETTES).parts[0]
+
+    @property
     def id(self) -> str:
-        return f"{self.cassette.parent.name}/{self.cassette.stem}#{self.index}"
+        return f"{self.cassette.relative_to(CASSETTES).with_suffix('')}#{self.index}"
 
     @property
     def request_body(self) -> dict[str, Any]:
@@ -96,14 +102,17 @@ def replayer() -> vcr.VCR:
     return vcr.VCR(record_mode="none", match_on=["method", "path"])
 
 
-def make_client(provider: str, *, asynchronous: bool = False) -> Any:
+def make_client(
+    provider: str, *, asynchronous: bool = False, exchange: Exchange | None = None
+) -> Any:
     name = CLIENTS[provider]
     cls = getattr(modelwire, f"Async{name}" if asynchronous else name)
     kwargs: dict[str, Any] = {"max_retries": 0}
-    if provider in ("openai", "anthropic", "openrouter", "groq"):
+    if provider in ("openai", "anthropic", "openrouter", "groq", "ollama"):
         kwargs["api_key"] = "test-key-not-real"
-    if provider == "lmstudio":
-        kwargs["base_url"] = "http://localhost:1234/v1"
+    if provider == "lmstudio" and exchange is not None and "/api/v0/" in exchange.path:
+        # LM Studio's native REST API speaks the same dialect under /api/v0
+        kwargs["base_url"] = "http://localhost:1234/api/v0"
     return cls(**kwargs)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from modelwire import CompletionResponse, StreamEventError, StreamingChunk
 
 from .support import (
@@ -32,14 +31,14 @@ STREAMS = [
 
 
 def test_every_provider_has_recorded_streams() -> None:
-    providers = {e.cassette.parent.name for e in STREAMS}
+    providers = {e.provider for e in STREAMS}
     assert providers == {"openai", "anthropic", "openrouter", "groq"}
     assert len(STREAMS) >= 50
 
 
 def consume(exchange: Exchange, directory: Path, *, asynchronous: bool) -> Any:
     """Replays one exchange; returns (chunks, accumulated response) or the raised error."""
-    provider = exchange.cassette.parent.name
+    provider = exchange.provider
     request = request_for(exchange)
     with replayer().use_cassette(str(single_cassette(exchange, directory))):
         if not asynchronous:
@@ -83,7 +82,7 @@ def assert_matches(result: CompletionResponse, reference: Reference) -> None:
 def test_stream_matches_the_official_sdk(
     exchange: Exchange, asynchronous: bool, tmp_path: Path
 ) -> None:
-    provider = exchange.cassette.parent.name
+    provider = exchange.provider
     reference = REFERENCES[provider](exchange.body)
     outcome = consume(exchange, tmp_path, asynchronous=asynchronous)
     if reference.error:
@@ -117,7 +116,7 @@ def test_anthropic_thinking_stream_keeps_the_signature(tmp_path: Path) -> None:
     candidates = [
         e
         for e in STREAMS
-        if e.cassette.parent.name == "anthropic" and b"signature_delta" in e.body
+        if e.provider == "anthropic" and b"signature_delta" in e.body
     ]
     assert candidates, "a recorded Anthropic stream with thinking"
     chunks, result = consume(candidates[0], tmp_path, asynchronous=False)
