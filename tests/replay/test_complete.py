@@ -31,7 +31,15 @@ from .support import (
     single_cassette,
 )
 
-CHAT_PROVIDERS = ("openai", "anthropic", "openrouter", "groq", "ollama", "ollama-native", "lmstudio")
+CHAT_PROVIDERS = (
+    "openai",
+    "anthropic",
+    "openrouter",
+    "groq",
+    "ollama",
+    "ollama-native",
+    "lmstudio",
+)
 
 
 def chat_exchanges(*, ok: bool) -> list[Exchange]:
