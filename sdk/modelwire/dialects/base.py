@@ -11,6 +11,7 @@ import json
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 
 from .._core.decoder import ServerSentEvent
 from ..errors import OutputValidationError, StreamDecodeError, UnexpectedResponseError
@@ -134,14 +135,18 @@ def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str,
 
 
 def load_event_json(event: ServerSentEvent) -> Any:
-    """The JSON of one event; a broken event is a typed error, not a crash."""
+    """The JSON of one event; a broken event is a typed error, not a crash.
+
+    pydantic-core's parser reads the bytes directly (no decode step) and is several times
+    faster than `json.loads` here, the costliest step of a stream.
+    """
     try:
-        return json.loads(event.data)
-    except UnicodeDecodeError as exc:
-        raise StreamDecodeError(f"a stream event is not valid UTF-8: {exc}") from None
+        return from_json(event.data)
     except ValueError as exc:
         preview = event.data[:200].decode("utf-8", "replace")
-        raise StreamDecodeError(f"a stream event is not valid JSON ({exc}): {preview!r}") from None
+        raise StreamDecodeError(
+            f"a stream event is not valid JSON or not UTF-8 ({exc}): {preview!r}"
+        ) from None
 
 
 def parse_structured(request: CompletionRequest, response: CompletionResponse) -> Any:
