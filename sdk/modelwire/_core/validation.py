@@ -116,6 +116,13 @@ def validate_request(spec: ProviderSpec, request: CompletionRequest) -> None:
                 f"tool_choice names {request.tool_choice.name!r}, which is not among the tools "
                 f"given ({', '.join(sorted(names)) or 'none'})",
             )
+    forced = request.tool_choice == "required" or isinstance(request.tool_choice, NamedToolChoice)
+    if forced and not spec.capabilities.forced_tool_choice:
+        raise CapabilityError(
+            f"{spec.display_name} cannot be made to call a tool (tool_choice="
+            f"{request.tool_choice!r}): use tool_choice='auto' and check response.tool_calls",
+            provider=spec.name,
+        )
     if request.tool_choice is not None and request.tool_choice != "none" and not request.tools:
         raise _fail(spec, "tool_choice is set but no tools were given")
     if request.response_format is not None and spec.capabilities.structured_output == "none":

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import httpx
 
@@ -19,6 +19,7 @@ from .._core.accumulate import Accumulator
 from .._core.calls import ClientConfig, HTTPCall
 from .._core.decoder import Decoder
 from .._core.policy import (
+    RetryPolicy,
     Timeout,
     error_from_response,
     request_id_from,
@@ -48,11 +49,21 @@ logger = logging.getLogger("modelwire")
 
 def _httpx_timeout(timeout: Timeout, *, stream: bool, remaining: float | None) -> httpx.Timeout:
     read = timeout.stream_idle if stream else timeout.read
+    connect, write = timeout.connect, timeout.write
     if remaining is not None and not stream:
-        read = remaining if read is None else min(read, remaining)
-    return httpx.Timeout(
-        connect=timeout.connect, read=read, write=timeout.write, pool=timeout.connect
-    )
+        # no single phase of an attempt may outlast what is left of the total
+        read, connect, write = (
+            remaining if cap is None else min(cap, remaining) for cap in (read, connect, write)
+        )
+    return httpx.Timeout(connect=connect, read=read, write=write, pool=connect)
+
+
+class _Sent(NamedTuple):
+    """A good response, its body (b"" for a stream, left unread) and the attempts made."""
+
+    response: httpx.Response
+    content: bytes
+    attempts: int
 
 
 class AsyncStreamingResponse:
@@ -71,6 +82,7 @@ class AsyncStreamingResponse:
         parser: StreamParser,
         spec: ProviderSpec,
         finish: Callable[[CompletionResponse], CompletionResponse],
+        attempts: int = 1,
     ) -> None:
         self._response = response
         self._decoder = decoder
@@ -82,6 +94,8 @@ class AsyncStreamingResponse:
         self.status_code = response.status_code
         self.headers = response.headers
         self.request_id = request_id_from(spec, response.headers)
+        # requests sent to get this stream (retries before its head included)
+        self.attempts = attempts
 
     def __aiter__(self) -> AsyncIterator[StreamingChunk]:
         return self._chunks
@@ -145,6 +159,7 @@ class AsyncStreamingResponse:
         error.request_id = self.request_id
         error.status_code = self.status_code
         error.partial = self.snapshot()
+        error.attempts = self.attempts
         return error
 
     def snapshot(self) -> CompletionResponse:
@@ -178,7 +193,7 @@ class AsyncBaseClient:
         base_url: str | None = None,
         model: str | None = None,
         timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
+        max_retries: int | RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
@@ -245,48 +260,49 @@ class AsyncBaseClient:
         return await self._stream(self._config.prepare(request, kwargs))
 
     async def list_models(self) -> list[ModelInfo]:
-        response = await self._send(self._config.models_call())
-        return self._config.parse_models(response.content)
+        sent = await self._send(self._config.models_call())
+        return self._config.parse_models(sent.content)
 
     async def embed(
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
-        response = await self._send(self._config.embeddings_call(input, model, options))
-        return self._config.parse_embeddings(response.content)
+        sent = await self._send(self._config.embeddings_call(input, model, options))
+        return self._config.parse_embeddings(sent.content)
 
     # ----------------------------------------------------------------- internals
 
     async def _complete(self, request: CompletionRequest) -> CompletionResponse:
-        response = await self._send(self._config.chat_call(request, stream=False))
-        return self._config.parse_completion(request, response.content)
+        sent = await self._send(self._config.chat_call(request, stream=False))
+        return self._config.parse_completion(request, sent.content)
 
     async def _stream(self, request: CompletionRequest) -> AsyncStreamingResponse:
-        response = await self._send(self._config.chat_call(request, stream=True))
+        sent = await self._send(self._config.chat_call(request, stream=True))
         return AsyncStreamingResponse(
-            response,
+            sent.response,
             decoder=self._config.new_decoder(),
             parser=self._config.dialect.stream_parser(self.spec),
             spec=self.spec,
             finish=self._config.finisher(request),
+            attempts=sent.attempts,
         )
 
-    async def _send(self, call: HTTPCall) -> httpx.Response:
-        """Sends with retries; returns a response with status < 300 (body read unless
-        streaming). A stream is retried only until its head arrives."""
+    async def _send(self, call: HTTPCall) -> _Sent:
+        """Sends with retries; returns a response with status < 300 and its body (read
+        unless streaming). A stream is retried only until its head arrives."""
         started = time.monotonic()
+        total = None if call.stream else call.timeout.total
+        deadline = None if total is None else started + total
         attempt = 0
         while True:
             attempt += 1
-            remaining = None
-            if call.timeout.total is not None:
-                remaining = call.timeout.total - (time.monotonic() - started)
-                if remaining <= 0:
-                    raise APITimeoutError(
-                        f"the request took longer than its total timeout ({call.timeout.total}s)",
-                        provider=self.spec.name,
-                        attempts=attempt - 1,
-                    )
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise APITimeoutError(
+                    f"the request took longer than its total timeout ({total}s)",
+                    provider=self.spec.name,
+                    attempts=attempt - 1,
+                )
             request = self._http.build_request(
                 call.method,
                 call.url,
@@ -307,8 +323,8 @@ class AsyncBaseClient:
                     f"could not reach {call.url}: {exc!r}", provider=self.spec.name
                 )
             else:
-                error_or_none = await self._check(call, response)
-                if error_or_none is None:
+                checked = await self._check(call, response, deadline)
+                if isinstance(checked, bytes):
                     logger.debug(
                         "%s %s -> %s in %.3fs (attempt %d, request id %s)",
                         call.method,
@@ -318,9 +334,18 @@ class AsyncBaseClient:
                         attempt,
                         request_id_from(self.spec, response.headers),
                     )
-                    return response
-                error = error_or_none
+                    return _Sent(response, checked, attempt)
+                error = checked
             delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
+            if delay is not None and deadline is not None and time.monotonic() + delay >= deadline:
+                error = APITimeoutError(
+                    f"the request took longer than its total timeout ({total}s); the last "
+                    f"attempt failed with {type(error).__name__}: {error}",
+                    provider=self.spec.name,
+                    status_code=error.status_code,
+                    request_id=error.request_id,
+                )
+                delay = None
             if delay is None:
                 error.attempts = attempt
                 raise error
@@ -334,12 +359,23 @@ class AsyncBaseClient:
             )
             await asyncio.sleep(delay)
 
-    async def _check(self, call: HTTPCall, response: httpx.Response) -> ProviderError | None:
-        """None for a good response (body read unless streaming), else the typed error."""
+    async def _check(
+        self, call: HTTPCall, response: httpx.Response, deadline: float | None
+    ) -> ProviderError | bytes:
+        """The body of a good response (b"" for a stream, left unread), else the typed
+        error. The body is read in pieces so that a slow one still ends at `deadline`."""
         if response.status_code < 300 and call.stream:
-            return None
+            return b""
+        parts: list[bytes] = []
         try:
-            content = await response.aread()
+            async for part in response.aiter_bytes():
+                parts.append(part)
+                if deadline is not None and time.monotonic() > deadline:
+                    return APITimeoutError(
+                        f"reading the response from {call.url} took longer than the total "
+                        f"timeout ({call.timeout.total}s)",
+                        provider=self.spec.name,
+                    )
         except httpx.TimeoutException as exc:
             return APITimeoutError(
                 f"timed out reading the response from {call.url}: {type(exc).__name__}",
@@ -352,8 +388,9 @@ class AsyncBaseClient:
             )
         finally:
             await response.aclose()
+        content = b"".join(parts)
         if response.status_code < 300:
-            return None
+            return content
         if response.status_code < 400:
             location = response.headers.get("location", "?")
             return APIStatusError(

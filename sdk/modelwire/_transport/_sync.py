@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Generator, Iterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import httpx
 
@@ -20,6 +20,7 @@ from .._core.accumulate import Accumulator
 from .._core.calls import ClientConfig, HTTPCall
 from .._core.decoder import Decoder
 from .._core.policy import (
+    RetryPolicy,
     Timeout,
     error_from_response,
     request_id_from,
@@ -49,11 +50,21 @@ logger = logging.getLogger("modelwire")
 
 def _httpx_timeout(timeout: Timeout, *, stream: bool, remaining: float | None) -> httpx.Timeout:
     read = timeout.stream_idle if stream else timeout.read
+    connect, write = timeout.connect, timeout.write
     if remaining is not None and not stream:
-        read = remaining if read is None else min(read, remaining)
-    return httpx.Timeout(
-        connect=timeout.connect, read=read, write=timeout.write, pool=timeout.connect
-    )
+        # no single phase of an attempt may outlast what is left of the total
+        read, connect, write = (
+            remaining if cap is None else min(cap, remaining) for cap in (read, connect, write)
+        )
+    return httpx.Timeout(connect=connect, read=read, write=write, pool=connect)
+
+
+class _Sent(NamedTuple):
+    """A good response, its body (b"" for a stream, left unread) and the attempts made."""
+
+    response: httpx.Response
+    content: bytes
+    attempts: int
 
 
 class StreamingResponse:
@@ -72,6 +83,7 @@ class StreamingResponse:
         parser: StreamParser,
         spec: ProviderSpec,
         finish: Callable[[CompletionResponse], CompletionResponse],
+        attempts: int = 1,
     ) -> None:
         self._response = response
         self._decoder = decoder
@@ -83,6 +95,8 @@ class StreamingResponse:
         self.status_code = response.status_code
         self.headers = response.headers
         self.request_id = request_id_from(spec, response.headers)
+        # requests sent to get this stream (retries before its head included)
+        self.attempts = attempts
 
     def __iter__(self) -> Iterator[StreamingChunk]:
         return self._chunks
@@ -146,6 +160,7 @@ class StreamingResponse:
         error.request_id = self.request_id
         error.status_code = self.status_code
         error.partial = self.snapshot()
+        error.attempts = self.attempts
         return error
 
     def snapshot(self) -> CompletionResponse:
@@ -179,7 +194,7 @@ class BaseClient:
         base_url: str | None = None,
         model: str | None = None,
         timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
+        max_retries: int | RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
@@ -246,48 +261,49 @@ class BaseClient:
         return self._stream(self._config.prepare(request, kwargs))
 
     def list_models(self) -> list[ModelInfo]:
-        response = self._send(self._config.models_call())
-        return self._config.parse_models(response.content)
+        sent = self._send(self._config.models_call())
+        return self._config.parse_models(sent.content)
 
     def embed(
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
-        response = self._send(self._config.embeddings_call(input, model, options))
-        return self._config.parse_embeddings(response.content)
+        sent = self._send(self._config.embeddings_call(input, model, options))
+        return self._config.parse_embeddings(sent.content)
 
     # ----------------------------------------------------------------- internals
 
     def _complete(self, request: CompletionRequest) -> CompletionResponse:
-        response = self._send(self._config.chat_call(request, stream=False))
-        return self._config.parse_completion(request, response.content)
+        sent = self._send(self._config.chat_call(request, stream=False))
+        return self._config.parse_completion(request, sent.content)
 
     def _stream(self, request: CompletionRequest) -> StreamingResponse:
-        response = self._send(self._config.chat_call(request, stream=True))
+        sent = self._send(self._config.chat_call(request, stream=True))
         return StreamingResponse(
-            response,
+            sent.response,
             decoder=self._config.new_decoder(),
             parser=self._config.dialect.stream_parser(self.spec),
             spec=self.spec,
             finish=self._config.finisher(request),
+            attempts=sent.attempts,
         )
 
-    def _send(self, call: HTTPCall) -> httpx.Response:
-        """Sends with retries; returns a response with status < 300 (body read unless
-        streaming). A stream is retried only until its head arrives."""
+    def _send(self, call: HTTPCall) -> _Sent:
+        """Sends with retries; returns a response with status < 300 and its body (read
+        unless streaming). A stream is retried only until its head arrives."""
         started = time.monotonic()
+        total = None if call.stream else call.timeout.total
+        deadline = None if total is None else started + total
         attempt = 0
         while True:
             attempt += 1
-            remaining = None
-            if call.timeout.total is not None:
-                remaining = call.timeout.total - (time.monotonic() - started)
-                if remaining <= 0:
-                    raise APITimeoutError(
-                        f"the request took longer than its total timeout ({call.timeout.total}s)",
-                        provider=self.spec.name,
-                        attempts=attempt - 1,
-                    )
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise APITimeoutError(
+                    f"the request took longer than its total timeout ({total}s)",
+                    provider=self.spec.name,
+                    attempts=attempt - 1,
+                )
             request = self._http.build_request(
                 call.method,
                 call.url,
@@ -308,8 +324,8 @@ class BaseClient:
                     f"could not reach {call.url}: {exc!r}", provider=self.spec.name
                 )
             else:
-                error_or_none = self._check(call, response)
-                if error_or_none is None:
+                checked = self._check(call, response, deadline)
+                if isinstance(checked, bytes):
                     logger.debug(
                         "%s %s -> %s in %.3fs (attempt %d, request id %s)",
                         call.method,
@@ -319,9 +335,18 @@ class BaseClient:
                         attempt,
                         request_id_from(self.spec, response.headers),
                     )
-                    return response
-                error = error_or_none
+                    return _Sent(response, checked, attempt)
+                error = checked
             delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
+            if delay is not None and deadline is not None and time.monotonic() + delay >= deadline:
+                error = APITimeoutError(
+                    f"the request took longer than its total timeout ({total}s); the last "
+                    f"attempt failed with {type(error).__name__}: {error}",
+                    provider=self.spec.name,
+                    status_code=error.status_code,
+                    request_id=error.request_id,
+                )
+                delay = None
             if delay is None:
                 error.attempts = attempt
                 raise error
@@ -335,12 +360,23 @@ class BaseClient:
             )
             time.sleep(delay)
 
-    def _check(self, call: HTTPCall, response: httpx.Response) -> ProviderError | None:
-        """None for a good response (body read unless streaming), else the typed error."""
+    def _check(
+        self, call: HTTPCall, response: httpx.Response, deadline: float | None
+    ) -> ProviderError | bytes:
+        """The body of a good response (b"" for a stream, left unread), else the typed
+        error. The body is read in pieces so that a slow one still ends at `deadline`."""
         if response.status_code < 300 and call.stream:
-            return None
+            return b""
+        parts: list[bytes] = []
         try:
-            content = response.read()
+            for part in response.iter_bytes():
+                parts.append(part)
+                if deadline is not None and time.monotonic() > deadline:
+                    return APITimeoutError(
+                        f"reading the response from {call.url} took longer than the total "
+                        f"timeout ({call.timeout.total}s)",
+                        provider=self.spec.name,
+                    )
         except httpx.TimeoutException as exc:
             return APITimeoutError(
                 f"timed out reading the response from {call.url}: {type(exc).__name__}",
@@ -353,8 +389,9 @@ class BaseClient:
             )
         finally:
             response.close()
+        content = b"".join(parts)
         if response.status_code < 300:
-            return None
+            return content
         if response.status_code < 400:
             location = response.headers.get("location", "?")
             return APIStatusError(

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
-from .._core.policy import Timeout
+from .._core.policy import RetryPolicy, Timeout
 from .._transport._async import AsyncBaseClient, AsyncStreamingResponse
 from .._transport._sync import BaseClient, StreamingResponse
 from ..spec import ProviderSpec
@@ -119,7 +119,7 @@ class LMStudio(BaseClient):
         base_url: str | None = None,
         model: str | None = None,
         timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
+        max_retries: int | RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
@@ -265,7 +265,7 @@ class AsyncLMStudio(AsyncBaseClient):
         base_url: str | None = None,
         model: str | None = None,
         timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
+        max_retries: int | RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,

@@ -3,7 +3,8 @@
 Provides the session-scoped fixture `modelwire_local_server`: one real llama.cpp server
 (`modelwire.local.LocalServer`, SmolLM2-135M by default) shared by the whole test session
 and stopped at its end. Tests using it are skipped, naming the install command, when the
-`local` extra is not installed; any other startup failure is an error.
+`local` extra (llama-cpp-python[server] and the bundled model) is not installed; any other
+failure, including a MODELWIRE_LOCAL_MODEL that points nowhere, is an error.
 
 This module loads in every pytest run of anyone who installs modelwire, so it imports
 nothing at import time beyond pytest itself: modelwire.local is imported by the fixture.
@@ -11,6 +12,7 @@ nothing at import time beyond pytest itself: modelwire.local is imported by the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +29,19 @@ def local_server_or_skip(**kwargs: Any) -> Iterator[LocalServer]:
 
     A generator meant to back a fixture: `yield from local_server_or_skip(embedding=True)`.
     """
-    from modelwire.local import LocalDependencyError, LocalServer, check_local_extra
+    from modelwire.local import MODEL_ENV_VAR, LocalDependencyError, LocalServer, check_local_extra
 
     try:
         check_local_extra()
-        server = LocalServer(**kwargs)
-        server.model_path  # noqa: B018 -- resolve the model now: a missing one skips
     except LocalDependencyError as exc:
         pytest.skip(f"modelwire local server unavailable: {exc.message}")
+    server = LocalServer(**kwargs)
+    if kwargs.get("model_path") is None and not os.environ.get(MODEL_ENV_VAR):
+        try:
+            server.model_path  # noqa: B018 -- the bundled model: not installed skips
+        except LocalDependencyError as exc:
+            pytest.skip(f"modelwire local server unavailable: {exc.message}")
+    # a model path the user chose that does not work is an error, not a skip
     with server:
         yield server
 
