@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from pydantic import BaseModel
-
 import modelwire
+import pytest
 from modelwire import BadRequestError, Tool
+from pydantic import BaseModel
 
 CASSETTE_DIR = Path(__file__).resolve().parents[1] / "cassettes" / "recorded"
 RECORDING = os.environ.get("MODELWIRE_RECORD") == "1"
