@@ -29,6 +29,16 @@ def _err(message: str) -> None:
     print(f"modelwire: {message}", file=sys.stderr)
 
 
+def _failed(exc: Exception) -> int:
+    """Reports an error; a request or configuration the user must fix exits 2, else 1."""
+    from .errors import ConfigurationError, RequestValidationError
+
+    _err(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, (ConfigurationError, RequestValidationError)):
+        return EXIT_USAGE
+    return EXIT_PROVIDER_ERROR
+
+
 @contextlib.contextmanager
 def _open_client(args: argparse.Namespace) -> Iterator[BaseClient]:
     """The client the flags ask for; with no provider configured, the local server."""
@@ -110,13 +120,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 else "usage not reported by the server"
             )
             ttft = f"{first * 1000:.0f} ms" if first is not None else "n/a"
+            model = os.path.basename(final.model or chat_client.model or "?")
             _err(
-                f"[{final.model or chat_client.model}] {tokens}; first token {ttft}; "
+                f"[{model}] {tokens}; first token {ttft}; "
                 f"total {elapsed:.2f} s; finish {final.finish_reason}"
             )
     except ProviderError as exc:
-        _err(f"{type(exc).__name__}: {exc}")
-        return EXIT_PROVIDER_ERROR
+        return _failed(exc)
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED
@@ -148,8 +158,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             for info in models_client.list_models():
                 print(info.id)
     except ProviderError as exc:
-        _err(f"{type(exc).__name__}: {exc}")
-        return EXIT_PROVIDER_ERROR
+        return _failed(exc)
     return EXIT_OK
 
 

@@ -1,0 +1,99 @@
+"""The `modelwire` command, end to end, against the real local server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from modelwire.local import LocalServer
+
+pytestmark = pytest.mark.live
+
+
+def modelwire_cli(
+    *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "modelwire.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+
+
+def test_chat_streams_a_reply(local_server: LocalServer) -> None:
+    result = modelwire_cli(
+        "chat",
+        "-p",
+        "llamacpp",
+        "--base-url",
+        local_server.base_url,
+        "--max-tokens",
+        "12",
+        "Say hello.",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert "first token" in result.stderr and "finish" in result.stderr
+
+
+def test_chat_reads_stdin_and_prints_json_chunks(local_server: LocalServer) -> None:
+    result = modelwire_cli(
+        "chat",
+        "-p",
+        "llamacpp",
+        "--base-url",
+        local_server.base_url,
+        "--max-tokens",
+        "8",
+        "--json",
+        stdin="Count to three.",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[-1]["is_final"] is True
+    assert lines[-1]["finish_reason"] in ("stop", "length")
+    assert "".join(line["content"] for line in lines).strip()
+
+
+def test_models_lists_the_server_model(local_server: LocalServer) -> None:
+    result = modelwire_cli("models", "-p", "llamacpp", "--base-url", local_server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(".gguf")
+
+
+def test_a_missing_key_says_what_to_set() -> None:
+    result = modelwire_cli("chat", "-p", "openai", "hello")
+    assert result.returncode == 2
+    assert "OPENAI_API_KEY" in result.stderr
+
+
+def test_a_bad_parameter_exits_2(local_server: LocalServer) -> None:
+    result = modelwire_cli(
+        "chat", "-p", "llamacpp", "--base-url", local_server.base_url, "--temperature", "9", "hi"
+    )
+    assert result.returncode == 2  # the request was wrong: nothing was sent
+    assert "temperature=9.0 is out of range" in result.stderr
+
+
+def test_an_unreachable_server_exits_1() -> None:
+    result = modelwire_cli("chat", "-p", "llamacpp", "--base-url", "http://127.0.0.1:9/v1", "hi")
+    assert result.returncode == 1
+    assert "APIConnectionError" in result.stderr
+
+
+def test_providers_never_prints_a_key() -> None:
+    secret = "sk-ant-very-secret-value-123456"
+    result = modelwire_cli("providers", ANTHROPIC_API_KEY=secret)
+    assert result.returncode == 0
+    assert secret not in result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("anthropic"))
+    assert "key set" in line and "ANTHROPIC_API_KEY" in line
+    assert "needs OPENAI_API_KEY" in result.stdout
