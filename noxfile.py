@@ -49,7 +49,7 @@ def fresh(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit, replay (cassettes), fault and live tests against a real local model server."""
     install_local_model(session)
-    session.install("-e", ".", *TEST_DEPS)
+    session.install("-e", ".", *TEST_DEPS, *CODEGEN_DEPS)
     session.env.setdefault("MODELWIRE_SHARED_CASSETTES", str(ROOT.parent / "shared" / "cassettes"))
     session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 
