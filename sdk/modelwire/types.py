@@ -24,7 +24,8 @@ FinishReason: TypeAlias = Literal[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # defer_build: validators are built on first use, not at import (keeps imports fast)
+    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
 # --------------------------------------------------------------------------- content
@@ -232,7 +233,7 @@ class CompletionRequest(_Model):
 
 
 class Usage(_Model):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -248,7 +249,7 @@ class Usage(_Model):
 class CompletionResponse(_Model):
     """A whole answer: what `complete()` returns and what a stream accumulates into."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     id: str | None = None
     model: str | None = None
@@ -308,7 +309,7 @@ class StreamingChunk:
 
 
 class ModelInfo(_Model):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     id: str
     owned_by: str | None = None
@@ -318,7 +319,7 @@ class ModelInfo(_Model):
 
 
 class EmbeddingResponse(_Model):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     model: str | None = None
     # one entry per input; for servers that return one vector per token, a list of them

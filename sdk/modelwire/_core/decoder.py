@@ -16,6 +16,9 @@ from ..errors import LineTooLongError
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 
+# `event: name` line -> decoded name; bounded, so a hostile peer cannot grow it
+_EVENT_NAMES: dict[bytes, str] = {}
+
 
 class ServerSentEvent:
     """One dispatched event. `data` stays bytes: JSON parsers take bytes directly."""
@@ -121,6 +124,15 @@ class SSEDecoder:
                 # fast path: the common `data: {...}` line
                 value = line[5:]
                 self._data.append(value[1:] if value[:1] == b" " else value)
+            elif line.startswith(b"event:"):
+                # Anthropic names every event: decode each distinct name once
+                name = _EVENT_NAMES.get(line)
+                if name is None:
+                    value = line[6:]
+                    name = (value[1:] if value[:1] == b" " else value).decode("utf-8", "replace")
+                    if len(_EVENT_NAMES) < 256:
+                        _EVENT_NAMES[line] = name
+                self._event = name
             elif line[0] == 0x3A:  # ':' comment, e.g. ": OPENROUTER PROCESSING"
                 continue
             else:
