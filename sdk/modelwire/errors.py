@@ -91,7 +91,15 @@ class UnexpectedResponseError(ProviderError):
 
 
 class APIStatusError(ProviderError):
-    """The provider answered with an error status."""
+    """The provider answered with an error status.
+
+    `retry_after`: the seconds the server asked to wait (Retry-After or retry-after-ms),
+    which a retry honours; None when it did not say.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
 
 
 class BadRequestError(APIStatusError):
@@ -128,10 +136,6 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     retryable = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
 
 
 class ServerError(APIStatusError):

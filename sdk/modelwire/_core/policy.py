@@ -253,13 +253,14 @@ def error_from_response(
         "body": body,
         "retryable": retryable if retryable is not None else status in spec.retry_statuses,
     }
-    if issubclass(cls, RateLimitError):
+    if issubclass(cls, APIStatusError):
+        # a 503 or 529 may say when to come back as well as a 429
         return cls(message, retry_after=parse_retry_after(headers), **kwargs)
     return cls(message, **kwargs)
 
 
 def retry_after_of(error: ProviderError) -> float | None:
-    return error.retry_after if isinstance(error, RateLimitError) else None
+    return error.retry_after if isinstance(error, APIStatusError) else None
 
 
 def error_from_stream_event(spec: ProviderSpec, payload: Any) -> tuple[str, str | None, str | None]:

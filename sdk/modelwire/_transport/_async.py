@@ -342,7 +342,6 @@ class AsyncBaseClient:
                     f"the request took longer than its total timeout ({total}s); the last "
                     f"attempt failed with {type(error).__name__}: {error}",
                     provider=self.spec.name,
-                    status_code=error.status_code,
                     request_id=error.request_id,
                 )
                 delay = None

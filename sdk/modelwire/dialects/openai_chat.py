@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from .._core.accumulate import parse_arguments
 from .._core.decoder import ServerSentEvent
-from ..errors import StreamEventError
+from ..errors import ProviderError, StreamDecodeError, StreamEventError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -203,6 +203,20 @@ class OpenAIStreamParser:
         self.usage: Usage | None = None
 
     def parse(self, event: ServerSentEvent) -> StreamingChunk | None:
+        try:
+            return self._parse(event)
+        except ProviderError:
+            raise
+        except (LookupError, TypeError, AttributeError, ValueError) as exc:
+            # valid JSON of the wrong shape: a typed error, never a crash mid-stream
+            preview = event.data[:200].decode("utf-8", "replace")
+            raise StreamDecodeError(
+                f"a stream event does not have the chat.completion.chunk shape ({exc}): "
+                f"{preview!r}",
+                body=preview,
+            ) from None
+
+    def _parse(self, event: ServerSentEvent) -> StreamingChunk | None:
         if event.data == b"[DONE]":
             self.finished = True
             return StreamingChunk(
@@ -217,7 +231,8 @@ class OpenAIStreamParser:
             return None
         if data.get("error"):
             self._raise(data)
-        model = data.get("model")
+        model = _optional_str(data.get("model"))
+        chunk_id = _optional_str(data.get("id"))
         if model and self.model is None:
             self.model = model
         usage = data.get("usage")
@@ -227,13 +242,14 @@ class OpenAIStreamParser:
         if not choices:
             # the usage-only chunk that include_usage adds at the end
             if usage:
-                return StreamingChunk(model=model, usage=self.usage, id=data.get("id"), raw=data)
+                return StreamingChunk(model=model, usage=self.usage, id=chunk_id, raw=data)
             return None
         choice = choices[0]
         delta = choice.get("delta") or {}
         raw_finish = choice.get("finish_reason")
         finish: FinishReason | None = None
         if raw_finish is not None:
+            _check_str(raw_finish, "finish_reason")
             if raw_finish == "error":
                 self._raise(data)
             finish = _FINISH.get(raw_finish, "other")
@@ -242,27 +258,19 @@ class OpenAIStreamParser:
         tool_deltas: tuple[ToolCallDelta, ...] = ()
         calls = delta.get("tool_calls")
         if calls:
-            tool_deltas = tuple(
-                ToolCallDelta(
-                    index=call.get("index", i),
-                    id=call.get("id"),
-                    name=(call.get("function") or {}).get("name"),
-                    arguments=(call.get("function") or {}).get("arguments") or "",
-                )
-                for i, call in enumerate(calls)
-            )
+            tool_deltas = tuple(_tool_delta(call, i) for i, call in enumerate(calls))
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning is None and "reasoning_details" in delta:
             reasoning = _reasoning_of(delta)
         return StreamingChunk(
-            content=delta.get("content") or "",
+            content=_check_str(delta.get("content") or "", "delta.content"),
             model=model,
             finish_reason=finish,
             raw_finish_reason=raw_finish,
             usage=self.usage if usage else None,
             tool_calls=tool_deltas,
-            reasoning=reasoning or "",
-            id=data.get("id"),
+            reasoning=_check_str(reasoning or "", "delta.reasoning"),
+            id=chunk_id,
             raw=data,
         )
 
@@ -271,12 +279,46 @@ class OpenAIStreamParser:
         error = data.get("error")
         if not isinstance(error, dict):
             error = {"message": json.dumps(error) if error else "the provider reported an error"}
+        etype = error.get("type")
         raise StreamEventError(
             str(error.get("message") or "the provider reported an error mid-stream"),
-            error_type=error.get("type"),
+            error_type=str(etype) if etype is not None else None,
             error_code=str(error["code"]) if error.get("code") is not None else None,
             body=data,
         )
+
+
+def _check_str(value: Any, where: str) -> str:
+    """`value`, which must be a string: a stream field of another type is malformed."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where} is {type(value).__name__}, not a string")
+    return value
+
+
+def _optional_str(value: Any) -> str | None:
+    """Metadata (`id`, `model`) of the wrong type is dropped, not fatal."""
+    return value if isinstance(value, str) else None
+
+
+def _tool_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
+    function = call.get("function") or {}
+    index = call.get("index")
+    if index is None:
+        index = position
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise TypeError(f"tool_calls[{position}].index is {type(index).__name__}, not an int")
+    arguments = function.get("arguments") or ""
+    if isinstance(arguments, (dict, list)):
+        # some compatible servers send the arguments as an object, not as JSON text
+        arguments = json.dumps(arguments, separators=(",", ":"))
+    name = function.get("name")
+    call_id = call.get("id")
+    return ToolCallDelta(
+        index=index,
+        id=None if call_id is None else _check_str(call_id, "tool_calls.id"),
+        name=None if name is None else _check_str(name, "tool_calls.function.name"),
+        arguments=_check_str(arguments, "tool_calls.function.arguments"),
+    )
 
 
 DIALECT = OpenAIChatDialect()
