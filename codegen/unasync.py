@@ -16,6 +16,7 @@ HEADER = (
 # Applied in order; word-bounded where a plain replace could hit a longer name.
 REPLACEMENTS: list[tuple[str, str]] = [
     (r"^import asyncio\n", ""),
+    (r"^[ \t]+import asyncio.*\n\n", ""),
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"\bAsyncGenerator\[(.+?), None\]", r"Generator[\1, None, None]"),
     (r"\bAsyncGenerator\b", "Generator"),

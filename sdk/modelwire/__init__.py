@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._core.hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
     from ._core.policy import RetryPolicy, Timeout
     from ._loader import load_spec
     from ._protocols import AsyncModelProvider, ModelProvider
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY: dict[str, str] = {
+    "Hooks": "._core.hooks",
+    "RequestEvent": "._core.hooks",
+    "ResponseEvent": "._core.hooks",
+    "RetryEvent": "._core.hooks",
+    "ErrorEvent": "._core.hooks",
     "Timeout": "._core.policy",
     "RetryPolicy": "._core.policy",
     "load_spec": "._loader",
@@ -107,7 +113,88 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
 for _module, _names in _LAZY_MODULES.items():
     _LAZY.update(dict.fromkeys(_names, _module))
 
-__all__ = ["__version__", *sorted(_LAZY)]
+# spelled out so that type checkers see every export
+__all__ = [
+    "__version__",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Anthropic",
+    "AsyncAnthropic",
+    "AsyncBaseClient",
+    "AsyncGroq",
+    "AsyncLMStudio",
+    "AsyncLlamaCpp",
+    "AsyncModelProvider",
+    "AsyncOllama",
+    "AsyncOpenAI",
+    "AsyncOpenRouter",
+    "AsyncStreamingResponse",
+    "AuthenticationError",
+    "BadRequestError",
+    "BaseClient",
+    "CapabilityError",
+    "CompletionRequest",
+    "CompletionResponse",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentPart",
+    "ContextLengthExceededError",
+    "EmbeddingResponse",
+    "ErrorEvent",
+    "FinishReason",
+    "Groq",
+    "Hooks",
+    "ImagePart",
+    "InsecureTransportError",
+    "InternalServerError",
+    "LMStudio",
+    "LineTooLongError",
+    "LlamaCpp",
+    "Message",
+    "ModelInfo",
+    "ModelProvider",
+    "NamedToolChoice",
+    "NotFoundError",
+    "Ollama",
+    "OpenAI",
+    "OpenRouter",
+    "OutputValidationError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "ProviderSpec",
+    "RateLimitError",
+    "RequestEvent",
+    "RequestTooLargeError",
+    "RequestValidationError",
+    "ResponseEvent",
+    "ResponseFormat",
+    "RetryEvent",
+    "RetryPolicy",
+    "Role",
+    "ServerError",
+    "SpecError",
+    "StreamDecodeError",
+    "StreamError",
+    "StreamEventError",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
+    "StreamingChunk",
+    "StreamingResponse",
+    "TextPart",
+    "Timeout",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolChoice",
+    "UnexpectedResponseError",
+    "UnprocessableEntityError",
+    "Usage",
+    "async_client",
+    "client",
+    "load_spec",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -186,3 +186,11 @@ def test_load_spec_reports_errors_with_the_file(tmp_path: Path) -> None:
     path = write_spec(tmp_path, VALID.replace("dialect: openai_chat", "dialect: klingon"))
     with pytest.raises(SpecError, match=r"dialect"):
         modelwire.load_spec(path)
+
+
+def test_every_public_name_resolves() -> None:
+    assert sorted(modelwire.__all__[1:]) == sorted(modelwire._LAZY)
+    for name in modelwire.__all__:
+        assert getattr(modelwire, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = modelwire.NoSuchThing  # type: ignore[attr-defined]

@@ -6,7 +6,6 @@ Everything that can be pure lives in `modelwire._core` and is shared. The sync s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
@@ -18,6 +17,7 @@ import httpx
 from .._core.accumulate import Accumulator
 from .._core.calls import ClientConfig, HTTPCall
 from .._core.decoder import Decoder
+from .._core.hooks import NO_HOOKS, ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from .._core.policy import (
     RetryPolicy,
     Timeout,
@@ -45,6 +45,13 @@ from ..types import (
 )
 
 logger = logging.getLogger("modelwire")
+
+
+async def _sleep(seconds: float) -> None:
+    """Waits before a retry."""
+    import asyncio  # here, not at module level: it is slow to import and rarely needed
+
+    await asyncio.sleep(seconds)
 
 
 def _httpx_timeout(timeout: Timeout, *, stream: bool, remaining: float | None) -> httpx.Timeout:
@@ -83,8 +90,10 @@ class AsyncStreamingResponse:
         spec: ProviderSpec,
         finish: Callable[[CompletionResponse], CompletionResponse],
         attempts: int = 1,
+        hooks: Hooks = NO_HOOKS,
     ) -> None:
         self._response = response
+        self._hooks = hooks
         self._decoder = decoder
         self._parser = parser
         self._finish = finish
@@ -130,6 +139,15 @@ class AsyncStreamingResponse:
 
     async def _iterate(self) -> AsyncGenerator[StreamingChunk, None]:
         decoder, parse, add = self._decoder, self._parser.parse, self._accumulator.add
+        on_chunk = self._hooks.on_chunk
+        if on_chunk is not None:
+            # chosen once per stream, so streams without a chunk hook pay nothing per chunk
+            accumulate = add
+
+            def add(chunk: StreamingChunk) -> None:
+                accumulate(chunk)
+                on_chunk(chunk)
+
         try:
             async for data in self._byte_reads():
                 for event in decoder.feed(data) if data is not None else decoder.flush():
@@ -160,6 +178,15 @@ class AsyncStreamingResponse:
         error.status_code = self.status_code
         error.partial = self.snapshot()
         error.attempts = self.attempts
+        logger.warning(
+            "%s stream failed after %d chunks: %s (request id %s)",
+            self.provider,
+            self._accumulator.chunks_seen,
+            type(error).__name__,
+            self.request_id,
+        )
+        if self._hooks.on_error is not None:
+            self._hooks.on_error(ErrorEvent(self.provider, error))
         return error
 
     def snapshot(self) -> CompletionResponse:
@@ -198,8 +225,10 @@ class AsyncBaseClient:
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
         settings: Mapping[str, str | None] | None = None,
     ) -> None:
+        self._hooks = hooks or NO_HOOKS
         self._config = ClientConfig.create(
             self.spec,
             api_key=api_key,
@@ -273,11 +302,11 @@ class AsyncBaseClient:
     # ----------------------------------------------------------------- internals
 
     async def _complete(self, request: CompletionRequest) -> CompletionResponse:
-        sent = await self._send(self._config.chat_call(request, stream=False))
+        sent = await self._send(self._config.chat_call(request, stream=False), request.model)
         return self._config.parse_completion(request, sent.content)
 
     async def _stream(self, request: CompletionRequest) -> AsyncStreamingResponse:
-        sent = await self._send(self._config.chat_call(request, stream=True))
+        sent = await self._send(self._config.chat_call(request, stream=True), request.model)
         return AsyncStreamingResponse(
             sent.response,
             decoder=self._config.new_decoder(),
@@ -285,11 +314,13 @@ class AsyncBaseClient:
             spec=self.spec,
             finish=self._config.finisher(request),
             attempts=sent.attempts,
+            hooks=self._hooks,
         )
 
-    async def _send(self, call: HTTPCall) -> _Sent:
+    async def _send(self, call: HTTPCall, model: str | None = None) -> _Sent:
         """Sends with retries; returns a response with status < 300 and its body (read
         unless streaming). A stream is retried only until its head arrives."""
+        hooks, provider = self._hooks, self.spec.name
         started = time.monotonic()
         total = None if call.stream else call.timeout.total
         deadline = None if total is None else started + total
@@ -310,6 +341,10 @@ class AsyncBaseClient:
                 content=call.content,
                 timeout=_httpx_timeout(call.timeout, stream=call.stream, remaining=remaining),
             )
+            if hooks.on_request is not None:
+                hooks.on_request(
+                    RequestEvent(provider, call.method, call.url, model, call.stream, attempt)
+                )
             error: ProviderError
             try:
                 response = await self._http.send(request, stream=True, follow_redirects=False)
@@ -325,15 +360,8 @@ class AsyncBaseClient:
             else:
                 checked = await self._check(call, response, deadline)
                 if isinstance(checked, bytes):
-                    logger.debug(
-                        "%s %s -> %s in %.3fs (attempt %d, request id %s)",
-                        call.method,
-                        call.url,
-                        response.status_code,
-                        time.monotonic() - started,
-                        attempt,
-                        request_id_from(self.spec, response.headers),
-                    )
+                    if hooks.on_response is not None or logger.isEnabledFor(logging.DEBUG):
+                        self._responded(call, model, response, attempt, started)
                     return _Sent(response, checked, attempt)
                 error = checked
             delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
@@ -347,6 +375,11 @@ class AsyncBaseClient:
                 delay = None
             if delay is None:
                 error.attempts = attempt
+                logger.warning(
+                    "%s %s failed after %d attempt(s): %s", call.method, call.url, attempt, error
+                )
+                if hooks.on_error is not None:
+                    hooks.on_error(ErrorEvent(provider, error))
                 raise error
             logger.info(
                 "retrying %s %s in %.2fs after %s (attempt %d)",
@@ -356,7 +389,43 @@ class AsyncBaseClient:
                 type(error).__name__,
                 attempt,
             )
-            await asyncio.sleep(delay)
+            if hooks.on_retry is not None:
+                hooks.on_retry(RetryEvent(provider, call.method, call.url, attempt, delay, error))
+            await _sleep(delay)
+
+    def _responded(
+        self,
+        call: HTTPCall,
+        model: str | None,
+        response: httpx.Response,
+        attempt: int,
+        started: float,
+    ) -> None:
+        elapsed = time.monotonic() - started
+        request_id = request_id_from(self.spec, response.headers)
+        logger.debug(
+            "%s %s -> %s in %.3fs (attempt %d, request id %s)",
+            call.method,
+            call.url,
+            response.status_code,
+            elapsed,
+            attempt,
+            request_id,
+        )
+        if self._hooks.on_response is not None:
+            self._hooks.on_response(
+                ResponseEvent(
+                    self.spec.name,
+                    call.method,
+                    call.url,
+                    model,
+                    call.stream,
+                    attempt,
+                    response.status_code,
+                    request_id,
+                    elapsed,
+                )
+            )
 
     async def _check(
         self, call: HTTPCall, response: httpx.Response, deadline: float | None

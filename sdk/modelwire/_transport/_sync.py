@@ -19,6 +19,7 @@ import httpx
 from .._core.accumulate import Accumulator
 from .._core.calls import ClientConfig, HTTPCall
 from .._core.decoder import Decoder
+from .._core.hooks import NO_HOOKS, ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from .._core.policy import (
     RetryPolicy,
     Timeout,
@@ -46,6 +47,11 @@ from ..types import (
 )
 
 logger = logging.getLogger("modelwire")
+
+
+def _sleep(seconds: float) -> None:
+    """Waits before a retry."""
+    time.sleep(seconds)
 
 
 def _httpx_timeout(timeout: Timeout, *, stream: bool, remaining: float | None) -> httpx.Timeout:
@@ -84,8 +90,10 @@ class StreamingResponse:
         spec: ProviderSpec,
         finish: Callable[[CompletionResponse], CompletionResponse],
         attempts: int = 1,
+        hooks: Hooks = NO_HOOKS,
     ) -> None:
         self._response = response
+        self._hooks = hooks
         self._decoder = decoder
         self._parser = parser
         self._finish = finish
@@ -131,6 +139,15 @@ class StreamingResponse:
 
     def _iterate(self) -> Generator[StreamingChunk, None, None]:
         decoder, parse, add = self._decoder, self._parser.parse, self._accumulator.add
+        on_chunk = self._hooks.on_chunk
+        if on_chunk is not None:
+            # chosen once per stream, so streams without a chunk hook pay nothing per chunk
+            accumulate = add
+
+            def add(chunk: StreamingChunk) -> None:
+                accumulate(chunk)
+                on_chunk(chunk)
+
         try:
             for data in self._byte_reads():
                 for event in decoder.feed(data) if data is not None else decoder.flush():
@@ -161,6 +178,15 @@ class StreamingResponse:
         error.status_code = self.status_code
         error.partial = self.snapshot()
         error.attempts = self.attempts
+        logger.warning(
+            "%s stream failed after %d chunks: %s (request id %s)",
+            self.provider,
+            self._accumulator.chunks_seen,
+            type(error).__name__,
+            self.request_id,
+        )
+        if self._hooks.on_error is not None:
+            self._hooks.on_error(ErrorEvent(self.provider, error))
         return error
 
     def snapshot(self) -> CompletionResponse:
@@ -199,8 +225,10 @@ class BaseClient:
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
         settings: Mapping[str, str | None] | None = None,
     ) -> None:
+        self._hooks = hooks or NO_HOOKS
         self._config = ClientConfig.create(
             self.spec,
             api_key=api_key,
@@ -274,11 +302,11 @@ class BaseClient:
     # ----------------------------------------------------------------- internals
 
     def _complete(self, request: CompletionRequest) -> CompletionResponse:
-        sent = self._send(self._config.chat_call(request, stream=False))
+        sent = self._send(self._config.chat_call(request, stream=False), request.model)
         return self._config.parse_completion(request, sent.content)
 
     def _stream(self, request: CompletionRequest) -> StreamingResponse:
-        sent = self._send(self._config.chat_call(request, stream=True))
+        sent = self._send(self._config.chat_call(request, stream=True), request.model)
         return StreamingResponse(
             sent.response,
             decoder=self._config.new_decoder(),
@@ -286,11 +314,13 @@ class BaseClient:
             spec=self.spec,
             finish=self._config.finisher(request),
             attempts=sent.attempts,
+            hooks=self._hooks,
         )
 
-    def _send(self, call: HTTPCall) -> _Sent:
+    def _send(self, call: HTTPCall, model: str | None = None) -> _Sent:
         """Sends with retries; returns a response with status < 300 and its body (read
         unless streaming). A stream is retried only until its head arrives."""
+        hooks, provider = self._hooks, self.spec.name
         started = time.monotonic()
         total = None if call.stream else call.timeout.total
         deadline = None if total is None else started + total
@@ -311,6 +341,10 @@ class BaseClient:
                 content=call.content,
                 timeout=_httpx_timeout(call.timeout, stream=call.stream, remaining=remaining),
             )
+            if hooks.on_request is not None:
+                hooks.on_request(
+                    RequestEvent(provider, call.method, call.url, model, call.stream, attempt)
+                )
             error: ProviderError
             try:
                 response = self._http.send(request, stream=True, follow_redirects=False)
@@ -326,15 +360,8 @@ class BaseClient:
             else:
                 checked = self._check(call, response, deadline)
                 if isinstance(checked, bytes):
-                    logger.debug(
-                        "%s %s -> %s in %.3fs (attempt %d, request id %s)",
-                        call.method,
-                        call.url,
-                        response.status_code,
-                        time.monotonic() - started,
-                        attempt,
-                        request_id_from(self.spec, response.headers),
-                    )
+                    if hooks.on_response is not None or logger.isEnabledFor(logging.DEBUG):
+                        self._responded(call, model, response, attempt, started)
                     return _Sent(response, checked, attempt)
                 error = checked
             delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
@@ -348,6 +375,11 @@ class BaseClient:
                 delay = None
             if delay is None:
                 error.attempts = attempt
+                logger.warning(
+                    "%s %s failed after %d attempt(s): %s", call.method, call.url, attempt, error
+                )
+                if hooks.on_error is not None:
+                    hooks.on_error(ErrorEvent(provider, error))
                 raise error
             logger.info(
                 "retrying %s %s in %.2fs after %s (attempt %d)",
@@ -357,7 +389,43 @@ class BaseClient:
                 type(error).__name__,
                 attempt,
             )
-            time.sleep(delay)
+            if hooks.on_retry is not None:
+                hooks.on_retry(RetryEvent(provider, call.method, call.url, attempt, delay, error))
+            _sleep(delay)
+
+    def _responded(
+        self,
+        call: HTTPCall,
+        model: str | None,
+        response: httpx.Response,
+        attempt: int,
+        started: float,
+    ) -> None:
+        elapsed = time.monotonic() - started
+        request_id = request_id_from(self.spec, response.headers)
+        logger.debug(
+            "%s %s -> %s in %.3fs (attempt %d, request id %s)",
+            call.method,
+            call.url,
+            response.status_code,
+            elapsed,
+            attempt,
+            request_id,
+        )
+        if self._hooks.on_response is not None:
+            self._hooks.on_response(
+                ResponseEvent(
+                    self.spec.name,
+                    call.method,
+                    call.url,
+                    model,
+                    call.stream,
+                    attempt,
+                    response.status_code,
+                    request_id,
+                    elapsed,
+                )
+            )
 
     def _check(
         self, call: HTTPCall, response: httpx.Response, deadline: float | None

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from .._core.hooks import Hooks
 from .._core.policy import RetryPolicy, Timeout
 from .._transport._async import AsyncBaseClient, AsyncStreamingResponse
 from .._transport._sync import BaseClient, StreamingResponse
@@ -127,6 +128,7 @@ class LlamaCpp(BaseClient):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -138,6 +140,7 @@ class LlamaCpp(BaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={},
         )
 
@@ -278,6 +281,7 @@ class AsyncLlamaCpp(AsyncBaseClient):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -289,6 +293,7 @@ class AsyncLlamaCpp(AsyncBaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={},
         )
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from .._core.hooks import Hooks
 from .._core.policy import RetryPolicy, Timeout
 from .._transport._async import AsyncBaseClient, AsyncStreamingResponse
 from .._transport._sync import BaseClient, StreamingResponse
@@ -124,6 +125,7 @@ class LMStudio(BaseClient):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -135,6 +137,7 @@ class LMStudio(BaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={},
         )
 
@@ -270,6 +273,7 @@ class AsyncLMStudio(AsyncBaseClient):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -281,6 +285,7 @@ class AsyncLMStudio(AsyncBaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={},
         )
 

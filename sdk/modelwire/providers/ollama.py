@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from .._core.hooks import Hooks
 from .._core.policy import RetryPolicy, Timeout
 from .._transport._async import AsyncBaseClient, AsyncStreamingResponse
 from .._transport._sync import BaseClient, StreamingResponse
@@ -175,6 +176,7 @@ class Ollama(BaseClient):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -186,6 +188,7 @@ class Ollama(BaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={},
         )
 
@@ -356,6 +359,7 @@ class AsyncOllama(AsyncBaseClient):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -367,6 +371,7 @@ class AsyncOllama(AsyncBaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={},
         )
 

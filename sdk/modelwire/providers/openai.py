@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from .._core.hooks import Hooks
 from .._core.policy import RetryPolicy, Timeout
 from .._transport._async import AsyncBaseClient, AsyncStreamingResponse
 from .._transport._sync import BaseClient, StreamingResponse
@@ -186,6 +187,7 @@ class OpenAI(BaseClient):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
         organization: str | None = None,
         project: str | None = None,
     ) -> None:
@@ -199,6 +201,7 @@ class OpenAI(BaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={"organization": organization, "project": project},
         )
 
@@ -354,6 +357,7 @@ class AsyncOpenAI(AsyncBaseClient):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
         organization: str | None = None,
         project: str | None = None,
     ) -> None:
@@ -367,6 +371,7 @@ class AsyncOpenAI(AsyncBaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={"organization": organization, "project": project},
         )
 

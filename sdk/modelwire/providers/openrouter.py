@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from .._core.hooks import Hooks
 from .._core.policy import RetryPolicy, Timeout
 from .._transport._async import AsyncBaseClient, AsyncStreamingResponse
 from .._transport._sync import BaseClient, StreamingResponse
@@ -185,6 +186,7 @@ class OpenRouter(BaseClient):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
         app_url: str | None = None,
         app_title: str | None = None,
     ) -> None:
@@ -198,6 +200,7 @@ class OpenRouter(BaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={"app_url": app_url, "app_title": app_title},
         )
 
@@ -368,6 +371,7 @@ class AsyncOpenRouter(AsyncBaseClient):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
         app_url: str | None = None,
         app_title: str | None = None,
     ) -> None:
@@ -381,6 +385,7 @@ class AsyncOpenRouter(AsyncBaseClient):
             http_client=http_client,
             allow_insecure_http=allow_insecure_http,
             max_line_bytes=max_line_bytes,
+            hooks=hooks,
             settings={"app_url": app_url, "app_title": app_title},
         )
 
