@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from . import providers as _providers  # only the registry: each client loads on first use
+
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
@@ -19,14 +21,7 @@ if TYPE_CHECKING:
     from ._transport._async import AsyncBaseClient, AsyncStreamingResponse
     from ._transport._sync import BaseClient, StreamingResponse
     from .errors import *
-    from .providers import async_client, client
-    from .providers.anthropic import Anthropic, AsyncAnthropic
-    from .providers.groq import AsyncGroq, Groq
-    from .providers.llamacpp import AsyncLlamaCpp, LlamaCpp
-    from .providers.lmstudio import AsyncLMStudio, LMStudio
-    from .providers.ollama import AsyncOllama, Ollama
-    from .providers.openai import AsyncOpenAI, OpenAI
-    from .providers.openrouter import AsyncOpenRouter, OpenRouter
+    from .providers import *
     from .spec import ProviderSpec
     from .types import *
 
@@ -46,8 +41,6 @@ _LAZY: dict[str, str] = {
     "StreamingResponse": "._transport._sync",
     "AsyncBaseClient": "._transport._async",
     "AsyncStreamingResponse": "._transport._async",
-    "client": ".providers",
-    "async_client": ".providers",
     "ProviderSpec": ".spec",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
@@ -102,13 +95,6 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "LineTooLongError",
         "OutputValidationError",
     ),
-    ".providers.openai": ("OpenAI", "AsyncOpenAI"),
-    ".providers.anthropic": ("Anthropic", "AsyncAnthropic"),
-    ".providers.openrouter": ("OpenRouter", "AsyncOpenRouter"),
-    ".providers.ollama": ("Ollama", "AsyncOllama"),
-    ".providers.lmstudio": ("LMStudio", "AsyncLMStudio"),
-    ".providers.llamacpp": ("LlamaCpp", "AsyncLlamaCpp"),
-    ".providers.groq": ("Groq", "AsyncGroq"),
 }
 for _module, _names in _LAZY_MODULES.items():
     _LAZY.update(dict.fromkeys(_names, _module))
@@ -119,16 +105,8 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
-    "Anthropic",
-    "AsyncAnthropic",
     "AsyncBaseClient",
-    "AsyncGroq",
-    "AsyncLMStudio",
-    "AsyncLlamaCpp",
     "AsyncModelProvider",
-    "AsyncOllama",
-    "AsyncOpenAI",
-    "AsyncOpenRouter",
     "AsyncStreamingResponse",
     "AuthenticationError",
     "BadRequestError",
@@ -143,22 +121,16 @@ __all__ = [
     "EmbeddingResponse",
     "ErrorEvent",
     "FinishReason",
-    "Groq",
     "Hooks",
     "ImagePart",
     "InsecureTransportError",
     "InternalServerError",
-    "LMStudio",
     "LineTooLongError",
-    "LlamaCpp",
     "Message",
     "ModelInfo",
     "ModelProvider",
     "NamedToolChoice",
     "NotFoundError",
-    "Ollama",
-    "OpenAI",
-    "OpenRouter",
     "OutputValidationError",
     "OverloadedError",
     "PermissionDeniedError",
@@ -191,16 +163,21 @@ __all__ = [
     "UnexpectedResponseError",
     "UnprocessableEntityError",
     "Usage",
-    "async_client",
-    "client",
     "load_spec",
 ]
+
+
+# every generated client (and client()/async_client()), from the registry: a provider
+# added by a spec file alone is `modelwire.<ClassName>` with no edit here
+__all__ += _providers.__all__
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'modelwire' has no attribute {name!r}")
+        if name not in _providers.__all__:
+            raise AttributeError(f"module 'modelwire' has no attribute {name!r}")
+        module = ".providers"
     value = getattr(import_module(module, __name__), name)
     globals()[name] = value
     return value

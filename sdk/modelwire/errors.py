@@ -49,7 +49,8 @@ class ProviderError(Exception):
         where = []
         if self.provider:
             where.append(self.provider)
-        if self.status_code is not None:
+        if self.status_code is not None and not isinstance(self, StreamError):
+            # a stream fails after its 200 head: the status would only mislead
             where.append(str(self.status_code))
         if self.request_id:
             where.append(f"request id {self.request_id}")

@@ -44,6 +44,13 @@ class AuthSpec(_Spec):
     # a key is needed for every request (Ollama and LM Studio need none)
     required: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _none_needs_no_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("type") == "none":
+            data = {"required": False, **data}
+        return data
+
     @model_validator(mode="after")
     def _header_for_header_auth(self) -> AuthSpec:
         if self.type == "header" and not self.header:
@@ -112,6 +119,8 @@ class EndpointsSpec(_Spec):
 
 
 class CapabilitiesSpec(_Spec):
+    """What the provider can do; asking for what it cannot raises before any request."""
+
     streaming: bool = True
     tools: bool = True
     # the provider can be made to call a tool ("required" or a named tool)
@@ -120,7 +129,10 @@ class CapabilitiesSpec(_Spec):
     # how structured output is asked for: a native schema, JSON mode, a forced tool, or not
     structured_output: Literal["json_schema", "json_object", "tool", "none"] = "json_schema"
     embeddings: bool = False
+    # informational: the provider can return reasoning (always kept apart when it does)
     reasoning: bool = False
+    # the provider takes a sampling seed
+    seed: bool = True
     # the provider can report usage at the end of a stream (and should be asked to)
     stream_usage: bool = False
     # models known to take no images (a prefix match)

@@ -15,6 +15,8 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ._core.policy import Timeout
+
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
 
@@ -96,6 +98,7 @@ class Tool(_Model):
         """A tool whose arguments are the fields of a pydantic model."""
         schema = model.model_json_schema()
         schema.pop("title", None)
+        schema.pop("description", None)  # it becomes the tool's description
         return cls(
             name=name or model.__name__,
             description=description if description is not None else (model.__doc__ or "").strip(),
@@ -204,7 +207,8 @@ class CompletionRequest(_Model):
     extra_body: dict[str, Any] | None = None
     extra_headers: dict[str, str] | None = None
     # per-call overrides of the client's policy
-    timeout: float | None = None
+    # a number sets the read, stream-idle and total timeouts for this call
+    timeout: float | Timeout | None = None
     max_retries: int | None = None
 
     @field_validator("stop", mode="before")
@@ -264,6 +268,9 @@ class CompletionResponse(_Model):
     parsed: Any = None
     # the provider's own response body (or, for a stream, None)
     raw: Any = Field(default=None, repr=False)
+    # the provider's request id, and how many requests it took (retries included)
+    request_id: str | None = None
+    attempts: int | None = None
 
     @property
     def text(self) -> str:

@@ -11,7 +11,12 @@ from typing import Any
 
 from ..dialects import get_dialect
 from ..dialects.base import Dialect, WireKind, parse_structured
-from ..errors import ConfigurationError, RequestValidationError, UnexpectedResponseError
+from ..errors import (
+    CapabilityError,
+    ConfigurationError,
+    RequestValidationError,
+    UnexpectedResponseError,
+)
 from ..spec import ProviderSpec
 from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo
 from .decoder import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
@@ -88,7 +93,7 @@ class ClientConfig:
             api_key = None
         env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
         resolved_url = _normalize_base_url(base_url or env_url or spec.base_url)
-        check_transport_security(resolved_url, bool(api_key), allow_insecure_http)
+        check_transport_security(resolved_url, bool(api_key), allow_insecure_http, spec.name)
 
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **spec.headers}
         for setting in spec.settings:
@@ -110,7 +115,8 @@ class ClientConfig:
             spec=spec,
             dialect=get_dialect(spec.dialect),
             base_url=resolved_url,
-            model=model or None,
+            # what is sent when a call names no model
+            model=model or spec.default_model,
             headers=headers,
             timeout=Timeout.coerce(timeout),
             retry=retry,
@@ -173,7 +179,7 @@ class ClientConfig:
         *,
         stream: bool = False,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> HTTPCall:
         headers = {**self.headers, **auth_headers(self.spec, self.api_key)}
@@ -187,7 +193,7 @@ class ClientConfig:
             )
         if extra_headers:
             headers.update(extra_headers)
-        policy = self.timeout if timeout is None else Timeout.coerce(timeout)
+        policy = Timeout.coerce(timeout, self.timeout)
         if max_retries is not None and max_retries < 0:
             raise RequestValidationError("max_retries must be 0 or more", provider=self.spec.name)
         # a per-call max_retries keeps the client's delays
@@ -197,6 +203,11 @@ class ClientConfig:
         )
 
     def chat_call(self, request: CompletionRequest, *, stream: bool) -> HTTPCall:
+        if stream and not self.spec.capabilities.streaming:
+            raise CapabilityError(
+                f"{self.spec.display_name} does not stream: use complete()",
+                provider=self.spec.name,
+            )
         body = self.dialect.build_request(request, self.spec, stream=stream)
         return self._call(
             "POST",
@@ -210,8 +221,6 @@ class ClientConfig:
 
     def models_call(self) -> HTTPCall:
         if not self.spec.endpoints.models:
-            from ..errors import CapabilityError
-
             raise CapabilityError(
                 f"{self.spec.display_name} has no model-listing endpoint", provider=self.spec.name
             )
@@ -220,8 +229,6 @@ class ClientConfig:
     def embeddings_call(
         self, inputs: str | Sequence[str], model: str | None, options: Mapping[str, Any]
     ) -> HTTPCall:
-        from ..errors import CapabilityError
-
         if not self.spec.capabilities.embeddings or not self.spec.endpoints.embeddings:
             raise CapabilityError(
                 f"{self.spec.display_name} serves no embeddings through this API",

@@ -9,7 +9,7 @@ import json
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,12 +50,15 @@ class Timeout:
     total: float | None = None
 
     @classmethod
-    def coerce(cls, value: float | Timeout | None) -> Timeout:
+    def coerce(cls, value: float | Timeout | None, base: Timeout | None = None) -> Timeout:
+        """A `Timeout` from a number (read, stream_idle and total; connect and write kept
+        from `base`), from a `Timeout`, or `base` itself for None."""
+        base = base or cls()
         if isinstance(value, Timeout):
             return value
         if value is None:
-            return cls()
-        return cls(read=value, stream_idle=value, total=value)
+            return base
+        return replace(base, read=value, stream_idle=value, total=value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,8 @@ class RetryPolicy:
                 return None
             return max(retry_after, 0.0)
         backoff: float = min(self.initial_delay * 2.0 ** (attempt - 1), self.max_delay)
-        # full jitter keeps many clients that failed together from retrying together
+        # jitter (half to all of the backoff) keeps clients that failed together from
+        # retrying together
         return backoff * (0.5 + random.random() / 2)
 
 
@@ -105,13 +109,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_transport_security(url: str, has_key: bool, allow_insecure: bool) -> None:
+def check_transport_security(
+    url: str, has_key: bool, allow_insecure: bool, provider: str | None = None
+) -> None:
     parts = urlsplit(url)
     insecure = has_key and parts.scheme == "http" and not allow_insecure
     if insecure and not is_loopback(parts.hostname or ""):
         raise InsecureTransportError(
             f"refusing to send an API key over plain http to {parts.hostname}: use "
-            "https, or pass allow_insecure_http=True if this network is trusted"
+            "https, or pass allow_insecure_http=True if this network is trusted",
+            provider=provider,
         )
 
 

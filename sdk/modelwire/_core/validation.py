@@ -46,11 +46,8 @@ def _check_option(spec: ProviderSpec, name: str, value: Any) -> None:
 
 def validate_request(spec: ProviderSpec, request: CompletionRequest) -> None:
     if not request.model:
-        raise _fail(
-            spec,
-            f"no model given: pass model= (for example {spec.default_model or 'a model id'!r}) "
-            "to the call or to the client",
-        )
+        example = f" (for example {spec.models[0]!r})" if spec.models else ""
+        raise _fail(spec, f"no model given: pass model={example} to the call or to the client")
     if not request.messages:
         raise _fail(spec, "messages is empty: give at least one message")
     if all(m.role == "system" for m in request.messages):
@@ -106,6 +103,8 @@ def validate_request(spec: ProviderSpec, request: CompletionRequest) -> None:
             f"{limits.max_stop_sequences}",
         )
 
+    if request.seed is not None and not spec.capabilities.seed:
+        raise _fail(spec, f"{spec.display_name} has no seed: leave seed= unset")
     if request.tools and not spec.capabilities.tools:
         raise CapabilityError(f"{spec.display_name} does not support tools", provider=spec.name)
     if isinstance(request.tool_choice, NamedToolChoice):

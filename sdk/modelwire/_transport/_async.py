@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import httpx
 
@@ -43,6 +43,9 @@ from ..types import (
     ModelInfo,
     StreamingChunk,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 logger = logging.getLogger("modelwire")
 
@@ -112,7 +115,7 @@ class AsyncStreamingResponse:
     async def __anext__(self) -> StreamingChunk:
         return await self._chunks.__anext__()
 
-    async def __aenter__(self) -> AsyncStreamingResponse:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -191,7 +194,10 @@ class AsyncStreamingResponse:
 
     def snapshot(self) -> CompletionResponse:
         """Everything received so far, as a response (without reading further)."""
-        return self._accumulator.snapshot()
+        response = self._accumulator.snapshot()
+        response.request_id = self.request_id
+        response.attempts = self.attempts
+        return response
 
     async def accumulate(self) -> CompletionResponse:
         """Reads the rest of the stream and returns the whole response."""
@@ -258,7 +264,7 @@ class AsyncBaseClient:
     def model(self) -> str | None:
         return self._config.model
 
-    async def __aenter__(self) -> AsyncBaseClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -303,7 +309,10 @@ class AsyncBaseClient:
 
     async def _complete(self, request: CompletionRequest) -> CompletionResponse:
         sent = await self._send(self._config.chat_call(request, stream=False), request.model)
-        return self._config.parse_completion(request, sent.content)
+        response = self._config.parse_completion(request, sent.content)
+        response.request_id = request_id_from(self.spec, sent.response.headers)
+        response.attempts = sent.attempts
+        return response
 
     async def _stream(self, request: CompletionRequest) -> AsyncStreamingResponse:
         sent = await self._send(self._config.chat_call(request, stream=True), request.model)

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Generator, Iterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import httpx
 
@@ -45,6 +45,9 @@ from ..types import (
     ModelInfo,
     StreamingChunk,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 logger = logging.getLogger("modelwire")
 
@@ -112,7 +115,7 @@ class StreamingResponse:
     def __next__(self) -> StreamingChunk:
         return self._chunks.__next__()
 
-    def __enter__(self) -> StreamingResponse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -191,7 +194,10 @@ class StreamingResponse:
 
     def snapshot(self) -> CompletionResponse:
         """Everything received so far, as a response (without reading further)."""
-        return self._accumulator.snapshot()
+        response = self._accumulator.snapshot()
+        response.request_id = self.request_id
+        response.attempts = self.attempts
+        return response
 
     def accumulate(self) -> CompletionResponse:
         """Reads the rest of the stream and returns the whole response."""
@@ -258,7 +264,7 @@ class BaseClient:
     def model(self) -> str | None:
         return self._config.model
 
-    def __enter__(self) -> BaseClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -303,7 +309,10 @@ class BaseClient:
 
     def _complete(self, request: CompletionRequest) -> CompletionResponse:
         sent = self._send(self._config.chat_call(request, stream=False), request.model)
-        return self._config.parse_completion(request, sent.content)
+        response = self._config.parse_completion(request, sent.content)
+        response.request_id = request_id_from(self.spec, sent.response.headers)
+        response.attempts = sent.attempts
+        return response
 
     def _stream(self, request: CompletionRequest) -> StreamingResponse:
         sent = self._send(self._config.chat_call(request, stream=True), request.model)

@@ -3,17 +3,48 @@
 """The generated provider clients, and the registry that builds them by name.
 
 `client("ollama")` and `client("anthropic/claude-sonnet-4-5")` (provider, then model)
-return a ready sync client; `async_client(...)` the async one.
+return a ready sync client; `async_client(...)` the async one. Each class is imported on
+first use, so importing this registry is cheap.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .._transport._async import AsyncBaseClient
-from .._transport._sync import BaseClient
 from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .._transport._async import AsyncBaseClient
+    from .._transport._sync import BaseClient
+    from .anthropic import Anthropic, AsyncAnthropic
+    from .groq import AsyncGroq, Groq
+    from .llamacpp import AsyncLlamaCpp, LlamaCpp
+    from .lmstudio import AsyncLMStudio, LMStudio
+    from .ollama import AsyncOllama, Ollama
+    from .openai import AsyncOpenAI, OpenAI
+    from .openrouter import AsyncOpenRouter, OpenRouter
+
+__all__ = [
+    "PROVIDERS",
+    "async_client",
+    "client",
+    "client_class",
+    "Anthropic",
+    "AsyncAnthropic",
+    "Groq",
+    "AsyncGroq",
+    "LlamaCpp",
+    "AsyncLlamaCpp",
+    "LMStudio",
+    "AsyncLMStudio",
+    "Ollama",
+    "AsyncOllama",
+    "OpenAI",
+    "AsyncOpenAI",
+    "OpenRouter",
+    "AsyncOpenRouter",
+]
 
 # provider name -> (module, sync class, async class)
 PROVIDERS: dict[str, tuple[str, str, str]] = {
@@ -25,6 +56,16 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "openai": ("openai", "OpenAI", "AsyncOpenAI"),
     "openrouter": ("openrouter", "OpenRouter", "AsyncOpenRouter"),
 }
+_CLASSES: dict[str, str] = {
+    cls: module for module, *classes in PROVIDERS.values() for cls in classes
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _CLASSES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)
 
 
 def _split(target: str) -> tuple[str, str | None]:
@@ -44,6 +85,32 @@ def client_class(name: str, *, asynchronous: bool = False) -> type[Any]:
     return cls
 
 
+@overload
+def client(target: Literal["anthropic"], **kwargs: Any) -> Anthropic: ...
+
+@overload
+def client(target: Literal["groq"], **kwargs: Any) -> Groq: ...
+
+@overload
+def client(target: Literal["llamacpp"], **kwargs: Any) -> LlamaCpp: ...
+
+@overload
+def client(target: Literal["lmstudio"], **kwargs: Any) -> LMStudio: ...
+
+@overload
+def client(target: Literal["ollama"], **kwargs: Any) -> Ollama: ...
+
+@overload
+def client(target: Literal["openai"], **kwargs: Any) -> OpenAI: ...
+
+@overload
+def client(target: Literal["openrouter"], **kwargs: Any) -> OpenRouter: ...
+
+
+@overload
+def client(target: str, **kwargs: Any) -> BaseClient: ...
+
+
 def client(target: str, **kwargs: Any) -> BaseClient:
     """A sync client: `client("openai")`, `client("anthropic/claude-sonnet-4-5")`."""
     name, model = _split(target)
@@ -51,6 +118,32 @@ def client(target: str, **kwargs: Any) -> BaseClient:
         kwargs.setdefault("model", model)
     made: BaseClient = client_class(name)(**kwargs)
     return made
+
+
+@overload
+def async_client(target: Literal["anthropic"], **kwargs: Any) -> AsyncAnthropic: ...
+
+@overload
+def async_client(target: Literal["groq"], **kwargs: Any) -> AsyncGroq: ...
+
+@overload
+def async_client(target: Literal["llamacpp"], **kwargs: Any) -> AsyncLlamaCpp: ...
+
+@overload
+def async_client(target: Literal["lmstudio"], **kwargs: Any) -> AsyncLMStudio: ...
+
+@overload
+def async_client(target: Literal["ollama"], **kwargs: Any) -> AsyncOllama: ...
+
+@overload
+def async_client(target: Literal["openai"], **kwargs: Any) -> AsyncOpenAI: ...
+
+@overload
+def async_client(target: Literal["openrouter"], **kwargs: Any) -> AsyncOpenRouter: ...
+
+
+@overload
+def async_client(target: str, **kwargs: Any) -> AsyncBaseClient: ...
 
 
 def async_client(target: str, **kwargs: Any) -> AsyncBaseClient:

@@ -90,6 +90,7 @@ SPEC = ProviderSpec.model_validate_json(
     "capabilities": {
         "structured_output": "tool",
         "reasoning": true,
+        "seed": false,
         "stream_usage": true
     },
     "limits": {
@@ -212,7 +213,7 @@ class Anthropic(BaseClient):
         service_tier: Literal["auto", "standard_only"] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -270,7 +271,7 @@ class Anthropic(BaseClient):
         service_tier: Literal["auto", "standard_only"] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> StreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise
@@ -360,7 +361,7 @@ class AsyncAnthropic(AsyncBaseClient):
         service_tier: Literal["auto", "standard_only"] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -418,7 +419,7 @@ class AsyncAnthropic(AsyncBaseClient):
         service_tier: Literal["auto", "standard_only"] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncStreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise

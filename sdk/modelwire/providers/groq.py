@@ -177,7 +177,7 @@ class Groq(BaseClient):
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -235,7 +235,7 @@ class Groq(BaseClient):
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> StreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise
@@ -325,7 +325,7 @@ class AsyncGroq(AsyncBaseClient):
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -383,7 +383,7 @@ class AsyncGroq(AsyncBaseClient):
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncStreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise

@@ -166,7 +166,7 @@ class LlamaCpp(BaseClient):
         grammar: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -227,7 +227,7 @@ class LlamaCpp(BaseClient):
         grammar: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> StreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise
@@ -319,7 +319,7 @@ class AsyncLlamaCpp(AsyncBaseClient):
         grammar: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -380,7 +380,7 @@ class AsyncLlamaCpp(AsyncBaseClient):
         grammar: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncStreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise

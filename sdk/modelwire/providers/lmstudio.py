@@ -162,7 +162,7 @@ class LMStudio(BaseClient):
         draft_model: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -220,7 +220,7 @@ class LMStudio(BaseClient):
         draft_model: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> StreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise
@@ -310,7 +310,7 @@ class AsyncLMStudio(AsyncBaseClient):
         draft_model: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -368,7 +368,7 @@ class AsyncLMStudio(AsyncBaseClient):
         draft_model: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncStreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise

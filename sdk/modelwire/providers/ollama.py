@@ -40,7 +40,8 @@ SPEC = ProviderSpec.model_validate_json(
     "base_url": "http://localhost:11434",
     "base_url_env": "OLLAMA_HOST",
     "auth": {
-        "type": "none"
+        "type": "none",
+        "required": false
     },
     "endpoints": {
         "chat": "/api/chat",
@@ -65,12 +66,6 @@ SPEC = ProviderSpec.model_validate_json(
             "description": "Context window size in tokens.",
             "wire": "options.num_ctx",
             "min": 1.0
-        },
-        {
-            "name": "num_predict",
-            "type": "int",
-            "description": "Tokens to generate (-1 for no limit).",
-            "wire": "options.num_predict"
         },
         {
             "name": "top_k",
@@ -208,7 +203,6 @@ class Ollama(BaseClient):
         parallel_tool_calls: bool | None = None,
         response_format: ResponseFormat | type[BaseModel] | Literal["json"] | None = None,
         num_ctx: int | None = None,
-        num_predict: int | None = None,
         top_k: int | None = None,
         min_p: float | None = None,
         repeat_penalty: float | None = None,
@@ -220,13 +214,12 @@ class Ollama(BaseClient):
         think: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
         Ollama's own options:
             num_ctx: Context window size in tokens.
-            num_predict: Tokens to generate (-1 for no limit).
             top_k: Sample from the k most likely tokens only.
             min_p: float
             repeat_penalty: float
@@ -253,7 +246,6 @@ class Ollama(BaseClient):
                     "parallel_tool_calls": parallel_tool_calls,
                     "response_format": response_format,
                     "num_ctx": num_ctx,
-                    "num_predict": num_predict,
                     "top_k": top_k,
                     "min_p": min_p,
                     "repeat_penalty": repeat_penalty,
@@ -287,7 +279,6 @@ class Ollama(BaseClient):
         parallel_tool_calls: bool | None = None,
         response_format: ResponseFormat | type[BaseModel] | Literal["json"] | None = None,
         num_ctx: int | None = None,
-        num_predict: int | None = None,
         top_k: int | None = None,
         min_p: float | None = None,
         repeat_penalty: float | None = None,
@@ -299,7 +290,7 @@ class Ollama(BaseClient):
         think: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> StreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise
@@ -319,7 +310,6 @@ class Ollama(BaseClient):
                     "parallel_tool_calls": parallel_tool_calls,
                     "response_format": response_format,
                     "num_ctx": num_ctx,
-                    "num_predict": num_predict,
                     "top_k": top_k,
                     "min_p": min_p,
                     "repeat_penalty": repeat_penalty,
@@ -391,7 +381,6 @@ class AsyncOllama(AsyncBaseClient):
         parallel_tool_calls: bool | None = None,
         response_format: ResponseFormat | type[BaseModel] | Literal["json"] | None = None,
         num_ctx: int | None = None,
-        num_predict: int | None = None,
         top_k: int | None = None,
         min_p: float | None = None,
         repeat_penalty: float | None = None,
@@ -403,13 +392,12 @@ class AsyncOllama(AsyncBaseClient):
         think: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
         Ollama's own options:
             num_ctx: Context window size in tokens.
-            num_predict: Tokens to generate (-1 for no limit).
             top_k: Sample from the k most likely tokens only.
             min_p: float
             repeat_penalty: float
@@ -436,7 +424,6 @@ class AsyncOllama(AsyncBaseClient):
                     "parallel_tool_calls": parallel_tool_calls,
                     "response_format": response_format,
                     "num_ctx": num_ctx,
-                    "num_predict": num_predict,
                     "top_k": top_k,
                     "min_p": min_p,
                     "repeat_penalty": repeat_penalty,
@@ -470,7 +457,6 @@ class AsyncOllama(AsyncBaseClient):
         parallel_tool_calls: bool | None = None,
         response_format: ResponseFormat | type[BaseModel] | Literal["json"] | None = None,
         num_ctx: int | None = None,
-        num_predict: int | None = None,
         top_k: int | None = None,
         min_p: float | None = None,
         repeat_penalty: float | None = None,
@@ -482,7 +468,7 @@ class AsyncOllama(AsyncBaseClient):
         think: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncStreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise
@@ -502,7 +488,6 @@ class AsyncOllama(AsyncBaseClient):
                     "parallel_tool_calls": parallel_tool_calls,
                     "response_format": response_format,
                     "num_ctx": num_ctx,
-                    "num_predict": num_predict,
                     "top_k": top_k,
                     "min_p": min_p,
                     "repeat_penalty": repeat_penalty,

@@ -230,7 +230,7 @@ class OpenAI(BaseClient):
         metadata: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -300,7 +300,7 @@ class OpenAI(BaseClient):
         metadata: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> StreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise
@@ -400,7 +400,7 @@ class AsyncOpenAI(AsyncBaseClient):
         metadata: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both.
@@ -470,7 +470,7 @@ class AsyncOpenAI(AsyncBaseClient):
         metadata: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncStreamingResponse:
         """A stream of chunks; returns once the response head arrived (HTTP errors raise

@@ -2,7 +2,9 @@
 
 Provides the session-scoped fixture `modelwire_local_server`: one real llama.cpp server
 (`modelwire.local.LocalServer`, SmolLM2-135M by default) shared by the whole test session
-and stopped at its end. Tests using it are skipped, naming the install command, when the
+and stopped at its end; and the function-scoped fixtures `mock_provider` and
+`async_mock_provider`: a fresh `modelwire.testing.MockProvider` / `AsyncMockProvider` per
+test, with an empty script. Tests using it are skipped, naming the install command, when the
 `local` extra (llama-cpp-python[server] and the bundled model) is not installed; any other
 failure, including a MODELWIRE_LOCAL_MODEL that points nowhere, is an error.
 
@@ -20,8 +22,14 @@ import pytest
 
 if TYPE_CHECKING:
     from modelwire.local import LocalServer
+    from modelwire.testing import AsyncMockProvider, MockProvider
 
-__all__ = ["local_server_or_skip", "modelwire_local_server"]
+__all__ = [
+    "async_mock_provider",
+    "local_server_or_skip",
+    "mock_provider",
+    "modelwire_local_server",
+]
 
 
 def local_server_or_skip(**kwargs: Any) -> Iterator[LocalServer]:
@@ -50,3 +58,27 @@ def local_server_or_skip(**kwargs: Any) -> Iterator[LocalServer]:
 def modelwire_local_server() -> Iterator[LocalServer]:
     """A real local llama.cpp server for the whole session (`.base_url`, `.model_id`)."""
     yield from local_server_or_skip()
+
+
+@pytest.fixture
+def mock_provider() -> Iterator[MockProvider]:
+    """A `MockProvider` (OpenAI-compatible, in memory) with an empty script, closed after."""
+    from modelwire.testing import MockProvider
+
+    mock = MockProvider()
+    try:
+        yield mock
+    finally:
+        mock.close()
+
+
+@pytest.fixture
+def async_mock_provider() -> Iterator[AsyncMockProvider]:
+    """An `AsyncMockProvider` with an empty script.
+
+    A plain (not async) fixture, so it works with or without pytest-asyncio and in any of
+    its modes; the mock holds no sockets, so it needs no async close.
+    """
+    from modelwire.testing import AsyncMockProvider
+
+    yield AsyncMockProvider()
