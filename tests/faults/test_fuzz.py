@@ -447,10 +447,7 @@ def test_mutated_real_streams_through_each_dialect(dialect: str, data: st.DataOb
 # Dialects that still crash on valid JSON of the wrong shape. Their files belong to
 # another engineer: the inputs are reported (and listed in WRONG_SHAPES), not fixed here.
 # Remove a dialect from this set once its parser raises StreamDecodeError for them.
-KNOWN_BROKEN: dict[str, str] = {
-    "anthropic_messages": "AnthropicStreamParser lets TypeError/AttributeError/ValidationError out",
-    "ollama_chat": "OllamaStreamParser lets TypeError/AttributeError/ValidationError out",
-}
+KNOWN_BROKEN: dict[str, str] = {}
 CRASHES = (TypeError, AttributeError, KeyError, IndexError, ValidationError)
 
 

@@ -14,7 +14,7 @@ from modelwire._core.accumulate import Accumulator
 from modelwire._core.decoder import ServerSentEvent, SSEDecoder
 from modelwire.dialects.anthropic_messages import DIALECT, AnthropicStreamParser
 from modelwire.dialects.base import parse_structured
-from modelwire.errors import RequestValidationError, StreamEventError
+from modelwire.errors import RequestValidationError, StreamDecodeError, StreamEventError
 from modelwire.spec import ProviderSpec
 from modelwire.types import (
     CompletionRequest,
@@ -808,6 +808,112 @@ def test_stream_without_message_stop_is_not_finished() -> None:
     assert not parser.finished
     assert not any(c.is_final for c in chunks)
     assert fold(chunks).content == "Hi"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (
+            {"type": "content_block_start", "index": [], "content_block": {"type": "tool_use"}},
+            "index is list, not an int",
+        ),
+        ({"type": "content_block_start", "content_block": 1.0}, "content_block is float"),
+        (
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": 5},
+            },
+            "content_block.text is int",
+        ),
+        (
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "tool_use", "name": 1},
+            },
+            "content_block.name is int",
+        ),
+        ({"type": "content_block_delta", "delta": [None]}, "delta is list, not an object"),
+        (
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}},
+            "delta.text is int, not a string",
+        ),
+        (
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "thinking_delta", "thinking": {}},
+            },
+            "delta.thinking is dict",
+        ),
+        (
+            {"type": "content_block_delta", "index": {}, "delta": {"type": "input_json_delta"}},
+            "index is dict, not an int",
+        ),
+        ({"type": "content_block_stop", "index": [0]}, "index is list"),
+        ({"type": "message_start", "message": 1.0}, "message is float, not an object"),
+        (
+            {"type": "message_start", "message": {"usage": {"input_tokens": "10"}}},
+            "message.usage.input_tokens is str, not an int",
+        ),
+        ({"type": "message_delta", "delta": [None]}, "delta is list"),
+        ({"type": "message_delta", "delta": {"stop_reason": []}}, "delta.stop_reason is list"),
+        (
+            {"type": "message_delta", "usage": {"output_tokens_details": True}},
+            "usage.output_tokens_details is bool, not an object",
+        ),
+        (
+            {"type": "message_delta", "usage": {"output_tokens": True}},
+            "usage.output_tokens is bool, not an int",
+        ),
+    ],
+)
+def test_stream_event_of_the_wrong_shape_is_a_decode_error(
+    data: dict[str, Any], problem: str
+) -> None:
+    parser = DIALECT.stream_parser(SPEC)
+    with pytest.raises(StreamDecodeError) as info:
+        parser.parse(ServerSentEvent(json.dumps(data).encode(), data["type"]))
+    assert f"the Anthropic '{data['type']}' event" in info.value.message
+    assert problem in info.value.message
+
+
+def test_stream_malformed_usage_leaves_the_totals_as_they_were() -> None:
+    parser = DIALECT.stream_parser(SPEC)
+    parser.parse(sse(message_start())[0])
+    bad = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}
+    bad["usage"] = {"output_tokens": 7, "cache_read_input_tokens": 1.5}
+    with pytest.raises(StreamDecodeError, match=r"usage\.cache_read_input_tokens is float"):
+        parser.parse(ServerSentEvent(json.dumps(bad).encode(), "message_delta"))
+    final = parser.parse(sse(MESSAGE_STOP)[0])
+    assert final is not None and final.usage is not None
+    assert (final.usage.output_tokens, final.usage.cache_read_tokens) == (1, None)
+    assert final.finish_reason is None  # the malformed event changed nothing
+
+
+def test_stream_metadata_of_the_wrong_type_is_dropped() -> None:
+    start = {"type": "message_start", "message": {"id": [None], "model": 5, "usage": {}}}
+    parser, chunks = run(
+        sse(
+            ("message_start", start),
+            delta(0, {"type": "text_delta", "text": "Hi"}),
+            message_delta("end_turn", output_tokens=2),
+            MESSAGE_STOP,
+        )
+    )
+    assert parser.finished
+    assert all(c.id is None and c.model is None for c in chunks)
+    response = fold(chunks)
+    assert (response.id, response.model, response.content) == (None, None, "Hi")
+
+
+def test_stream_error_event_with_odd_fields_is_still_a_typed_error() -> None:
+    data = {"type": "error", "error": {"type": ["overloaded_error"], "message": 5}}
+    with pytest.raises(StreamEventError) as info:
+        DIALECT.stream_parser(SPEC).parse(ServerSentEvent(json.dumps(data).encode(), "error"))
+    assert info.value.message == "5"
+    assert info.value.error_type == "['overloaded_error']"
 
 
 # --------------------------------------------------------------------------- recordings

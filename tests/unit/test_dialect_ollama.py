@@ -683,3 +683,67 @@ def test_stream_without_done_is_not_finished() -> None:
     )
     assert not parser.finished
     assert fold(chunks).content == "Hi"
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ({"message": {"role": "assistant", "tool_calls": [None]}}, "tool_calls[0] is NoneType"),
+        ({"message": {"tool_calls": {"function": {}}}}, "message.tool_calls is dict, not a list"),
+        (
+            {"message": {"tool_calls": [{"function": {"name": 5}}]}},
+            "message.tool_calls[0].function.name is int, not a string",
+        ),
+        ({"message": {"tool_calls": [{"function": [1]}]}}, "tool_calls[0].function is list"),
+        ({"message": {"tool_calls": [{"id": 3, "function": {}}]}}, "tool_calls[0].id is int"),
+        ({"message": {"content": 5}}, "message.content is int, not a string"),
+        ({"message": {"content": "", "thinking": [1]}}, "message.thinking is list"),
+        ({"done": True, "done_reason": []}, "done_reason is list, not a string"),
+        ({"done": True, "eval_count": "4"}, "eval_count is str, not an int"),
+        ({"done": True, "prompt_eval_count": 2.5}, "prompt_eval_count is float"),
+        ({"thinking": [None]}, "thinking is list, not a string"),
+        ({"response": [None]}, "response is list, not a string"),
+    ],
+)
+def test_record_of_the_wrong_shape_is_a_decode_error(record: dict[str, Any], problem: str) -> None:
+    parser = DIALECT.stream_parser(SPEC)
+    with pytest.raises(StreamDecodeError, match=r"Ollama.* record does not have") as info:
+        parser.parse(ServerSentEvent(json.dumps(record).encode()))
+    assert problem in info.value.message
+    assert not parser.finished
+
+
+def test_model_of_the_wrong_type_is_dropped() -> None:
+    parser, chunks = run(
+        ndjson(
+            {"model": 5, "message": {"content": "Hi"}, "done": False},
+            {"model": [None], "done": True, "done_reason": "stop", "eval_count": 1},
+        )
+    )
+    assert parser.finished and all(c.model is None for c in chunks)
+    response = fold(chunks)
+    assert (response.model, response.content, response.finish_reason) == (None, "Hi", "stop")
+
+
+def test_tool_call_odd_index_and_arguments_stay_typed() -> None:
+    _, chunks = run(
+        ndjson(
+            {
+                "message": {
+                    "tool_calls": [
+                        # a bool is not a server-given index: the counter numbers it
+                        {"function": {"index": True, "name": "a", "arguments": [1, 2]}},
+                        {"function": {"name": "b", "arguments": '{"k": 1}'}},
+                    ]
+                },
+                "done": True,
+                "done_reason": "stop",
+            }
+        )
+    )
+    deltas = chunks[0].tool_calls
+    assert [(d.index, d.id, d.name, d.arguments) for d in deltas] == [
+        (0, "call_0", "a", "[1,2]"),
+        (1, "call_1", "b", '{"k": 1}'),
+    ]
+    assert fold(chunks).tool_calls[1].arguments == {"k": 1}

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from .._core.decoder import ServerSentEvent
-from ..errors import RequestValidationError, StreamEventError
+from ..errors import ProviderError, RequestValidationError, StreamEventError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -32,7 +32,20 @@ from ..types import (
     Usage,
 )
 from ..wire import anthropic_messages as wire
-from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
+from .base import (
+    Dialect,
+    WireKind,
+    apply_options,
+    count_or_none,
+    load_event_json,
+    malformed_event,
+    merge_extra,
+    object_or_empty,
+    optional_str,
+    str_or_empty,
+    str_or_none,
+    wrong_type,
+)
 
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -43,6 +56,14 @@ _FINISH: dict[str, FinishReason] = {
     "refusal": "content_filter",
     "pause_turn": "other",
 }
+
+# the token counts `usage_from` reads: ints, or null for "unchanged"
+_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
 
 
 # --------------------------------------------------------------------------- request
@@ -310,15 +331,33 @@ class AnthropicStreamParser:
         if not isinstance(data, dict):
             return None
         kind = data.get("type") or event.event
+        try:
+            return self._parse(kind, data)
+        except ProviderError:
+            raise
+        except (LookupError, TypeError, AttributeError, ValueError) as exc:
+            # valid JSON of the wrong shape: a typed error, never a crash mid-stream
+            raise malformed_event(f"the Anthropic {kind!r:.60} event", event, exc) from None
+
+    def _parse(self, kind: Any, data: dict[str, Any]) -> StreamingChunk | None:
         if kind == "content_block_delta":
-            delta = data.get("delta") or {}
+            delta = data.get("delta")
+            if type(delta) is not dict:
+                delta = object_or_empty(delta, "delta")
             dtype = delta.get("type")
             if dtype == "text_delta":
-                return StreamingChunk(content=delta.get("text") or "", model=self.model, raw=data)
+                text = delta.get("text")
+                if type(text) is not str:
+                    text = str_or_empty(text, "delta.text")
+                return StreamingChunk(content=text, model=self.model, raw=data)
             if dtype == "input_json_delta":
                 index = data.get("index", -1)
+                if type(index) is not int:
+                    raise wrong_type(index, "index", "an int")
+                partial = delta.get("partial_json")
+                if type(partial) is not str:
+                    partial = str_or_empty(partial, "delta.partial_json")
                 ordinal = self._tools.get(index)
-                partial = delta.get("partial_json") or ""
                 if ordinal is None or not partial:
                     return None
                 self._pending_input.pop(index, None)
@@ -328,12 +367,14 @@ class AnthropicStreamParser:
                     raw=data,
                 )
             if dtype == "thinking_delta":
-                return StreamingChunk(
-                    reasoning=delta.get("thinking") or "", model=self.model, raw=data
-                )
+                thinking = delta.get("thinking")
+                if type(thinking) is not str:
+                    thinking = str_or_empty(thinking, "delta.thinking")
+                return StreamingChunk(reasoning=thinking, model=self.model, raw=data)
             if dtype == "signature_delta":
+                signature = str_or_none(delta.get("signature"), "delta.signature")
                 return StreamingChunk(
-                    reasoning_signature=delta.get("signature") or None, model=self.model, raw=data
+                    reasoning_signature=signature or None, model=self.model, raw=data
                 )
             # citations_delta and anything newer: nothing for the unified chunk
             return None
@@ -341,6 +382,8 @@ class AnthropicStreamParser:
             return self._block_start(data)
         if kind == "content_block_stop":
             index = data.get("index", -1)
+            if type(index) is not int:
+                raise wrong_type(index, "index", "an int")
             pending = self._pending_input.pop(index, None)
             if pending is None:
                 return None
@@ -355,21 +398,27 @@ class AnthropicStreamParser:
                 raw=data,
             )
         if kind == "message_start":
-            message = data.get("message") or {}
-            self.id = message.get("id")
-            self.model = message.get("model")
-            self._merge_usage(message.get("usage"))
+            message = data.get("message")
+            if type(message) is not dict:
+                message = object_or_empty(message, "message")
+            self._merge_usage(message.get("usage"), "message.usage")
+            # metadata of the wrong type is dropped, as in the OpenAI dialect
+            self.id = optional_str(message.get("id"))
+            self.model = optional_str(message.get("model"))
             return StreamingChunk(
                 model=self.model, id=self.id, usage=usage_from(self.usage), raw=data
             )
         if kind == "message_delta":
-            raw_finish = (data.get("delta") or {}).get("stop_reason")
+            delta = data.get("delta")
+            if type(delta) is not dict:
+                delta = object_or_empty(delta, "delta")
+            raw_finish = str_or_none(delta.get("stop_reason"), "delta.stop_reason")
+            self._merge_usage(data.get("usage"), "usage")
             finish: FinishReason | None = None
             if raw_finish is not None:
                 finish = _FINISH.get(raw_finish, "other")
                 self.finish_reason = finish
                 self.raw_finish_reason = raw_finish
-            self._merge_usage(data.get("usage"))
             return StreamingChunk(
                 model=self.model,
                 finish_reason=finish,
@@ -392,22 +441,29 @@ class AnthropicStreamParser:
             error = data.get("error")
             if not isinstance(error, dict):
                 error = {"message": json.dumps(error) if error else None}
+            etype = error.get("type")
             raise StreamEventError(
                 str(error.get("message") or "Anthropic reported an error mid-stream"),
-                error_type=error.get("type"),
+                error_type=str(etype) if etype is not None else None,
                 body=data,
             )
         # ping sent as a message event, or an event type newer than this parser
         return None
 
     def _block_start(self, data: dict[str, Any]) -> StreamingChunk | None:
-        block = data.get("content_block") or {}
+        block = data.get("content_block")
+        if type(block) is not dict:
+            block = object_or_empty(block, "content_block")
         btype = block.get("type")
         if btype == "text":
-            text = block.get("text")
+            text = str_or_empty(block.get("text"), "content_block.text")
             return StreamingChunk(content=text, model=self.model, raw=data) if text else None
         if btype == "tool_use":
             index = data.get("index", -1)
+            if type(index) is not int:
+                raise wrong_type(index, "index", "an int")
+            call_id = str_or_none(block.get("id"), "content_block.id")
+            name = str_or_none(block.get("name"), "content_block.name")
             ordinal = len(self._tools)
             self._tools[index] = ordinal
             start_input = block.get("input")
@@ -415,17 +471,15 @@ class AnthropicStreamParser:
                 self._pending_input[index] = start_input
             return StreamingChunk(
                 model=self.model,
-                tool_calls=(
-                    ToolCallDelta(index=ordinal, id=block.get("id"), name=block.get("name")),
-                ),
+                tool_calls=(ToolCallDelta(index=ordinal, id=call_id, name=name),),
                 raw=data,
             )
         if btype == "thinking":
-            thinking = block.get("thinking")
-            signature = block.get("signature") or None
+            thinking = str_or_empty(block.get("thinking"), "content_block.thinking")
+            signature = str_or_none(block.get("signature"), "content_block.signature") or None
             if thinking or signature:
                 return StreamingChunk(
-                    reasoning=thinking or "",
+                    reasoning=thinking,
                     reasoning_signature=signature,
                     model=self.model,
                     raw=data,
@@ -433,12 +487,22 @@ class AnthropicStreamParser:
         # redacted_thinking, server_tool_use, mcp_tool_use, *_tool_result, ...
         return None
 
-    def _merge_usage(self, usage: Any) -> None:
+    def _merge_usage(self, usage: Any, where: str) -> None:
         # message_delta counts are cumulative totals: a later non-null value wins
-        if isinstance(usage, dict):
-            for key, value in usage.items():
-                if value is not None:
-                    self.usage[key] = value
+        if not isinstance(usage, dict):
+            return
+        # checked before anything is merged: a malformed event leaves the totals as they were
+        for key in _COUNTS:
+            count_or_none(usage.get(key), f"{where}.{key}")
+        details = usage.get("output_tokens_details")
+        if details is not None:
+            details = object_or_empty(details, f"{where}.output_tokens_details")
+            count_or_none(
+                details.get("thinking_tokens"), f"{where}.output_tokens_details.thinking_tokens"
+            )
+        for key, value in usage.items():
+            if value is not None:
+                self.usage[key] = value
 
 
 DIALECT = AnthropicMessagesDialect()

@@ -149,6 +149,72 @@ def load_event_json(event: ServerSentEvent) -> Any:
         ) from None
 
 
+# ---------------------------------------------------------------- stream field checks
+#
+# A stream parser may only raise ProviderError subclasses, and every field it puts on a
+# StreamingChunk, ToolCallDelta or Usage must have its declared type. These helpers raise
+# TypeError naming the field; each parser's `parse` turns that into a StreamDecodeError
+# naming the event (`malformed_event`). On the hot path the parsers check
+# `type(x) is str` inline and call a helper only when that check fails.
+
+
+def wrong_type(value: Any, where: str, expected: str) -> TypeError:
+    """The error for a stream field `where` that is not `expected` ("a string", ...)."""
+    return TypeError(f"{where} is {type(value).__name__}, not {expected}")
+
+
+def check_str(value: Any, where: str) -> str:
+    """`value`, which must be a string: a stream field of another type is malformed."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where} is {type(value).__name__}, not a string")
+    return value
+
+
+def optional_str(value: Any) -> str | None:
+    """Metadata (`id`, `model`) of the wrong type is dropped, not fatal."""
+    return value if isinstance(value, str) else None
+
+
+def str_or_empty(value: Any, where: str) -> str:
+    """A text delta: absent (None) is "", a string is itself, anything else is malformed."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        raise wrong_type(value, where, "a string")
+    return value
+
+
+def str_or_none(value: Any, where: str) -> str | None:
+    """An optional string field (a tool call's id or name, a finish reason)."""
+    if value is None or type(value) is str:
+        return value
+    raise wrong_type(value, where, "a string")
+
+
+def count_or_none(value: Any, where: str) -> int | None:
+    """An optional token count: an int (not a bool) or None."""
+    if value is None or type(value) is int:
+        return value
+    raise wrong_type(value, where, "an int")
+
+
+def object_or_empty(value: Any, where: str) -> dict[str, Any]:
+    """A nested object: absent (None) is {}, anything but a JSON object is malformed."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise wrong_type(value, where, "an object")
+    return value
+
+
+def malformed_event(what: str, event: ServerSentEvent, exc: Exception) -> StreamDecodeError:
+    """The typed error for valid JSON of the wrong shape: `what` names the event."""
+    preview = event.data[:200].decode("utf-8", "replace")
+    return StreamDecodeError(
+        f"{what} does not have the documented shape ({exc}): {preview!r}", body=preview
+    )
+
+
 def parse_structured(request: CompletionRequest, response: CompletionResponse) -> Any:
     """The validated structured output, when a response format was asked for."""
     fmt = request.response_format

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from .._core.accumulate import parse_arguments
 from .._core.decoder import ServerSentEvent
-from ..errors import CapabilityError, StreamEventError
+from ..errors import CapabilityError, ProviderError, StreamEventError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -29,7 +29,19 @@ from ..types import (
     Usage,
 )
 from ..wire import ollama_chat as wire
-from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
+from .base import (
+    Dialect,
+    WireKind,
+    apply_options,
+    count_or_none,
+    load_event_json,
+    malformed_event,
+    merge_extra,
+    object_or_empty,
+    str_or_empty,
+    str_or_none,
+    wrong_type,
+)
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -238,21 +250,46 @@ class OllamaStreamParser:
             raise StreamEventError(
                 str(error) if error else "Ollama reported an error mid-stream", body=data
             )
+        try:
+            return self._parse(data)
+        except ProviderError:
+            raise
+        except (LookupError, TypeError, AttributeError, ValueError) as exc:
+            # valid JSON of the wrong shape: a typed error, never a crash mid-stream
+            what = "the Ollama final (done) record" if data.get("done") else "an Ollama record"
+            raise malformed_event(what, event, exc) from None
+
+    def _parse(self, data: dict[str, Any]) -> StreamingChunk | None:
         message = data.get("message")
         if isinstance(message, dict):
-            content = message.get("content") or ""
-            reasoning = message.get("thinking") or ""
+            content = message.get("content")
+            if type(content) is not str:
+                content = str_or_empty(content, "message.content")
+            reasoning = message.get("thinking")
+            if type(reasoning) is not str:
+                reasoning = str_or_empty(reasoning, "message.thinking")
             calls = message.get("tool_calls")
         else:  # /api/generate
-            content = data.get("response") or ""
-            reasoning = data.get("thinking") or ""
+            content = data.get("response")
+            if type(content) is not str:
+                content = str_or_empty(content, "response")
+            reasoning = data.get("thinking")
+            if type(reasoning) is not str:
+                reasoning = str_or_empty(reasoning, "thinking")
             calls = None
+        model = data.get("model")
+        if type(model) is not str:
+            model = None  # metadata of the wrong type is dropped, as in the OpenAI dialect
         tool_deltas: tuple[ToolCallDelta, ...] = ()
         if calls:
-            tool_deltas = tuple(self._tool_delta(call) for call in calls)
+            if type(calls) is not list:
+                raise wrong_type(calls, "message.tool_calls", "a list")
+            tool_deltas = tuple(self._tool_delta(call, i) for i, call in enumerate(calls))
         if data.get("done"):
+            raw_finish = str_or_none(data.get("done_reason"), "done_reason")
+            count_or_none(data.get("prompt_eval_count"), "prompt_eval_count")
+            count_or_none(data.get("eval_count"), "eval_count")
             self.finished = True
-            raw_finish = data.get("done_reason")
             finish: FinishReason | None = None
             if raw_finish is not None:
                 finish = _FINISH.get(raw_finish, "other")
@@ -261,7 +298,7 @@ class OllamaStreamParser:
             return StreamingChunk(
                 content=content,
                 is_final=True,
-                model=data.get("model"),
+                model=model,
                 finish_reason=finish,
                 raw_finish_reason=raw_finish,
                 usage=usage_from(data),
@@ -273,30 +310,37 @@ class OllamaStreamParser:
             return None
         return StreamingChunk(
             content=content,
-            model=data.get("model"),
+            model=model,
             tool_calls=tool_deltas,
             reasoning=reasoning,
             raw=data,
         )
 
-    def _tool_delta(self, call: dict[str, Any]) -> ToolCallDelta:
-        function = call.get("function") or {}
+    def _tool_delta(self, call: Any, position: int) -> ToolCallDelta:
+        where = f"message.tool_calls[{position}]"
+        if type(call) is not dict:
+            raise wrong_type(call, where, "an object")
+        function = call.get("function")
+        if type(function) is not dict:
+            function = object_or_empty(function, f"{where}.function")
+        name = str_or_none(function.get("name"), f"{where}.function.name")
+        call_id = str_or_none(call.get("id"), f"{where}.id")
+        arguments = function.get("arguments")
+        if type(arguments) is not str:
+            # an object, as Ollama sends it; any other JSON value is kept as JSON text
+            arguments = json.dumps(
+                arguments if arguments is not None else {}, separators=(",", ":")
+            )
         index = function.get("index")
         # a running counter, unless the server numbered the call (and not twice the same)
-        if not isinstance(index, int) or index in self._used:
+        if type(index) is not int or index in self._used:
             index = self._next_index
             while index in self._used:
                 index += 1
         self._used.add(index)
         self._next_index = max(self._next_index, index + 1)
-        arguments = function.get("arguments")
         return ToolCallDelta(
-            index=index,
-            id=str(call.get("id") or f"call_{index}"),
-            name=function.get("name"),
-            arguments=arguments
-            if isinstance(arguments, str)
-            else json.dumps(arguments if arguments is not None else {}, separators=(",", ":")),
+            index=index, id=call_id or f"call_{index}", name=name, arguments=arguments
         )
 
 

@@ -26,6 +26,8 @@ from ..types import (
 )
 from ..wire import openai_chat as wire
 from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
+from .base import check_str as _check_str
+from .base import optional_str as _optional_str
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -286,18 +288,6 @@ class OpenAIStreamParser:
             error_code=str(error["code"]) if error.get("code") is not None else None,
             body=data,
         )
-
-
-def _check_str(value: Any, where: str) -> str:
-    """`value`, which must be a string: a stream field of another type is malformed."""
-    if not isinstance(value, str):
-        raise TypeError(f"{where} is {type(value).__name__}, not a string")
-    return value
-
-
-def _optional_str(value: Any) -> str | None:
-    """Metadata (`id`, `model`) of the wrong type is dropped, not fatal."""
-    return value if isinstance(value, str) else None
 
 
 def _tool_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
