@@ -312,6 +312,12 @@ class StreamingChunk:
     raw: Any = field(default=None, repr=False)
 
 
+def text_chunk(content: str, model: str | None, chunk_id: str | None, raw: Any) -> StreamingChunk:
+    """The common chunk (a text delta and nothing else), built positionally: less than half
+    the cost of keywords, on the path every token takes. Follows the field order above."""
+    return StreamingChunk(content, False, model, None, None, (), "", None, None, chunk_id, raw)
+
+
 # --------------------------------------------------------------------------- models & embeddings
 
 

@@ -152,6 +152,7 @@ def openai_reference(body: bytes) -> Reference:
     """openai-python's own stream accumulator (ChatCompletionStreamState)."""
     from openai._models import construct_type_unchecked
     from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types import CompletionUsage
     from openai.types.chat import ChatCompletionChunk
 
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
@@ -173,7 +174,9 @@ def openai_reference(body: bytes) -> Reference:
             (choice.get("delta") or {}).pop("annotations", None)
         chunk = construct_type_unchecked(type_=ChatCompletionChunk, value=payload)
         state.handle_chunk(chunk)
-        usage = chunk.usage or usage
+        # Groq reports a stream's usage under x_groq, which openai-python does not read
+        groq_usage = (payload.get("x_groq") or {}).get("usage")
+        usage = chunk.usage or (groq_usage and CompletionUsage.model_validate(groq_usage)) or usage
         seen = True
     assert seen, "no chunk in the recording"
     final = state.get_final_completion()

@@ -23,6 +23,7 @@ from ..types import (
     ToolCall,
     ToolCallDelta,
     Usage,
+    text_chunk,
 )
 from ..wire import openai_chat as wire
 from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
@@ -229,15 +230,40 @@ class OpenAIStreamParser:
                 usage=self.usage,
             )
         data = load_event_json(event)
-        if not isinstance(data, dict):
+        if type(data) is not dict:
             return None
+        # Fast path: a text delta with nothing else in it, which is what almost every
+        # event of a long answer is. Anything else takes the full path below.
+        choices = data.get("choices")
+        if type(choices) is list and len(choices) == 1 and not data.get("usage"):
+            choice = choices[0]
+            delta = choice.get("delta") if type(choice) is dict else None
+            if (
+                type(delta) is dict
+                and choice.get("finish_reason") is None
+                and type(content := delta.get("content")) is str
+                and "tool_calls" not in delta
+                and "reasoning_content" not in delta
+                and "reasoning" not in delta
+                and "reasoning_details" not in delta
+                and "error" not in data
+                and "x_groq" not in data
+            ):
+                model = data.get("model")
+                if type(model) is not str:
+                    model = None
+                elif self.model is None:
+                    self.model = model
+                chunk_id = data.get("id")
+                return text_chunk(content, model, chunk_id if type(chunk_id) is str else None, data)
         if data.get("error"):
             self._raise(data)
         model = _optional_str(data.get("model"))
         chunk_id = _optional_str(data.get("id"))
         if model and self.model is None:
             self.model = model
-        usage = data.get("usage")
+        # Groq reports a stream's usage under x_groq
+        usage = data.get("usage") or (data.get("x_groq") or {}).get("usage")
         if usage:
             self.usage = usage_from(usage)
         choices = data.get("choices")
