@@ -34,11 +34,11 @@ import binascii
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias, cast
+from typing import Any, Final, Literal, TypeAlias, cast, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -86,15 +86,7 @@ FormatName = Literal[
     "httptest2-r",
 ]
 
-FORMATS: Final[tuple[FormatName, ...]] = (
-    "vcrpy",
-    "ruby-vcr",
-    "httprr",
-    "prism",
-    "req_llm",
-    "httptest2-json",
-    "httptest2-r",
-)
+FORMATS: Final[tuple[FormatName, ...]] = get_args(FormatName)
 
 REDACTED: Final = "REDACTED"
 # Header names whose value is replaced by REDACTED (credentials and account identifiers).
@@ -257,6 +249,64 @@ def _note(skipped: list[str] | None, message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# VCR-style YAML (formats 1 and 2)
+# --------------------------------------------------------------------------------------
+
+
+def _load_vcr_yaml(
+    path: Path | str,
+    list_key: str,
+    kind: str,
+    skipped: list[str] | None,
+    request_body: Callable[[Mapping[str, Any]], bytes],
+    response_parts: Callable[[Mapping[str, Any]], tuple[int, str, bytes]],
+) -> list[Interaction]:
+    """The HTTP exchanges of a VCR-style YAML cassette (vcrpy's or Ruby VCR's).
+
+    Both keep a list (under ``list_key``) of ``request`` / ``response`` mappings with the
+    same method, URI and header fields; they differ only in how bodies and the status are
+    stored, which ``request_body`` and ``response_parts`` (status, reason, body) read.
+    Entries that are not an HTTP request/response pair are noted in ``skipped``.
+    """
+    data = _as_mapping(_load_yaml(Path(path)), "cassette")
+    raw_interactions = data.get(list_key)
+    if not isinstance(raw_interactions, list):
+        raise ValueError(f"{path}: no {list_key!r} list (not a {kind} cassette)")
+    out: list[Interaction] = []
+    for index, item in enumerate(raw_interactions):
+        if not isinstance(item, Mapping) or "request" not in item or "response" not in item:
+            _note(skipped, f"{path}: interaction {index} is not a request/response pair")
+            continue
+        request = _as_mapping(item["request"], "request")
+        response = _as_mapping(item["response"], "response")
+        uri = str(request.get("uri", ""))
+        if not _is_http_uri(uri):
+            _note(skipped, f"{path}: interaction {index} is not HTTP ({uri!r})")
+            continue
+        status, reason, body = response_parts(response)
+        out.append(
+            Interaction(
+                method=str(request["method"]).upper(),
+                uri=uri,
+                request_headers=_norm_headers(request.get("headers")),
+                request_body=request_body(request),
+                status_code=status,
+                reason=reason,
+                response_headers=_norm_headers(response.get("headers")),
+                response_body=body,
+            )
+        )
+    return out
+
+
+def _vcr_status(response: Mapping[str, Any]) -> tuple[int, str]:
+    """(code, reason) from a VCR ``status: {code, message}`` mapping."""
+    status_obj = _as_mapping(response.get("status"), "response.status")
+    status = int(status_obj["code"])
+    return status, str(status_obj.get("message") or _reason_for(status))
+
+
+# --------------------------------------------------------------------------------------
 # Format 1: vcrpy YAML (pydantic-ai parsed_body, plain vcrpy, crewai httpx variant)
 # --------------------------------------------------------------------------------------
 
@@ -274,9 +324,7 @@ def _vcrpy_response(response: Mapping[str, Any]) -> tuple[int, str, bytes]:
     if "status_code" in response:  # crewai / old vcrpy httpx stub layout
         status = int(response["status_code"])
         return status, _reason_for(status), _to_bytes(response.get("content"))
-    status_obj = _as_mapping(response.get("status"), "response.status")
-    status = int(status_obj["code"])
-    reason = status_obj.get("message") or _reason_for(status)
+    status, reason = _vcr_status(response)
     if "parsed_body" in response:  # pydantic-ai stores JSON bodies parsed
         body = compact_json(response["parsed_body"])
     else:
@@ -284,7 +332,7 @@ def _vcrpy_response(response: Mapping[str, Any]) -> tuple[int, str, bytes]:
         if isinstance(body_obj, Mapping):
             body_obj = body_obj.get("string")
         body = _to_bytes(body_obj)
-    return status, str(reason), body
+    return status, reason, body
 
 
 def load_vcrpy_yaml(path: Path | str, skipped: list[str] | None = None) -> list[Interaction]:
@@ -293,35 +341,9 @@ def load_vcrpy_yaml(path: Path | str, skipped: list[str] | None = None) -> list[
     ``parsed_body`` (request or response) is serialized back to compact JSON bytes; every
     other body is taken byte-exact from the YAML string (streams included).
     """
-    data = _as_mapping(_load_yaml(Path(path)), "cassette")
-    raw_interactions = data.get("interactions")
-    if not isinstance(raw_interactions, list):
-        raise ValueError(f"{path}: no 'interactions' list (not a vcrpy cassette)")
-    out: list[Interaction] = []
-    for index, item in enumerate(raw_interactions):
-        if not isinstance(item, Mapping) or "request" not in item or "response" not in item:
-            _note(skipped, f"{path}: interaction {index} is not a request/response pair")
-            continue
-        request = _as_mapping(item["request"], "request")
-        response = _as_mapping(item["response"], "response")
-        uri = str(request.get("uri", ""))
-        if not _is_http_uri(uri):
-            _note(skipped, f"{path}: interaction {index} is not HTTP ({uri!r})")
-            continue
-        status, reason, body = _vcrpy_response(response)
-        out.append(
-            Interaction(
-                method=str(request["method"]).upper(),
-                uri=uri,
-                request_headers=_norm_headers(request.get("headers")),
-                request_body=_vcrpy_request_body(request),
-                status_code=status,
-                reason=reason,
-                response_headers=_norm_headers(response.get("headers")),
-                response_body=body,
-            )
-        )
-    return out
+    return _load_vcr_yaml(
+        path, "interactions", "vcrpy", skipped, _vcrpy_request_body, _vcrpy_response
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -344,38 +366,20 @@ def _ruby_body(body: object) -> bytes:
     return _to_bytes(value, encoding=codec)
 
 
+def _ruby_request_body(request: Mapping[str, Any]) -> bytes:
+    return _ruby_body(request.get("body"))
+
+
+def _ruby_response(response: Mapping[str, Any]) -> tuple[int, str, bytes]:
+    status, reason = _vcr_status(response)
+    return status, reason, _ruby_body(response.get("body"))
+
+
 def load_ruby_vcr_yaml(path: Path | str, skipped: list[str] | None = None) -> list[Interaction]:
     """Load a Ruby VCR cassette (``http_interactions``); ``!binary`` bodies are base64-decoded."""
-    data = _as_mapping(_load_yaml(Path(path)), "cassette")
-    raw_interactions = data.get("http_interactions")
-    if not isinstance(raw_interactions, list):
-        raise ValueError(f"{path}: no 'http_interactions' list (not a Ruby VCR cassette)")
-    out: list[Interaction] = []
-    for index, item in enumerate(raw_interactions):
-        if not isinstance(item, Mapping) or "request" not in item or "response" not in item:
-            _note(skipped, f"{path}: interaction {index} is not a request/response pair")
-            continue
-        request = _as_mapping(item["request"], "request")
-        response = _as_mapping(item["response"], "response")
-        uri = str(request.get("uri", ""))
-        if not _is_http_uri(uri):
-            _note(skipped, f"{path}: interaction {index} is not HTTP ({uri!r})")
-            continue
-        status_obj = _as_mapping(response.get("status"), "response.status")
-        status = int(status_obj["code"])
-        out.append(
-            Interaction(
-                method=str(request["method"]).upper(),
-                uri=uri,
-                request_headers=_norm_headers(request.get("headers")),
-                request_body=_ruby_body(request.get("body")),
-                status_code=status,
-                reason=str(status_obj.get("message") or _reason_for(status)),
-                response_headers=_norm_headers(response.get("headers")),
-                response_body=_ruby_body(response.get("body")),
-            )
-        )
-    return out
+    return _load_vcr_yaml(
+        path, "http_interactions", "Ruby VCR", skipped, _ruby_request_body, _ruby_response
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -544,6 +548,26 @@ def _prism_tool(name: str, description: str, param: str, param_description: str)
 
 _TIGERS_PROMPT: Final = "What time is the tigers game today in Detroit and should I wear a coat?"
 
+
+def _prism_tigers_request(model: str, search_description: str, stream: bool) -> dict[str, object]:
+    """The body of prism's two "tigers game" tool requests, which differ in the model, the
+    search tool's description (one has a typo, kept as sent) and streaming."""
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": _TIGERS_PROMPT}],
+        "tools": [
+            _prism_tool(
+                "weather",
+                "useful when you need to search for current weather conditions",
+                "city",
+                "The city that you want the weather for",
+            ),
+            _prism_tool("search", search_description, "query", "The detailed search query"),
+        ],
+        "stream": stream,
+    }
+
+
 # Request bodies reconstructed from prism's tests (tests/Providers/Ollama/*Test.php) that
 # use each fixture: model, prompt, tools and options. Field order and any option prism
 # adds by default are not known; vcrpy's default matching ignores the body anyway.
@@ -568,47 +592,11 @@ _PRISM_REQUESTS: Final[dict[str, tuple[str, dict[str, object]]]] = {
     ),
     "generate-text-with-multiple-tools-1.json": (
         "/api/chat",
-        {
-            "model": "qwen2.5:14b",
-            "messages": [{"role": "user", "content": _TIGERS_PROMPT}],
-            "tools": [
-                _prism_tool(
-                    "weather",
-                    "useful when you need to search for current weather conditions",
-                    "city",
-                    "The city that you want the weather for",
-                ),
-                _prism_tool(
-                    "search",
-                    "useful for searching curret events or data",
-                    "query",
-                    "The detailed search query",
-                ),
-            ],
-            "stream": False,
-        },
+        _prism_tigers_request("qwen2.5:14b", "useful for searching curret events or data", False),
     ),
     "stream-with-tools-1.sse": (
         "/api/chat",
-        {
-            "model": "qwen3:14b",
-            "messages": [{"role": "user", "content": _TIGERS_PROMPT}],
-            "tools": [
-                _prism_tool(
-                    "weather",
-                    "useful when you need to search for current weather conditions",
-                    "city",
-                    "The city that you want the weather for",
-                ),
-                _prism_tool(
-                    "search",
-                    "useful for searching current events or data",
-                    "query",
-                    "The detailed search query",
-                ),
-            ],
-            "stream": True,
-        },
+        _prism_tigers_request("qwen3:14b", "useful for searching current events or data", True),
     ),
     "embeddings-input-1.json": (
         "/api/embed",
@@ -769,22 +757,29 @@ def _httptest2_request(path: Path) -> tuple[str, str]:
     raise ValueError(f"{path}: no '<host>-<port>' directory in the path")
 
 
+def _httptest2_exchange(
+    method: str, url: str, status: int, reason: str, headers: Headers, body: bytes
+) -> Interaction:
+    """An httptest2 mock as one exchange: mocks hold only the response, so the request
+    has no headers and no body."""
+    return Interaction(
+        method=method,
+        uri=url,
+        request_headers={},
+        request_body=b"",
+        status_code=status,
+        reason=reason,
+        response_headers=headers,
+        response_body=body,
+    )
+
+
 def load_httptest2_json(path: Path | str, skipped: list[str] | None = None) -> list[Interaction]:
     """An httptest2 ``.json`` mock: the body of a 200 response; method and URL from the path."""
     p = Path(path)
     method, url = _httptest2_request(p)
-    return [
-        Interaction(
-            method=method,
-            uri=url,
-            request_headers={},
-            request_body=b"",
-            status_code=200,
-            reason="OK",
-            response_headers={"Content-Type": ["application/json"]},
-            response_body=p.read_bytes(),
-        )
-    ]
+    headers = {"Content-Type": ["application/json"]}
+    return [_httptest2_exchange(method, url, 200, "OK", headers, p.read_bytes())]
 
 
 @dataclass(frozen=True)
@@ -1018,18 +1013,7 @@ def load_httptest2_r(path: Path | str, skipped: list[str] | None = None) -> list
         body = b""  # an empty raw vector
     else:
         raise ValueError(f"{p}: unsupported body expression {body_expr!r}")
-    return [
-        Interaction(
-            method=method,
-            uri=url,
-            request_headers={},
-            request_body=b"",
-            status_code=status,
-            reason=_reason_for(status),
-            response_headers=headers,
-            response_body=body,
-        )
-    ]
+    return [_httptest2_exchange(method, url, status, _reason_for(status), headers, body)]
 
 
 # --------------------------------------------------------------------------------------

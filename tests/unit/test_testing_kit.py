@@ -66,6 +66,8 @@ def test_importing_the_kit_loads_nothing_heavy() -> None:
 def test_mocks_are_real_clients() -> None:
     mock = MockProvider()
     amock = AsyncMockProvider(dialect_of="anthropic")
+    assert issubclass(MockProvider, modelwire.BaseClient)
+    assert issubclass(AsyncMockProvider, modelwire.AsyncBaseClient)
     assert isinstance(mock, modelwire.BaseClient)
     assert isinstance(mock, modelwire.ModelProvider)
     assert isinstance(amock, modelwire.AsyncBaseClient)
@@ -489,12 +491,12 @@ def test_replay_cassette_by_class_name_and_unmatched_request() -> None:
 
 
 def test_replay_cassette_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    import modelwire.testing as kit
+    import modelwire.testing._cassettes as cassettes
 
     def missing(name: str) -> Any:
         raise ImportError(f"No module named {name!r}")
 
-    monkeypatch.setattr(kit, "import_module", missing)
+    monkeypatch.setattr(cassettes, "import_module", missing)
     with pytest.raises(ImportError, match="pip install vcrpy"):
         replay_cassette(CASSETTE, "openai")
 
