@@ -195,8 +195,12 @@ IMPORTS = (
     ("floor", "pass"),
     (SUBJECT, "import modelwire"),
     (SUBJECT, "from modelwire import OpenAI"),
+    # a class is not yet a client: httpx loads when the first client is made
+    (SUBJECT, "from modelwire import OpenAI; OpenAI(api_key='k')"),
     ("openai", "import openai"),
+    ("openai", "import openai; openai.OpenAI(api_key='k')"),
     ("anthropic", "import anthropic"),
+    ("anthropic", "import anthropic; anthropic.Anthropic(api_key='k')"),
     ("litellm", "import litellm"),
     (BASELINE, "import httpx"),
     ("pydantic", "import pydantic"),

@@ -46,6 +46,7 @@ PAGES = [
     "adding-a-provider.md",
     "testing.md",
     "local.md",
+    "architecture.md",
     *(
         f"providers/{name}.md"
         for name in ("openai", "anthropic", "openrouter", "ollama", "lmstudio", "llamacpp", "groq")

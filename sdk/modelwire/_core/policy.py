@@ -3,7 +3,6 @@ error mapping, retry decisions and timeouts. No I/O here."""
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import json
 import random
@@ -178,6 +177,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return float(value)
     except ValueError:
         pass
+    import email.utils  # only for the rare HTTP-date form; slow to import
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

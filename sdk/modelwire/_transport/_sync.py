@@ -14,8 +14,6 @@ from collections.abc import Generator, Iterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-import httpx
-
 from .._core.accumulate import Accumulator
 from .._core.calls import ClientConfig, HTTPCall
 from .._core.decoder import Decoder
@@ -47,7 +45,13 @@ from ..types import (
 )
 
 if TYPE_CHECKING:
+    import httpx
     from typing_extensions import Self
+else:
+    from .._lazy import LazyModule
+
+    # imported when the first client is made, not with the class (see _lazy.py)
+    httpx = LazyModule("httpx", globals())
 
 logger = logging.getLogger("modelwire")
 

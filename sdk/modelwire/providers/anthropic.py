@@ -8,9 +8,8 @@ Sync `Anthropic` and async `AsyncAnthropic`, with the same methods.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel
 
 from .._core.hooks import Hooks
@@ -26,6 +25,9 @@ from ..types import (
     Tool,
     ToolChoice,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["SPEC", "Anthropic", "AsyncAnthropic"]
 
