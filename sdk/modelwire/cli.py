@@ -191,6 +191,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "codegen", "--spec-dir", args.spec_dir, "--out", args.out]
     if args.check:
         command.append("--check")
+    if args.no_wire:
+        command.append("--no-wire")
     try:
         return subprocess.call(command, cwd=args.root)
     except FileNotFoundError as exc:
@@ -226,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--root", default=".", help="the source checkout (default: .)")
     generate.add_argument("--spec-dir", default="spec")
     generate.add_argument("--out", default="sdk/modelwire")
-    generate.add_argument("--check", action="store_true")
+    generate.add_argument("--check", action="store_true", help="fail if the output is stale")
+    generate.add_argument("--no-wire", action="store_true", help="skip the wire models")
     generate.set_defaults(func=cmd_generate)
     return parser
 
