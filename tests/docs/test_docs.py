@@ -47,6 +47,7 @@ PAGES = [
     "testing.md",
     "local.md",
     "architecture.md",
+    "observability.md",
     *(
         f"providers/{name}.md"
         for name in ("openai", "anthropic", "openrouter", "ollama", "lmstudio", "llamacpp", "groq")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from .._core.hooks import Hooks
 from .._core.policy import RetryPolicy, Timeout
 from .._transport._async import AsyncBaseClient
 from .._transport._sync import BaseClient
@@ -139,6 +140,7 @@ class _MockClient:
         max_retries: int | RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_line_bytes: int | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         resolved = _resolve_spec(dialect_of, spec)
         if not isinstance(max_retries, RetryPolicy):
@@ -154,6 +156,7 @@ class _MockClient:
             "max_retries": max_retries,
             "default_headers": default_headers,
             "max_line_bytes": max_line_bytes,
+            "hooks": hooks,
         }
         self.__dict__["spec"] = resolved  # this instance's spec, read by the client base
         self._script = Script(resolved, settings["model"])
