@@ -59,12 +59,6 @@ class AuthSpec(_Spec):
             raise ValueError(f"auth type {self.type!r} needs `env:` (the API key variable)")
         return self
 
-    @property
-    def header_name(self) -> str | None:
-        if self.type == "bearer":
-            return "Authorization"
-        return self.header
-
 
 class SettingSpec(_Spec):
     """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer)."""

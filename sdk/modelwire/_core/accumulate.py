@@ -89,10 +89,6 @@ class Accumulator:
         if chunk.reasoning_signature:
             self.reasoning_signature = chunk.reasoning_signature
 
-    @property
-    def content(self) -> str:
-        return "".join(self._content)
-
     def snapshot(self) -> CompletionResponse:
         tool_calls = [
             ToolCall(

@@ -136,13 +136,6 @@ def auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
     return {spec.auth.header: api_key}
 
 
-def secret_header_names(spec: ProviderSpec) -> frozenset[str]:
-    names = {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"}
-    if spec.auth.header:
-        names.add(spec.auth.header.lower())
-    return frozenset(names)
-
-
 def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
@@ -194,7 +187,7 @@ def request_id_from(spec: ProviderSpec, headers: Mapping[str, str]) -> str | Non
     return None
 
 
-def _error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
+def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     """(message, type, code) from the error bodies providers send."""
     if not isinstance(body, dict):
         return None, None, None
@@ -232,7 +225,7 @@ def error_from_response(
     """The typed error for an error status, mapped by the spec's rules first."""
     if body is None:
         body = decode_body(content)
-    message, etype, code = _error_fields(body)
+    message, etype, code = error_fields(body)
     if message is None:
         text = body if isinstance(body, str) else json.dumps(body)[:500]
         message = text.strip()[:500] or f"HTTP {status} with an empty body"
@@ -269,9 +262,3 @@ def error_from_response(
 
 def retry_after_of(error: ProviderError) -> float | None:
     return error.retry_after if isinstance(error, APIStatusError) else None
-
-
-def error_from_stream_event(spec: ProviderSpec, payload: Any) -> tuple[str, str | None, str | None]:
-    """(message, type, code) of an error event that arrived mid-stream."""
-    message, etype, code = _error_fields(payload)
-    return message or json.dumps(payload)[:500], etype, code

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from .._core.decoder import ServerSentEvent
-from ..errors import ProviderError, RequestValidationError, StreamEventError
+from ..errors import ProviderError, RequestValidationError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -44,6 +44,7 @@ from .base import (
     optional_str,
     str_or_empty,
     str_or_none,
+    stream_event_error,
     wrong_type,
 )
 
@@ -438,15 +439,7 @@ class AnthropicStreamParser:
                 raw=data,
             )
         if kind == "error":
-            error = data.get("error")
-            if not isinstance(error, dict):
-                error = {"message": json.dumps(error) if error else None}
-            etype = error.get("type")
-            raise StreamEventError(
-                str(error.get("message") or "Anthropic reported an error mid-stream"),
-                error_type=str(etype) if etype is not None else None,
-                body=data,
-            )
+            raise stream_event_error(data, "Anthropic")
         # ping sent as a message event, or an event type newer than this parser
         return None
 

@@ -14,7 +14,13 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 
 from .._core.decoder import ServerSentEvent
-from ..errors import OutputValidationError, StreamDecodeError, UnexpectedResponseError
+from .._core.policy import error_fields
+from ..errors import (
+    OutputValidationError,
+    StreamDecodeError,
+    StreamEventError,
+    UnexpectedResponseError,
+)
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -132,6 +138,16 @@ def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str,
     if extra:
         body.update(extra)
     return body
+
+
+def stream_event_error(data: dict[str, Any], source: str) -> StreamEventError:
+    """The typed error for an error a provider sent mid-stream (an error event or an
+    `error` object in a chunk), read like the error bodies of error statuses."""
+    message, etype, code = error_fields(data)
+    if message is None:
+        error = data.get("error")
+        message = json.dumps(error) if error else f"{source} reported an error mid-stream"
+    return StreamEventError(message, error_type=etype, error_code=code, body=data)
 
 
 def load_event_json(event: ServerSentEvent) -> Any:

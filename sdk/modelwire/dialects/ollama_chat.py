@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from .._core.accumulate import parse_arguments
 from .._core.decoder import ServerSentEvent
-from ..errors import CapabilityError, ProviderError, StreamEventError
+from ..errors import CapabilityError, ProviderError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -40,6 +40,7 @@ from .base import (
     object_or_empty,
     str_or_empty,
     str_or_none,
+    stream_event_error,
     wrong_type,
 )
 
@@ -246,10 +247,7 @@ class OllamaStreamParser:
         if not isinstance(data, dict):
             return None
         if "error" in data:
-            error = data["error"]
-            raise StreamEventError(
-                str(error) if error else "Ollama reported an error mid-stream", body=data
-            )
+            raise stream_event_error(data, "Ollama")
         try:
             return self._parse(data)
         except ProviderError:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from .._core.accumulate import parse_arguments
 from .._core.decoder import ServerSentEvent
-from ..errors import ProviderError, StreamDecodeError, StreamEventError
+from ..errors import ProviderError, StreamDecodeError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -26,7 +26,14 @@ from ..types import (
     text_chunk,
 )
 from ..wire import openai_chat as wire
-from .base import Dialect, WireKind, apply_options, load_event_json, merge_extra
+from .base import (
+    Dialect,
+    WireKind,
+    apply_options,
+    load_event_json,
+    merge_extra,
+    stream_event_error,
+)
 from .base import check_str as _check_str
 from .base import optional_str as _optional_str
 
@@ -257,7 +264,7 @@ class OpenAIStreamParser:
                 chunk_id = data.get("id")
                 return text_chunk(content, model, chunk_id if type(chunk_id) is str else None, data)
         if data.get("error"):
-            self._raise(data)
+            raise stream_event_error(data, "the provider")
         model = _optional_str(data.get("model"))
         chunk_id = _optional_str(data.get("id"))
         if model and self.model is None:
@@ -279,7 +286,7 @@ class OpenAIStreamParser:
         if raw_finish is not None:
             _check_str(raw_finish, "finish_reason")
             if raw_finish == "error":
-                self._raise(data)
+                raise stream_event_error(data, "the provider")
             finish = _FINISH.get(raw_finish, "other")
             self.finish_reason = finish
             self.raw_finish_reason = raw_finish
@@ -300,19 +307,6 @@ class OpenAIStreamParser:
             reasoning=_check_str(reasoning or "", "delta.reasoning"),
             id=chunk_id,
             raw=data,
-        )
-
-    @staticmethod
-    def _raise(data: dict[str, Any]) -> None:
-        error = data.get("error")
-        if not isinstance(error, dict):
-            error = {"message": json.dumps(error) if error else "the provider reported an error"}
-        etype = error.get("type")
-        raise StreamEventError(
-            str(error.get("message") or "the provider reported an error mid-stream"),
-            error_type=str(etype) if etype is not None else None,
-            error_code=str(error["code"]) if error.get("code") is not None else None,
-            body=data,
         )
 
 
