@@ -14,6 +14,7 @@ from ..dialects.base import Dialect, WireKind, parse_structured
 from ..errors import (
     CapabilityError,
     ConfigurationError,
+    OutputValidationError,
     RequestValidationError,
     UnexpectedResponseError,
 )
@@ -259,9 +260,8 @@ class ClientConfig:
             if request.response_format is not None:
                 try:
                     response.parsed = parse_structured(request, response)
-                except Exception as exc:
-                    if hasattr(exc, "provider"):
-                        exc.provider = self.spec.name
+                except OutputValidationError as exc:
+                    exc.provider = self.spec.name
                     raise
             return response
 
