@@ -32,6 +32,7 @@ import argparse
 import base64
 import binascii
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -1456,8 +1457,9 @@ def convert_all(src_dir: Path | str, dest_dir: Path | str) -> ConversionReport:
 
 
 def default_source_dir() -> Path:
-    """``<repo>/../shared/cassettes`` (override with MODELWIRE_SHARED_CASSETTES in tests)."""
-    return _REPO_ROOT.parent / "shared" / "cassettes"
+    """MODELWIRE_SHARED_CASSETTES if set, else ``<repo>/../shared/cassettes``."""
+    override = os.environ.get("MODELWIRE_SHARED_CASSETTES")
+    return Path(override) if override else _REPO_ROOT.parent / "shared" / "cassettes"
 
 
 def default_dest_dir() -> Path:

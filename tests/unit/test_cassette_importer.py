@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from tests.cassettes.importer import Interaction
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = REPO_ROOT / "tests" / "cassettes"
-SOURCE = Path(os.environ.get("MODELWIRE_SHARED_CASSETTES") or importer.default_source_dir())
+SOURCE = importer.default_source_dir()
 
 requires_source = pytest.mark.skipif(
     not SOURCE.is_dir(), reason=f"shared source recordings not present at {SOURCE}"

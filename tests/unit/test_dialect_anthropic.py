@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,12 +29,11 @@ from modelwire.types import (
 )
 from pydantic import BaseModel
 
+from tests.cassettes import importer
+
 yaml = pytest.importorskip("yaml")
 
-CASSETTES = Path(
-    os.environ.get("MODELWIRE_SHARED_CASSETTES")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "cassettes"
-)
+CASSETTES = importer.default_source_dir()
 ANTHROPIC = CASSETTES / "anthropic"
 needs_cassettes = pytest.mark.skipif(
     not ANTHROPIC.is_dir(), reason=f"recorded cassettes not found at {ANTHROPIC}"

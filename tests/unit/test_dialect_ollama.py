@@ -4,7 +4,6 @@ driven by real recorded bytes from Ollama servers."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,11 @@ from modelwire.types import (
 )
 from pydantic import BaseModel
 
+from tests.cassettes import importer
+
 yaml = pytest.importorskip("yaml")
 
-CASSETTES = Path(
-    os.environ.get("MODELWIRE_SHARED_CASSETTES")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "cassettes"
-)
+CASSETTES = importer.default_source_dir()
 OLLAMA = CASSETTES / "ollama-native"
 needs_cassettes = pytest.mark.skipif(
     not OLLAMA.is_dir(), reason=f"recorded cassettes not found at {OLLAMA}"
