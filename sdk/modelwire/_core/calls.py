@@ -157,7 +157,7 @@ class ClientConfig:
         if options:
             data["options"] = {**(data.get("options") or {}), **options}
         if not data.get("model"):
-            data["model"] = self.model or self.spec.default_model
+            data["model"] = self.model
         if "messages" not in data:
             raise RequestValidationError(
                 "no messages given: pass messages=[{'role': 'user', 'content': '...'}]",
@@ -240,7 +240,7 @@ class ClientConfig:
             raise RequestValidationError(
                 "embed() needs at least one input", provider=self.spec.name
             )
-        chosen = model or self.model or self.spec.default_model
+        chosen = model or self.model
         if not chosen:
             raise RequestValidationError("no model given: pass model=", provider=self.spec.name)
         body = self.dialect.build_embeddings_request(items, chosen, dict(options))
