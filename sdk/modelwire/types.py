@@ -10,12 +10,11 @@ from __future__ import annotations
 import base64
 import builtins
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeAlias, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from ._core.policy import Timeout
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
@@ -28,6 +27,36 @@ FinishReason: TypeAlias = Literal[
 class _Model(BaseModel):
     # defer_build: validators are built on first use, not at import (keeps imports fast)
     model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
+
+
+# --------------------------------------------------------------------------- timeouts
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Timeouts in seconds; None means no limit.
+
+    `connect`: to open a connection. `read`: between bytes of a non-streamed response.
+    `stream_idle`: between bytes of a stream (a slow drip under it never times out).
+    `total`: a whole `complete()` call, retries included.
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 600.0
+    write: float | None = 600.0
+    stream_idle: float | None = 120.0
+    total: float | None = None
+
+    @classmethod
+    def coerce(cls, value: float | Timeout | None, base: Timeout | None = None) -> Timeout:
+        """A `Timeout` from a number (read, stream_idle and total; connect and write kept
+        from `base`), from a `Timeout`, or `base` itself for None."""
+        base = base or cls()
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return base
+        return replace(base, read=value, stream_idle=value, total=value)
 
 
 # --------------------------------------------------------------------------- content
@@ -231,6 +260,38 @@ class CompletionRequest(_Model):
         if isinstance(value, str) and value not in ("auto", "none", "required"):
             return NamedToolChoice(name=value)
         return value
+
+
+class RequestFields(TypedDict, total=False):
+    """The unified request fields as keywords: what `complete(...)` and
+    `stream_completion(...)` take, for every provider.
+
+    Every client signature derives from this one declaration (a provider's own options
+    extend it); it names `CompletionRequest`'s fields with the types a caller may pass,
+    which the model then validates and normalises.
+    """
+
+    model: str | None
+    messages: Sequence[Message | Mapping[str, Any]]
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    stop: str | Sequence[str] | None
+    seed: int | None
+    tools: Sequence[Tool | Mapping[str, Any]] | None
+    tool_choice: ToolChoice | str | None
+    parallel_tool_calls: bool | None
+    response_format: ResponseFormat | builtins.type[BaseModel] | Literal["json"] | None
+    options: Mapping[str, Any]
+    extra_body: Mapping[str, Any] | None
+    extra_headers: Mapping[str, str] | None
+    timeout: float | Timeout | None
+    max_retries: int | None
+
+
+RequestInput: TypeAlias = "CompletionRequest | Mapping[str, Any] | None"
+"""What a call takes before its keyword fields: a request object, a dict of fields, or
+nothing (all in keywords)."""
 
 
 # --------------------------------------------------------------------------- response

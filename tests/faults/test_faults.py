@@ -622,7 +622,7 @@ async def test_max_retries_per_call_overrides_the_clients(
     assert type(error) is ServerError and error.attempts == 2
     assert server.attempts == 3
     # a per-call count keeps the client's delays
-    request = client._config.prepare(None, {"messages": MESSAGES, "max_retries": 1})
+    request = client._config.request(None, {"messages": MESSAGES, "max_retries": 1})
     planned = client._config.chat_call(request, stream=False)
     assert planned.retry == dataclasses.replace(FAST_RETRY, max_retries=1)
     await assert_recovers(client, server)

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from modelwire._core.accumulate import Accumulator
-from modelwire._core.decoder import NDJSONDecoder, SSEDecoder, make_decoder
+from modelwire._framing import NDJSONDecoder, SSEDecoder, make_decoder
 from modelwire.dialects import get_dialect
 from modelwire.errors import LineTooLongError, ProviderError, StreamEventError
 from modelwire.providers import PROVIDERS

@@ -12,7 +12,7 @@ from typing import Any
 import modelwire
 import vcr
 import yaml
-from modelwire._core.decoder import SSEDecoder
+from modelwire._framing import SSEDecoder
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 

@@ -43,8 +43,8 @@ def test_generate_writes_a_new_provider_from_yaml_alone(tmp_path: Path) -> None:
     result = run("--root", str(tmp_path), "--no-wire")
     assert result.returncode == 0, result.stderr
     generated = tmp_path / "sdk/modelwire/providers/together.py"
-    assert "class Together(BaseClient)" in generated.read_text()
-    assert "class AsyncTogether(AsyncBaseClient)" in generated.read_text()
+    assert "class Together(Client)" in generated.read_text()
+    assert "class AsyncTogether(AsyncClient)" in generated.read_text()
     code = (
         "import modelwire; c = modelwire.Together(api_key='k'); "
         "print(type(c).__name__, c.base_url, 'together' in modelwire.providers.PROVIDERS)"

@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from modelwire._core.decoder import NDJSONDecoder, ServerSentEvent, SSEDecoder
+from modelwire._framing import NDJSONDecoder, ServerSentEvent, SSEDecoder
 from modelwire.errors import LineTooLongError
 
 

@@ -10,7 +10,8 @@ from typing import Any, cast
 
 import pytest
 from modelwire._core.accumulate import Accumulator
-from modelwire._core.decoder import ServerSentEvent, SSEDecoder
+from modelwire._core.validation import check_request
+from modelwire._framing import ServerSentEvent, SSEDecoder
 from modelwire.dialects.anthropic_messages import DIALECT, AnthropicStreamParser
 from modelwire.dialects.base import parse_structured
 from modelwire.errors import RequestValidationError, StreamDecodeError, StreamEventError
@@ -98,8 +99,11 @@ def test_wire_check_rejects_a_body_without_content() -> None:
 
 
 def build(stream: bool = False, spec: ProviderSpec = SPEC, **kw: Any) -> dict[str, Any]:
+    """The wire body a client sends: checked before it is built, as a client does."""
     kw.setdefault("model", "claude-sonnet-4-5")
-    return DIALECT.build_request(CompletionRequest(**kw), spec, stream=stream)
+    request = CompletionRequest(**kw)
+    check_request(spec, request, stream=stream)
+    return DIALECT.build_request(request, spec, stream=stream)
 
 
 def blocks(content: Any) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from modelwire._core.accumulate import Accumulator
-from modelwire._core.decoder import NDJSONDecoder, ServerSentEvent
+from modelwire._core.validation import check_request
+from modelwire._framing import NDJSONDecoder, ServerSentEvent
 from modelwire.dialects.ollama_chat import DIALECT, OllamaStreamParser
 from modelwire.errors import CapabilityError, StreamDecodeError, StreamEventError
 from modelwire.spec import ProviderSpec
@@ -47,7 +48,7 @@ def make_spec(**overrides: Any) -> ProviderSpec:
         "auth": {"type": "none", "required": False},
         "endpoints": {"chat": "/api/chat", "models": "/api/tags", "embeddings": "/api/embed"},
         "stream_format": "ndjson",
-        "capabilities": {"embeddings": True, "reasoning": True},
+        "capabilities": {"embeddings": True, "reasoning": True, "image_urls": False},
         "options": [
             {"name": "num_ctx", "type": "int", "wire": "options.num_ctx"},
             {"name": "top_k", "type": "int", "wire": "options.top_k"},
@@ -87,9 +88,16 @@ def test_with_the_shipped_spec_file() -> None:
     assert body["stream"] is False
 
 
-def build(stream: bool = False, spec: ProviderSpec = SPEC, **kw: Any) -> dict[str, Any]:
+def build(
+    stream: bool = False, spec: ProviderSpec = SPEC, checked: bool = True, **kw: Any
+) -> dict[str, Any]:
+    """The wire body a client sends: checked before it is built, as a client does
+    (`checked=False` shows what the dialect alone makes of a request)."""
     kw.setdefault("model", "llama3.2")
-    return DIALECT.build_request(CompletionRequest(**kw), spec, stream=stream)
+    request = CompletionRequest(**kw)
+    if checked:
+        check_request(spec, request, stream=stream)
+    return DIALECT.build_request(request, spec, stream=stream)
 
 
 # =========================================================================== request
@@ -134,6 +142,7 @@ def test_url_images_are_a_capability_error_naming_the_fix() -> None:
 
 def test_tool_round_trip() -> None:
     body = build(
+        checked=False,
         messages=[
             Message.user("Weather?"),
             Message.assistant(

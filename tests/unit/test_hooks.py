@@ -174,5 +174,5 @@ def test_no_hooks_cost_nothing_per_chunk() -> None:
     stream = client.stream_completion(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
     )
-    assert stream._hooks.on_chunk is None
+    assert stream._state.add == stream._state._accumulator.add
     assert [c.content for c in stream] == ["Hel", "lo", ""]

@@ -346,7 +346,7 @@ def test_plugin_imports_nothing_heavy() -> None:
     code = (
         "import sys, modelwire.testing.pytest_plugin as p; "
         "heavy = [m for m in ('httpx', 'pydantic', 'modelwire.local', 'llama_cpp', "
-        "'modelwire.types', 'modelwire._transport') if m in sys.modules]; "
+        "'modelwire.types', 'modelwire._client') if m in sys.modules]; "
         "print(heavy)"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SDK_ROOT), *sys.path])}

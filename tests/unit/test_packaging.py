@@ -30,7 +30,7 @@ def test_wheel_ships_the_package_and_its_types(wheel: Path) -> None:
     assert "modelwire/py.typed" in names
     assert "modelwire/providers/openai.py" in names
     assert "modelwire/wire/openai_chat.py" in names
-    assert "modelwire/_transport/_sync.py" in names
+    assert "modelwire/_client/_sync.py" in names
     # build-time only: the generator and the tests stay out of the wheel
     assert not [n for n in names if n.startswith(("codegen/", "tests/", "spec/"))]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from modelwire._core.decoder import make_decoder
+from modelwire._framing import make_decoder
 from modelwire.dialects import get_dialect
 from modelwire.providers import anthropic, ollama, openai
 from modelwire.spec import ProviderSpec
@@ -82,7 +82,7 @@ def test_text_chunk_is_the_keyword_chunk() -> None:
 
 
 def test_the_fast_path_agrees_with_the_full_path() -> None:
-    from modelwire._core.decoder import ServerSentEvent
+    from modelwire._framing import ServerSentEvent
     from modelwire.dialects.openai_chat import OpenAIStreamParser
 
     plain = b'{"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":"tok"}}]}'

@@ -53,7 +53,7 @@ def ask(mock: Any, **kwargs: Any) -> dict[str, Any]:
 def test_importing_the_kit_loads_nothing_heavy() -> None:
     code = (
         "import sys, modelwire.testing; "
-        "print([m for m in ('httpx', 'pydantic', 'vcr', 'modelwire._transport', "
+        "print([m for m in ('httpx', 'pydantic', 'vcr', 'modelwire._client', "
         "'modelwire.types', 'modelwire.providers.openai') if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), *sys.path])}

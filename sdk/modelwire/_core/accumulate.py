@@ -7,9 +7,7 @@ when a snapshot is asked for.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
+from ..dialects.base import parse_arguments
 from ..types import CompletionResponse, FinishReason, StreamingChunk, ToolCall, Usage
 
 
@@ -20,17 +18,6 @@ class _ToolCallParts:
         self.id: str | None = None
         self.name: str | None = None
         self.arguments: list[str] = []
-
-
-def parse_arguments(text: str) -> dict[str, Any]:
-    """Tool-call arguments as a dict; unparseable text is kept under `_raw`."""
-    if not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"_raw": text}
-    return value if isinstance(value, dict) else {"_value": value}
 
 
 class Accumulator:

@@ -1,5 +1,6 @@
-"""The pure half of every client: configuration resolved once, and each call planned as an
-`HTTPCall` (method, URL, headers, body, timeouts). The sync and async shells only send it."""
+"""A client's configuration, resolved once, and each call planned from it as an
+`HTTPCall` (method, URL, headers, body, timeouts); then the bodies that come back, parsed
+into unified responses. Pure: the drivers only send what is planned here."""
 
 from __future__ import annotations
 
@@ -7,37 +8,49 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
+from .._version import __version__
 from ..dialects import get_dialect
 from ..dialects.base import Dialect, WireKind, parse_structured
-from ..errors import (
-    CapabilityError,
-    ConfigurationError,
-    OutputValidationError,
-    RequestValidationError,
-    UnexpectedResponseError,
-)
+from ..errors import UnexpectedResponseError
+from ..hooks import NO_HOOKS, Hooks
+from ..retries import RetryPolicy
 from ..spec import ProviderSpec
-from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo
-from .decoder import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
-from .policy import (
-    DEFAULT_MAX_RETRIES,
-    RetryPolicy,
-    Timeout,
-    auth_headers,
-    check_transport_security,
-    join_url,
-    redact,
-)
-from .validation import validate_request
+from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo, Timeout
+from . import validation
+from .policy import auth_headers, join_url, redact
 
-USER_AGENT = "modelwire/0.1.0"
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+USER_AGENT = f"modelwire/{__version__}"
+
+
+class ClientSettings(TypedDict, total=False):
+    """What every client takes at construction, besides its HTTP client: each provider's
+    class adds its own settings (e.g. OpenAI's `organization`) to these."""
+
+    api_key: str | None
+    base_url: str | None
+    model: str | None
+    timeout: float | Timeout | None
+    max_retries: int | RetryPolicy | None
+    default_headers: Mapping[str, str] | None
+    allow_insecure_http: bool
+    max_line_bytes: int | None
+    hooks: Hooks | None
+    # the provider's own settings by name (the same as passing them as keywords)
+    settings: Mapping[str, str | None] | None
+
+
+_CLIENT_SETTINGS = frozenset(ClientSettings.__annotations__)
 
 
 @dataclass(frozen=True, slots=True)
 class HTTPCall:
-    """One planned request. `timeout` is (connect, read, write) for this attempt."""
+    """One planned request, with the timeouts and retry policy it is sent under."""
 
     method: str
     url: str
@@ -46,6 +59,8 @@ class HTTPCall:
     stream: bool
     timeout: Timeout
     retry: RetryPolicy
+    # the model asked for, for hooks and logs
+    model: str | None = None
 
 
 def _normalize_base_url(value: str) -> str:
@@ -57,72 +72,58 @@ def _normalize_base_url(value: str) -> str:
 
 @dataclass(slots=True)
 class ClientConfig:
+    """Everything a client resolved at construction: the spec, its dialect, the URL, the
+    model sent when a call names none, headers, timeouts, retries and hooks."""
+
     spec: ProviderSpec
     dialect: Dialect
     base_url: str
     model: str | None
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
     timeout: Timeout
     retry: RetryPolicy
     max_line_bytes: int
-    allow_insecure_http: bool
+    hooks: Hooks
     api_key: str | None = field(default=None, repr=False)
 
     @classmethod
-    def create(
-        cls,
-        spec: ProviderSpec,
-        *,
-        api_key: str | None,
-        base_url: str | None,
-        model: str | None,
-        timeout: float | Timeout | None,
-        max_retries: int | RetryPolicy | None,
-        default_headers: Mapping[str, str] | None,
-        settings: Mapping[str, str | None] | None = None,
-        allow_insecure_http: bool = False,
-        max_line_bytes: int | None = None,
-    ) -> ClientConfig:
+    def create(cls, spec: ProviderSpec, **settings: Unpack[ClientSettings]) -> ClientConfig:
+        # a provider's own settings come as keywords too; the spec names which it has
+        given: dict[str, Any] = dict(settings)
+        own = {k: given.pop(k) for k in list(given) if k not in _CLIENT_SETTINGS}
+        own.update(given.pop("settings", None) or {})
+        validation.check_settings(spec, list(own))
+
+        api_key = None
         if spec.auth.type != "none":
-            api_key = api_key or (os.environ.get(spec.auth.env) if spec.auth.env else None)
-            if not api_key and spec.auth.required:
-                raise ConfigurationError(
-                    f"{spec.display_name} needs an API key: pass api_key= or set {spec.auth.env}",
-                    provider=spec.name,
-                )
-        else:
-            api_key = None
+            api_key = given.get("api_key") or (os.environ.get(spec.auth.env or "") or None)
+        validation.check_api_key(spec, api_key)
         env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
-        resolved_url = _normalize_base_url(base_url or env_url or spec.base_url)
-        check_transport_security(resolved_url, bool(api_key), allow_insecure_http, spec.name)
+        base_url = _normalize_base_url(given.get("base_url") or env_url or spec.base_url)
+        allow_insecure = bool(given.get("allow_insecure_http", False))
+        validation.check_transport_security(spec, base_url, bool(api_key), allow_insecure)
 
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **spec.headers}
         for setting in spec.settings:
-            value = (settings or {}).get(setting.name)
+            value = own.get(setting.name)
             if value is None and setting.env:
                 value = os.environ.get(setting.env)
             if value:
                 headers[setting.header] = value
-        headers.update(default_headers or {})
-        if isinstance(max_retries, RetryPolicy):
-            retry = max_retries
-        elif max_retries is not None and max_retries < 0:
-            raise ConfigurationError("max_retries must be 0 or more", provider=spec.name)
-        else:
-            retry = RetryPolicy(
-                max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-            )
+        headers.update(given.get("default_headers") or {})
+        max_retries = given.get("max_retries")
+        if not isinstance(max_retries, RetryPolicy):
+            validation.check_max_retries(spec, max_retries)
         return cls(
             spec=spec,
             dialect=get_dialect(spec.dialect),
-            base_url=resolved_url,
-            # what is sent when a call names no model
-            model=model or spec.default_model,
+            base_url=base_url,
+            model=given.get("model") or spec.default_model,
             headers=headers,
-            timeout=Timeout.coerce(timeout),
-            retry=retry,
-            max_line_bytes=max_line_bytes or DEFAULT_MAX_LINE_BYTES,
-            allow_insecure_http=allow_insecure_http,
+            timeout=Timeout.coerce(given.get("timeout")),
+            retry=RetryPolicy.coerce(max_retries),
+            max_line_bytes=given.get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES,
+            hooks=given.get("hooks") or NO_HOOKS,
             api_key=api_key,
         )
 
@@ -133,44 +134,13 @@ class ClientConfig:
             f"api_key={redact(self.api_key) if self.api_key else None!r}"
         )
 
-    # ----------------------------------------------------------------- requests
+    # ----------------------------------------------------------------- planning calls
 
-    def prepare(
-        self, request: CompletionRequest | Mapping[str, Any] | None, kwargs: Mapping[str, Any]
+    def request(
+        self, request: CompletionRequest | Mapping[str, Any] | None, fields: Mapping[str, Any]
     ) -> CompletionRequest:
-        """Merges a request object and keyword arguments, fills defaults, validates."""
-        if request is None:
-            data: dict[str, Any] = {}
-        elif isinstance(request, CompletionRequest):
-            data = {k: getattr(request, k) for k in request.model_fields_set}
-            data["options"] = dict(request.options)
-        elif isinstance(request, Mapping):
-            data = dict(request)
-        else:
-            raise RequestValidationError(
-                f"request must be a CompletionRequest or a dict, not {type(request).__name__}",
-                provider=self.spec.name,
-            )
-        data.update((k, v) for k, v in kwargs.items() if v is not None)
-        # anything that is not a unified field is a provider option, checked by the spec
-        options = {name: data.pop(name) for name in list(data) if name not in _REQUEST_FIELDS}
-        if options:
-            data["options"] = {**(data.get("options") or {}), **options}
-        if not data.get("model"):
-            data["model"] = self.model
-        if "messages" not in data:
-            raise RequestValidationError(
-                "no messages given: pass messages=[{'role': 'user', 'content': '...'}]",
-                provider=self.spec.name,
-            )
-        try:
-            prepared = CompletionRequest.model_validate(data)
-        except ValueError as exc:
-            raise RequestValidationError(
-                f"invalid request: {exc}", provider=self.spec.name
-            ) from None
-        validate_request(self.spec, prepared)
-        return prepared
+        """One request from a request object and/or keyword fields, validated."""
+        return validation.request_from(self.spec, self.model, request, fields)
 
     def _call(
         self,
@@ -179,6 +149,7 @@ class ClientConfig:
         body: Any,
         *,
         stream: bool = False,
+        model: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
@@ -194,59 +165,44 @@ class ClientConfig:
             )
         if extra_headers:
             headers.update(extra_headers)
-        policy = Timeout.coerce(timeout, self.timeout)
-        if max_retries is not None and max_retries < 0:
-            raise RequestValidationError("max_retries must be 0 or more", provider=self.spec.name)
         # a per-call max_retries keeps the client's delays
         retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
-            method, join_url(self.base_url, path), headers, content, stream, policy, retry
+            method,
+            join_url(self.base_url, path),
+            headers,
+            content,
+            stream,
+            Timeout.coerce(timeout, self.timeout),
+            retry,
+            model,
         )
 
     def chat_call(self, request: CompletionRequest, *, stream: bool) -> HTTPCall:
-        if stream and not self.spec.capabilities.streaming:
-            raise CapabilityError(
-                f"{self.spec.display_name} does not stream: use complete()",
-                provider=self.spec.name,
-            )
-        body = self.dialect.build_request(request, self.spec, stream=stream)
+        validation.check_request(self.spec, request, stream=stream)
         return self._call(
             "POST",
             self.spec.endpoints.chat,
-            body,
+            self.dialect.build_request(request, self.spec, stream=stream),
             stream=stream,
+            model=request.model,
             extra_headers=request.extra_headers,
             timeout=request.timeout,
             max_retries=request.max_retries,
         )
 
     def models_call(self) -> HTTPCall:
-        if not self.spec.endpoints.models:
-            raise CapabilityError(
-                f"{self.spec.display_name} has no model-listing endpoint", provider=self.spec.name
-            )
-        return self._call("GET", self.spec.endpoints.models, None)
+        return self._call("GET", validation.check_models(self.spec), None)
 
     def embeddings_call(
         self, inputs: str | Sequence[str], model: str | None, options: Mapping[str, Any]
     ) -> HTTPCall:
-        if not self.spec.capabilities.embeddings or not self.spec.endpoints.embeddings:
-            raise CapabilityError(
-                f"{self.spec.display_name} serves no embeddings through this API",
-                provider=self.spec.name,
-            )
-        items = [inputs] if isinstance(inputs, str) else list(inputs)
-        if not items:
-            raise RequestValidationError(
-                "embed() needs at least one input", provider=self.spec.name
-            )
-        chosen = model or self.model
-        if not chosen:
-            raise RequestValidationError("no model given: pass model=", provider=self.spec.name)
+        items, chosen = validation.embedding_inputs(self.spec, inputs, model or self.model)
         body = self.dialect.build_embeddings_request(items, chosen, dict(options))
-        return self._call("POST", self.spec.endpoints.embeddings, body)
+        assert self.spec.endpoints.embeddings is not None  # checked above
+        return self._call("POST", self.spec.endpoints.embeddings, body, model=chosen)
 
-    # ----------------------------------------------------------------- responses
+    # ----------------------------------------------------------------- reading answers
 
     def new_decoder(self) -> Decoder:
         return make_decoder(self.spec.stream_format, self.max_line_bytes)
@@ -255,14 +211,12 @@ class ClientConfig:
         self, request: CompletionRequest
     ) -> Callable[[CompletionResponse], CompletionResponse]:
         """What turns a parsed or accumulated response into the one returned to the user."""
+        if request.response_format is None:
+            return _unchanged
+        provider = self.spec.name
 
         def finish(response: CompletionResponse) -> CompletionResponse:
-            if request.response_format is not None:
-                try:
-                    response.parsed = parse_structured(request, response)
-                except OutputValidationError as exc:
-                    exc.provider = self.spec.name
-                    raise
+            response.parsed = parse_structured(request, response, provider)
             return response
 
         return finish
@@ -285,12 +239,9 @@ class ClientConfig:
                 f"the {kind} response is not JSON ({exc}): {content[:200]!r}",
                 provider=self.spec.name,
             ) from None
-        try:
-            self.dialect.check_wire(kind, body)
-        except UnexpectedResponseError as exc:
-            exc.provider = self.spec.name
-            raise
+        self.dialect.check_wire(kind, body, self.spec.name)
         return body
 
 
-_REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
+def _unchanged(response: CompletionResponse) -> CompletionResponse:
+    return response

@@ -1,25 +1,19 @@
-"""Pure request policy shared by the sync and async shells: headers, URLs, secrets,
-error mapping, retry decisions and timeouts. No I/O here."""
+"""What a provider's answers mean, as pure functions: auth headers and URLs going out;
+request ids, Retry-After and the typed error of an error status coming back."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..errors import (
     ERROR_CLASSES,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
-    ConfigurationError,
     ConflictError,
-    InsecureTransportError,
     NotFoundError,
     PermissionDeniedError,
     ProviderError,
@@ -27,98 +21,11 @@ from ..errors import (
     RequestTooLargeError,
     ServerError,
     UnprocessableEntityError,
+    error_fields,
 )
 from ..spec import ProviderSpec
 
-DEFAULT_MAX_RETRIES = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Timeout:
-    """Timeouts in seconds; None means no limit.
-
-    `connect`: to open a connection. `read`: between bytes of a non-streamed response.
-    `stream_idle`: between bytes of a stream (a slow drip under it never times out).
-    `total`: a whole `complete()` call, retries included.
-    """
-
-    connect: float | None = 10.0
-    read: float | None = 600.0
-    write: float | None = 600.0
-    stream_idle: float | None = 120.0
-    total: float | None = None
-
-    @classmethod
-    def coerce(cls, value: float | Timeout | None, base: Timeout | None = None) -> Timeout:
-        """A `Timeout` from a number (read, stream_idle and total; connect and write kept
-        from `base`), from a `Timeout`, or `base` itself for None."""
-        base = base or cls()
-        if isinstance(value, Timeout):
-            return value
-        if value is None:
-            return base
-        return replace(base, read=value, stream_idle=value, total=value)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """When and how long to wait before retrying; pass one as a client's `max_retries=`.
-
-    `max_retries`: retries after the first attempt. Retry n waits
-    `min(initial_delay * 2**(n-1), max_delay)` seconds with jitter, or the server's
-    Retry-After when it sent one (up to `max_retry_after`; longer raises at once).
-    """
-
-    max_retries: int = DEFAULT_MAX_RETRIES
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    # never sleep longer than this for a server's Retry-After: raise instead
-    max_retry_after: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ConfigurationError("max_retries must be 0 or more")
-        if min(self.initial_delay, self.max_delay, self.max_retry_after) < 0:
-            raise ConfigurationError("retry delays must be 0 or more")
-
-    def delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Seconds to wait before retry number `attempt` (1-based), or None to give up."""
-        if attempt > self.max_retries:
-            return None
-        if retry_after is not None:
-            if retry_after > self.max_retry_after:
-                return None
-            return max(retry_after, 0.0)
-        backoff: float = min(self.initial_delay * 2.0 ** (attempt - 1), self.max_delay)
-        # jitter (half to all of the backoff) keeps clients that failed together from
-        # retrying together
-        return backoff * (0.5 + random.random() / 2)
-
-
-# --------------------------------------------------------------------------- secrets & URLs
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_transport_security(
-    url: str, has_key: bool, allow_insecure: bool, provider: str | None = None
-) -> None:
-    parts = urlsplit(url)
-    insecure = has_key and parts.scheme == "http" and not allow_insecure
-    if insecure and not is_loopback(parts.hostname or ""):
-        raise InsecureTransportError(
-            f"refusing to send an API key over plain http to {parts.hostname}: use "
-            "https, or pass allow_insecure_http=True if this network is trusted",
-            provider=provider,
-        )
+# --------------------------------------------------------------------------- going out
 
 
 def redact(value: str | None) -> str:
@@ -140,7 +47,7 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-# --------------------------------------------------------------------------- errors
+# --------------------------------------------------------------------------- coming back
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
@@ -187,26 +94,6 @@ def request_id_from(spec: ProviderSpec, headers: Mapping[str, str]) -> str | Non
     return None
 
 
-def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
-    """(message, type, code) from the error bodies providers send."""
-    if not isinstance(body, dict):
-        return None, None, None
-    error = body.get("error", body)
-    if isinstance(error, str):
-        return error, None, None
-    if not isinstance(error, dict):
-        return None, None, None
-    message = error.get("message") or body.get("message")
-    etype = error.get("type")
-    code = error.get("code")
-    # OpenRouter wraps the upstream error in metadata.raw
-    return (
-        str(message) if message is not None else None,
-        str(etype) if etype is not None else None,
-        str(code) if code is not None else None,
-    )
-
-
 def decode_body(content: bytes) -> Any:
     try:
         return json.loads(content)
@@ -221,6 +108,7 @@ def error_from_response(
     content: bytes,
     *,
     body: Any = None,
+    attempts: int | None = None,
 ) -> ProviderError:
     """The typed error for an error status, mapped by the spec's rules first."""
     if body is None:
@@ -253,6 +141,7 @@ def error_from_response(
         "error_code": code,
         "body": body,
         "retryable": retryable if retryable is not None else status in spec.retry_statuses,
+        "attempts": attempts,
     }
     if issubclass(cls, APIStatusError):
         # a 503 or 529 may say when to come back as well as a 429

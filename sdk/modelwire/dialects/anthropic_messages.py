@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from .._core.decoder import ServerSentEvent
-from ..errors import ProviderError, RequestValidationError
+from .._framing import ServerSentEvent
+from ..errors import ProviderError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -102,11 +102,6 @@ def _content_blocks(content: str | list[TextPart | ImagePart]) -> list[dict[str,
 
 
 def _tool_result(message: Message) -> dict[str, Any]:
-    if not message.tool_call_id:
-        raise RequestValidationError(
-            "a role 'tool' message needs tool_call_id (the id of the tool call it answers): "
-            "Anthropic matches each tool_result to its tool_use by that id"
-        )
     content: str | list[dict[str, Any]]
     if isinstance(message.content, list) and message.images():
         content = _content_blocks(message.content)
@@ -199,13 +194,8 @@ class AnthropicMessagesDialect(Dialect):
         if system:
             body["system"] = "\n\n".join(system)
         body["messages"] = turns
-        max_tokens = request.max_tokens or spec.limits.default_max_tokens
-        if max_tokens is None:
-            raise RequestValidationError(
-                "Anthropic needs max_tokens on every request: pass max_tokens= or set "
-                "limits.default_max_tokens in the provider spec"
-            )
-        body["max_tokens"] = max_tokens
+        # required by the API: validation refuses a request with neither
+        body["max_tokens"] = request.max_tokens or spec.limits.default_max_tokens
         if request.temperature is not None:
             body["temperature"] = request.temperature
         if request.top_p is not None:

@@ -13,13 +13,13 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 
-from .._core.decoder import ServerSentEvent
-from .._core.policy import error_fields
+from .._framing import ServerSentEvent
 from ..errors import (
     OutputValidationError,
     StreamDecodeError,
     StreamEventError,
     UnexpectedResponseError,
+    error_fields,
 )
 from ..spec import ProviderSpec
 from ..types import (
@@ -50,7 +50,7 @@ class Dialect:
     # the generated wire models (spec/schemas) that a whole response body must fit
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {}
 
-    def check_wire(self, kind: WireKind, body: Any) -> None:
+    def check_wire(self, kind: WireKind, body: Any, provider: str | None = None) -> None:
         """Raises a typed error when a response body does not have its documented shape.
 
         Only whole responses are checked (once per call); stream events are not, since
@@ -68,6 +68,7 @@ class Dialect:
             )
             raise UnexpectedResponseError(
                 f"the {kind} response does not have the expected shape ({problems})",
+                provider=provider,
                 body=body,
             ) from None
 
@@ -121,6 +122,17 @@ class Dialect:
         if raw is None:
             return None
         return self.finish_reasons.get(raw, "other")
+
+
+def parse_arguments(text: str) -> dict[str, Any]:
+    """Tool-call arguments as a dict; unparseable text is kept under `_raw`."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_value": value}
 
 
 def apply_options(body: dict[str, Any], request: CompletionRequest, spec: ProviderSpec) -> None:
@@ -231,7 +243,9 @@ def malformed_event(what: str, event: ServerSentEvent, exc: Exception) -> Stream
     )
 
 
-def parse_structured(request: CompletionRequest, response: CompletionResponse) -> Any:
+def parse_structured(
+    request: CompletionRequest, response: CompletionResponse, provider: str | None = None
+) -> Any:
     """The validated structured output, when a response format was asked for."""
     fmt = request.response_format
     if fmt is None:
@@ -247,6 +261,7 @@ def parse_structured(request: CompletionRequest, response: CompletionResponse) -
         except ValueError as exc:
             raise OutputValidationError(
                 f"the model's output is not valid JSON ({exc}); ask again or relax the schema",
+                provider=provider,
                 raw_output=response.content,
             ) from None
     if fmt.model is None:
@@ -256,5 +271,6 @@ def parse_structured(request: CompletionRequest, response: CompletionResponse) -
     except ValidationError as exc:
         raise OutputValidationError(
             f"the model's output does not match {fmt.model.__name__}: {exc}",
+            provider=provider,
             raw_output=response.content,
         ) from None

@@ -12,9 +12,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from .._core.accumulate import parse_arguments
-from .._core.decoder import ServerSentEvent
-from ..errors import CapabilityError, ProviderError
+from .._framing import ServerSentEvent
+from ..errors import ProviderError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -38,6 +37,7 @@ from .base import (
     malformed_event,
     merge_extra,
     object_or_empty,
+    parse_arguments,
     str_or_empty,
     str_or_none,
     stream_event_error,
@@ -62,11 +62,7 @@ def _images(message: Message) -> list[str]:
             images.append(part.base64())
         elif part.url and part.url.startswith("data:") and ";base64," in part.url:
             images.append(part.url.partition(";base64,")[2])
-        else:
-            raise CapabilityError(
-                "Ollama cannot fetch images by URL: download the image and pass its bytes, "
-                "e.g. ImagePart.from_bytes(data, media_type='image/png')"
-            )
+        # a URL the server would fetch is refused before sending (capabilities.image_urls)
     return images
 
 

@@ -7,8 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from .._core.accumulate import parse_arguments
-from .._core.decoder import ServerSentEvent
+from .._framing import ServerSentEvent
 from ..errors import ProviderError, StreamDecodeError
 from ..spec import ProviderSpec
 from ..types import (
@@ -32,6 +31,7 @@ from .base import (
     apply_options,
     load_event_json,
     merge_extra,
+    parse_arguments,
     stream_event_error,
 )
 from .base import check_str as _check_str

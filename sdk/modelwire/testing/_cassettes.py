@@ -14,9 +14,9 @@ from typing import Any, Generic, TypeVar, overload
 
 import modelwire
 
-from .._transport._async import AsyncBaseClient
-from .._transport._sync import BaseClient
-from ..providers import _split, client_class
+from .._client import AsyncClient as AsyncBaseClient
+from .._client import Client as BaseClient
+from ..providers import client_class, registry
 from ..spec import ProviderSpec
 from ._mock import PLACEHOLDER_KEY
 
@@ -98,7 +98,7 @@ def _client_class(client: str, asynchronous: bool) -> tuple[type[Any], str | Non
         found = getattr(modelwire, client, None)
         if isinstance(found, type) and issubclass(found, (BaseClient, AsyncBaseClient)):
             return found, None
-    name, model = _split(client)
+    name, model = registry.split(client)
     return client_class(name, asynchronous=asynchronous), model
 
 

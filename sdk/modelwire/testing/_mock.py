@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from .._core.hooks import Hooks
-from .._core.policy import RetryPolicy, Timeout
-from .._transport._async import AsyncBaseClient
-from .._transport._sync import BaseClient
+from .._client import AsyncClient as AsyncBaseClient
+from .._client import Client as BaseClient
 from ..errors import ConfigurationError
+from ..hooks import Hooks
+from ..retries import RetryPolicy
 from ..spec import ProviderSpec, read_spec_file
+from ..types import Timeout
 from ._script import Call, Failure, MockScriptError, Reply, Script
 from ._transport import AsyncTransport, MockServer, SyncTransport
 

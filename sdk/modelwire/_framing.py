@@ -12,7 +12,7 @@ event is one small slotted object.
 
 from __future__ import annotations
 
-from ..errors import LineTooLongError
+from .errors import LineTooLongError
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 

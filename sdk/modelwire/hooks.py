@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..errors import ProviderError
-    from ..types import StreamingChunk
+    from .errors import ProviderError
+    from .types import StreamingChunk
 
 
 @dataclass(frozen=True, slots=True)

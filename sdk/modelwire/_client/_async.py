@@ -1,0 +1,296 @@
+"""The async client: drives the pure call flow (`_core/flow.py`) with httpx.AsyncClient.
+
+It only sends, reads, closes and sleeps; what to send, when to retry and what every answer
+means is decided in `modelwire._core`. The sync client is generated from this file by
+`codegen/unasync.py`: edit this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._core.calls import ClientConfig, ClientSettings, HTTPCall
+from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
+from .._core.stream import StreamState
+from ..errors import ConfigurationError, ProviderError
+from ..spec import ProviderSpec
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingResponse,
+    ModelInfo,
+    StreamingChunk,
+)
+
+if TYPE_CHECKING:
+    import httpx
+    from typing_extensions import Self, Unpack
+else:
+    from .._lazy import LazyModule
+
+    # imported when the first client is made, not with the class (see _lazy.py)
+    httpx = LazyModule("httpx", globals())
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio  # here, not at module level: it is slow to import and rarely needed
+
+    await asyncio.sleep(seconds)
+
+
+def _httpx_timeout(timeout: Phases) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
+    )
+
+
+class AsyncStreamingResponse:
+    """A lazy stream of `StreamingChunk`s over one open HTTP response.
+
+    Iterate it (`async for chunk in stream`), use it as a context manager, and close it to
+    release the connection at once. `accumulate()` reads the rest and returns the same
+    `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
+    """
+
+    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+        self._response = response
+        self._state = state
+        # the chunks come from a generator that holds the response and the state, not this
+        # object, so that dropping the stream frees it without waiting for the cyclic GC
+        self._chunks = _chunks(response, state)
+        self.provider = state.provider
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.request_id = state.request_id
+        # requests sent to get this stream (retries before its head included)
+        self.attempts = state.attempts
+
+    def __aiter__(self) -> AsyncIterator[StreamingChunk]:
+        return self._chunks
+
+    async def __anext__(self) -> StreamingChunk:
+        return await self._chunks.__anext__()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stops reading and hands the connection back at once."""
+        await self._chunks.aclose()
+        await self._response.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._response.is_closed
+
+    def snapshot(self) -> CompletionResponse:
+        """Everything received so far, as a response (without reading further)."""
+        return self._state.snapshot()
+
+    async def accumulate(self) -> CompletionResponse:
+        """Reads the rest of the stream and returns the whole response."""
+        async for _ in self._chunks:
+            pass
+        return self._state.finish()
+
+    get_final_response = accumulate
+
+    async def text_stream(self) -> AsyncIterator[str]:
+        """Only the answer's text deltas."""
+        async for chunk in self._chunks:
+            if chunk.content:
+                yield chunk.content
+
+
+async def _chunks(
+    response: httpx.Response, state: StreamState
+) -> AsyncGenerator[StreamingChunk, None]:
+    # the hot path: bytes -> events -> chunks, with the state's functions bound once
+    decode, parse, add = state.decoder.feed, state.parser.parse, state.add
+    try:
+        async for data in response.aiter_bytes():
+            for event in decode(data):
+                chunk = parse(event)
+                if chunk is not None:
+                    add(chunk)
+                    yield chunk
+        for chunk in state.tail():
+            yield chunk
+    except ProviderError as exc:
+        raise state.failed(exc) from None
+    except httpx.TimeoutException as exc:
+        raise state.broken(timed_out=True, detail=str(exc)) from None
+    except httpx.HTTPError as exc:
+        raise state.broken(timed_out=False, detail=repr(exc)) from None
+    finally:
+        await response.aclose()
+
+
+class AsyncClient:
+    """A client for the provider its spec describes: every generated async class is one
+    of these bound to its provider's spec (its `spec` attribute), and
+    `AsyncClient(spec=...)` binds any spec, such as one from `load_spec()`."""
+
+    spec: ClassVar[ProviderSpec]
+
+    def __init__(
+        self,
+        *,
+        spec: ProviderSpec | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        **settings: Unpack[ClientSettings],
+    ) -> None:
+        if spec is not None:
+            self.spec = spec  # type: ignore[misc]  # an instance bound to its own spec
+        elif not hasattr(self, "spec"):
+            raise ConfigurationError(
+                f"{type(self).__name__} needs a provider: pass spec= (e.g. from load_spec()), "
+                "or use a provider's class such as modelwire.OpenAI"
+            )
+        self._config = ClientConfig.create(self.spec, **settings)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._config.describe()})"
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def model(self) -> str | None:
+        return self._config.model
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Closes the connection pool (unless it was passed in by the caller)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # ----------------------------------------------------------------- the seed API
+
+    async def complete(
+        self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> CompletionResponse:
+        """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
+        prepared = self._config.request(request, fields)
+        outcome, _ = await self._send(self._config.chat_call(prepared, stream=False))
+        response = self._config.parse_completion(prepared, outcome.content)
+        response.request_id = outcome.request_id
+        response.attempts = outcome.attempts
+        return response
+
+    async def stream_completion(
+        self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> AsyncStreamingResponse:
+        """Returns once the response head has arrived; HTTP errors raise here."""
+        config = self._config
+        prepared = config.request(request, fields)
+        outcome, response = await self._send(config.chat_call(prepared, stream=True))
+        state = StreamState(
+            config.new_decoder(),
+            config.dialect.stream_parser(config.spec),
+            config.finisher(prepared),
+            provider=config.spec.name,
+            status_code=outcome.status,
+            request_id=outcome.request_id,
+            attempts=outcome.attempts,
+            hooks=config.hooks,
+        )
+        return AsyncStreamingResponse(response, state)
+
+    async def list_models(self) -> list[ModelInfo]:
+        outcome, _ = await self._send(self._config.models_call())
+        return self._config.parse_models(outcome.content)
+
+    async def embed(
+        self, input: str | Sequence[str], *, model: str | None = None, **options: Any
+    ) -> EmbeddingResponse:
+        """Embeddings for one input or a batch, in the order given."""
+        outcome, _ = await self._send(self._config.embeddings_call(input, model, options))
+        return self._config.parse_embeddings(outcome.content)
+
+    # ----------------------------------------------------------------- the driver
+
+    async def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
+        """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
+        the good response (a stream's left open); any exception closes what is open."""
+        flow = call_flow(call, self._config.spec, self._config.hooks)
+        response: httpx.Response | None = None
+        body: AsyncIterator[bytes] | None = None
+        reply: Head | Broken | bytes | None = None
+        try:
+            while True:
+                command = flow.send(reply)
+                if isinstance(command, Read):
+                    assert response is not None
+                    if body is None:
+                        body = response.aiter_bytes()
+                    try:
+                        reply = await body.__anext__()
+                    except StopAsyncIteration:
+                        reply = b""
+                    except httpx.TimeoutException as exc:
+                        reply = Broken(timed_out=True, detail=type(exc).__name__)
+                    except httpx.TransportError as exc:
+                        reply = Broken(timed_out=False, detail=repr(exc))
+                elif isinstance(command, Send):
+                    response, body = None, None
+                    try:
+                        response = await self._http.send(
+                            self._http.build_request(
+                                command.method,
+                                command.url,
+                                headers=command.headers,
+                                content=command.content,
+                                timeout=_httpx_timeout(command.timeout),
+                            ),
+                            stream=True,
+                            follow_redirects=False,
+                        )
+                    except httpx.TimeoutException as exc:
+                        reply = Broken(timed_out=True, detail=type(exc).__name__)
+                    except httpx.TransportError as exc:
+                        reply = Broken(timed_out=False, detail=repr(exc))
+                    else:
+                        reply = Head(response.status_code, response.headers)
+                elif isinstance(command, Close):
+                    assert response is not None
+                    await response.aclose()
+                    reply = None
+                else:
+                    assert isinstance(command, Sleep)
+                    await _sleep(command.seconds)
+                    reply = None
+        except StopIteration as done:
+            assert response is not None
+            outcome: Outcome = done.value
+            return outcome, response
+        except BaseException:
+            if response is not None:
+                await response.aclose()
+            raise
+
+
+AsyncBaseClient = AsyncClient  # the name of 0.1

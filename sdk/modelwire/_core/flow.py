@@ -1,0 +1,308 @@
+"""The call flow: every attempt of one call, written once as a generator that the sync and
+async drivers run.
+
+As in httpx's `auth_flow`, the flow says what to do next and is told what happened: it
+yields `Send`, `Read`, `Close` or `Sleep` and receives a `Head`, a piece of the body (b""
+at its end) or `Broken` (the transport failed). Deadlines, retry decisions, Retry-After,
+hooks, logging and the context of every error live here, so sync and async cannot drift
+and the flow is tested without a socket. The drivers in `_client/` only do the I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+
+from ..errors import APIConnectionError, APIStatusError, APITimeoutError, ProviderError
+from ..hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ..spec import ProviderSpec
+from ..types import Timeout
+from .calls import HTTPCall
+from .policy import error_from_response, request_id_from, retry_after_of
+
+logger = logging.getLogger("modelwire")
+
+# --------------------------------------------------------------------------- what is said
+
+
+@dataclass(frozen=True, slots=True)
+class Phases:
+    """The transport's timeouts for one attempt, in seconds (None: no limit)."""
+
+    connect: float | None
+    read: float | None
+    write: float | None
+    pool: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send this request; answer with its `Head`, or `Broken` when no head arrived."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    content: bytes | None
+    timeout: Phases
+
+
+class Read:
+    """Read the next piece of the body; answer with it (b"" at the end) or `Broken`."""
+
+    __slots__ = ()
+
+
+class Close:
+    """Release the response; answer with None."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait before the next attempt; answer with None."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A response's status line and headers."""
+
+    status: int
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Broken:
+    """The transport failed: it timed out, or the connection could not be made or broke."""
+
+    timed_out: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A good response: its head, its body (b"" for a stream, which is left open and
+    unread) and how many attempts it took."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    attempts: int
+    request_id: str | None
+
+
+READ = Read()
+CLOSE = Close()
+Command = Send | Read | Close | Sleep
+Reply = Head | Broken | bytes | None
+Flow = Generator[Command, Reply, Outcome]
+
+
+# --------------------------------------------------------------------------- the flow
+
+
+def phases(timeout: Timeout, *, stream: bool, remaining: float | None) -> Phases:
+    """An attempt's timeouts: a stream waits `stream_idle` between reads; a whole call
+    lets no single phase outlast what is left of its total."""
+    read = timeout.stream_idle if stream else timeout.read
+    connect, write = timeout.connect, timeout.write
+    if remaining is not None and not stream:
+        read, connect, write = (
+            remaining if cap is None else min(cap, remaining) for cap in (read, connect, write)
+        )
+    return Phases(connect=connect, read=read, write=write, pool=connect)
+
+
+def call_flow(
+    call: HTTPCall,
+    spec: ProviderSpec,
+    hooks: Hooks,
+    clock: Callable[[], float] = time.monotonic,
+) -> Flow:
+    """Sends `call` until it succeeds or gives up; returns the good response, or raises the
+    typed error of the last attempt. A stream is retried only until its head arrives."""
+    provider = spec.name
+    started = clock()
+    total = None if call.stream else call.timeout.total
+    deadline = None if total is None else started + total
+    attempt = 0
+    while True:
+        attempt += 1
+        remaining = None if deadline is None else deadline - clock()
+        if remaining is not None and remaining <= 0:
+            raise _gave_up(
+                call,
+                hooks,
+                provider,
+                APITimeoutError(
+                    f"the request took longer than its total timeout ({total}s)",
+                    provider=provider,
+                    attempts=attempt - 1,
+                ),
+            )
+        if hooks.on_request is not None:
+            hooks.on_request(
+                RequestEvent(provider, call.method, call.url, call.model, call.stream, attempt)
+            )
+        reply = yield Send(
+            call.method,
+            call.url,
+            call.headers,
+            call.content,
+            phases(call.timeout, stream=call.stream, remaining=remaining),
+        )
+        error: ProviderError
+        if isinstance(reply, Broken):
+            error = _broken(
+                reply,
+                f"timed out talking to {call.url}",
+                f"could not reach {call.url}",
+                provider,
+                attempt,
+            )
+        else:
+            assert isinstance(reply, Head)
+            if reply.status < 300 and call.stream:
+                return _succeeded(call, spec, hooks, reply, b"", attempt, clock() - started)
+            read = yield from _read_body(call, provider, attempt, deadline, clock)
+            if isinstance(read, ProviderError):
+                error = read
+            elif reply.status < 300:
+                return _succeeded(call, spec, hooks, reply, read, attempt, clock() - started)
+            else:
+                error = _status_error(call, spec, reply, read, attempt)
+        delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
+        if delay is not None and deadline is not None and clock() + delay >= deadline:
+            error = APITimeoutError(
+                f"the request took longer than its total timeout ({total}s); the last "
+                f"attempt failed with {type(error).__name__}: {error}",
+                provider=provider,
+                request_id=error.request_id,
+                attempts=attempt,
+            )
+            delay = None
+        if delay is None:
+            raise _gave_up(call, hooks, provider, error)
+        logger.info(
+            "retrying %s %s in %.2fs after %s (attempt %d)",
+            call.method,
+            call.url,
+            delay,
+            type(error).__name__,
+            attempt,
+        )
+        if hooks.on_retry is not None:
+            hooks.on_retry(RetryEvent(provider, call.method, call.url, attempt, delay, error))
+        yield Sleep(delay)
+
+
+def _read_body(
+    call: HTTPCall,
+    provider: str,
+    attempt: int,
+    deadline: float | None,
+    clock: Callable[[], float],
+) -> Generator[Command, Reply, bytes | ProviderError]:
+    """The whole body, read piece by piece so that a slow one still ends at `deadline`;
+    the response is closed either way."""
+    parts: list[bytes] = []
+    while True:
+        piece = yield READ
+        if isinstance(piece, Broken):
+            yield CLOSE
+            return _broken(
+                piece,
+                f"timed out reading the response from {call.url}",
+                f"the connection broke while reading {call.url}",
+                provider,
+                attempt,
+            )
+        if not piece:
+            yield CLOSE
+            return b"".join(parts)
+        assert isinstance(piece, bytes)
+        parts.append(piece)
+        if deadline is not None and clock() > deadline:
+            yield CLOSE
+            return APITimeoutError(
+                f"reading the response from {call.url} took longer than the total timeout "
+                f"({call.timeout.total}s)",
+                provider=provider,
+                attempts=attempt,
+            )
+
+
+def _broken(
+    reply: Broken, timed_out: str, failed: str, provider: str, attempt: int
+) -> ProviderError:
+    if reply.timed_out:
+        return APITimeoutError(f"{timed_out}: {reply.detail}", provider=provider, attempts=attempt)
+    return APIConnectionError(f"{failed}: {reply.detail}", provider=provider, attempts=attempt)
+
+
+def _status_error(
+    call: HTTPCall, spec: ProviderSpec, head: Head, content: bytes, attempt: int
+) -> ProviderError:
+    if head.status < 400:
+        location = head.headers.get("location", "?")
+        return APIStatusError(
+            f"{call.url} redirected ({head.status}) to {location}; credentials are never "
+            "forwarded on a redirect: set base_url to the final address",
+            provider=spec.name,
+            status_code=head.status,
+            request_id=request_id_from(spec, head.headers),
+            retryable=False,
+            attempts=attempt,
+        )
+    return error_from_response(spec, head.status, head.headers, content, attempts=attempt)
+
+
+def _succeeded(
+    call: HTTPCall,
+    spec: ProviderSpec,
+    hooks: Hooks,
+    head: Head,
+    content: bytes,
+    attempt: int,
+    elapsed: float,
+) -> Outcome:
+    request_id = request_id_from(spec, head.headers)
+    logger.debug(
+        "%s %s -> %s in %.3fs (attempt %d, request id %s)",
+        call.method,
+        call.url,
+        head.status,
+        elapsed,
+        attempt,
+        request_id,
+    )
+    if hooks.on_response is not None:
+        hooks.on_response(
+            ResponseEvent(
+                spec.name,
+                call.method,
+                call.url,
+                call.model,
+                call.stream,
+                attempt,
+                head.status,
+                request_id,
+                elapsed,
+            )
+        )
+    return Outcome(head.status, head.headers, content, attempt, request_id)
+
+
+def _gave_up(call: HTTPCall, hooks: Hooks, provider: str, error: ProviderError) -> ProviderError:
+    """The error to raise when the call is given up; the exception is the signal, so the
+    log line is only for debugging."""
+    logger.debug(
+        "%s %s failed after %s attempt(s): %r", call.method, call.url, error.attempts, error
+    )
+    if hooks.on_error is not None:
+        hooks.on_error(ErrorEvent(provider, error))
+    return error

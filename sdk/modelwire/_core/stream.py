@@ -1,0 +1,126 @@
+"""One stream's state, pure: its decoder, its dialect's parser and its accumulator, and the
+context every mid-stream error carries. The drivers feed it the bytes they read."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .._framing import Decoder
+from ..dialects.base import StreamParser
+from ..errors import ProviderError, StreamInterruptedError, StreamTimeoutError
+from ..hooks import ErrorEvent, Hooks
+from ..types import CompletionResponse, StreamingChunk
+from .accumulate import Accumulator
+
+logger = logging.getLogger("modelwire")
+
+
+class StreamState:
+    """What a stream has received so far.
+
+    The driver's loop is the hot path, so it reads `decoder`, `parser` and `add` once and
+    calls them itself: bytes -> events -> chunks, each chunk added before it is handed on.
+    """
+
+    __slots__ = (
+        "_accumulator",
+        "_finish",
+        "_hooks",
+        "add",
+        "attempts",
+        "decoder",
+        "parser",
+        "provider",
+        "request_id",
+        "status_code",
+    )
+
+    def __init__(
+        self,
+        decoder: Decoder,
+        parser: StreamParser,
+        finish: Callable[[CompletionResponse], CompletionResponse],
+        *,
+        provider: str,
+        status_code: int,
+        request_id: str | None,
+        attempts: int,
+        hooks: Hooks,
+    ) -> None:
+        self.decoder = decoder
+        self.parser = parser
+        self._finish = finish
+        self._hooks = hooks
+        self._accumulator = accumulator = Accumulator()
+        self.provider = provider
+        self.status_code = status_code
+        self.request_id = request_id
+        self.attempts = attempts
+        on_chunk = hooks.on_chunk
+        if on_chunk is None:
+            self.add: Callable[[StreamingChunk], None] = accumulator.add
+        else:
+            # chosen once per stream, so that streams without a chunk hook pay nothing
+            def add(chunk: StreamingChunk) -> None:
+                accumulator.add(chunk)
+                on_chunk(chunk)
+
+            self.add = add
+
+    @property
+    def chunks_seen(self) -> int:
+        return self._accumulator.chunks_seen
+
+    def tail(self) -> list[StreamingChunk]:
+        """The body ended: the chunks of what the decoder still held. Raises when the
+        stream never sent its terminal event, since the answer would look whole."""
+        chunks = []
+        for event in self.decoder.flush():
+            chunk = self.parser.parse(event)
+            if chunk is not None:
+                self.add(chunk)
+                chunks.append(chunk)
+        if not self.parser.finished:
+            raise StreamInterruptedError(
+                "the stream ended before its terminal event; the answer is incomplete"
+            )
+        return chunks
+
+    def broken(self, *, timed_out: bool, detail: str) -> ProviderError:
+        """The error for a transport failure mid-stream."""
+        if timed_out:
+            return self.failed(
+                StreamTimeoutError(f"no stream data within the idle timeout ({detail})")
+            )
+        return self.failed(StreamInterruptedError(f"the connection broke mid-stream: {detail}"))
+
+    def failed(self, error: ProviderError) -> ProviderError:
+        """`error` (from the decoder, the parser or the transport) with this stream's context
+        and everything received before it: the dialects are pure and cannot know them."""
+        error.provider = self.provider
+        error.request_id = self.request_id
+        error.status_code = self.status_code
+        error.partial = self.snapshot()
+        error.attempts = self.attempts
+        logger.debug(
+            "%s stream failed after %d chunks: %r (request id %s)",
+            self.provider,
+            self.chunks_seen,
+            error,
+            self.request_id,
+        )
+        if self._hooks.on_error is not None:
+            self._hooks.on_error(ErrorEvent(self.provider, error))
+        return error
+
+    def snapshot(self) -> CompletionResponse:
+        """Everything received so far, as a response."""
+        response = self._accumulator.snapshot()
+        response.request_id = self.request_id
+        response.attempts = self.attempts
+        return response
+
+    def finish(self) -> CompletionResponse:
+        """The whole response, once the stream has ended (structured output parsed)."""
+        return self._finish(self.snapshot())
