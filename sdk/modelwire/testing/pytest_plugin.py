@@ -1,27 +1,28 @@
 """modelwire's pytest plugin (entry point `pytest11: modelwire`).
 
-Provides the session-scoped fixture `modelwire_local_server`: one real llama.cpp server
-(`modelwire.local.LocalServer`, SmolLM2-135M by default) shared by the whole test session
-and stopped at its end; and the function-scoped fixtures `mock_provider` and
-`async_mock_provider`: a fresh `modelwire.testing.MockProvider` / `AsyncMockProvider` per
-test, with an empty script. Tests using it are skipped, naming the install command, when the
-`local` extra (llama-cpp-python[server] and the bundled model) is not installed; any other
-failure, including a MODELWIRE_LOCAL_MODEL that points nowhere, is an error.
+Provides the function-scoped fixtures `mock_provider` and `async_mock_provider`: a fresh
+`modelwire.testing.MockProvider` / `AsyncMockProvider` per test, with an empty script; and
+registers `modelwire.local.pytest_plugin`, whose session-scoped fixture
+`modelwire_local_server` is one real llama.cpp server shared by the whole test session
+(skipped, naming the install command, when the `local` extra is not installed).
 
 This module loads in every pytest run of anyone who installs modelwire, so it imports
-nothing at import time beyond pytest itself: modelwire.local is imported by the fixture.
+nothing at import time beyond pytest itself: the mocks are imported by their fixtures, and
+modelwire.local only when pytest registers its plugin. `local_server_or_skip` and
+`modelwire_local_server` are still importable from here; they live in
+`modelwire.local.pytest_plugin`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from modelwire.local import LocalServer
+    from modelwire.local.pytest_plugin import local_server_or_skip, modelwire_local_server
     from modelwire.testing import AsyncMockProvider, MockProvider
 
 __all__ = [
@@ -31,33 +32,18 @@ __all__ = [
     "modelwire_local_server",
 ]
 
+_LOCAL_PLUGIN = "modelwire.local.pytest_plugin"
+_FROM_LOCAL_PLUGIN = ("local_server_or_skip", "modelwire_local_server")
 
-def local_server_or_skip(**kwargs: Any) -> Iterator[LocalServer]:
-    """Start a `LocalServer(**kwargs)`, yield it, and stop it; skip if the extra is missing.
-
-    A generator meant to back a fixture: `yield from local_server_or_skip(embedding=True)`.
-    """
-    from modelwire.local import MODEL_ENV_VAR, LocalDependencyError, LocalServer, check_local_extra
-
-    try:
-        check_local_extra()
-    except LocalDependencyError as exc:
-        pytest.skip(f"modelwire local server unavailable: {exc.message}")
-    server = LocalServer(**kwargs)
-    if kwargs.get("model_path") is None and not os.environ.get(MODEL_ENV_VAR):
-        try:
-            server.model_path  # noqa: B018 -- the bundled model: not installed skips
-        except LocalDependencyError as exc:
-            pytest.skip(f"modelwire local server unavailable: {exc.message}")
-    # a model path the user chose that does not work is an error, not a skip
-    with server:
-        yield server
+# pytest registers these along with this plugin: `modelwire_local_server` comes from there
+pytest_plugins = [_LOCAL_PLUGIN]
 
 
-@pytest.fixture(scope="session")
-def modelwire_local_server() -> Iterator[LocalServer]:
-    """A real local llama.cpp server for the whole session (`.base_url`, `.model_id`)."""
-    yield from local_server_or_skip()
+def __getattr__(name: str) -> Any:
+    """`local_server_or_skip` and `modelwire_local_server`, from modelwire.local's plugin."""
+    if name in _FROM_LOCAL_PLUGIN:
+        return getattr(import_module(_LOCAL_PLUGIN), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @pytest.fixture
