@@ -461,6 +461,13 @@ def test_rerunning_the_conversion_is_byte_identical(
         assert (tmp_path / rel).read_bytes() == (converted_cassettes / rel).read_bytes(), rel
 
 
+def test_no_converted_cassette_is_in_the_repository() -> None:
+    """Recordings of other projects stay in the shared folder, converted or not."""
+    here = REPO_ROOT / "tests" / "cassettes"
+    assert _converted_cassettes(here) == []
+    assert list(here.rglob("ATTRIBUTION.md")) == []
+
+
 # --------------------------------------------------------------------------------------
 # Synthetic inputs (no source needed)
 # --------------------------------------------------------------------------------------
