@@ -51,7 +51,7 @@ def tests(session: nox.Session) -> None:
     install_local_model(session)
     session.install("-e", ".", *TEST_DEPS, *CODEGEN_DEPS)
     session.env.setdefault("MODELWIRE_SHARED_CASSETTES", str(ROOT.parent / "shared" / "cassettes"))
-    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+    session.run("pytest", "-q", "-rs", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
@@ -59,7 +59,7 @@ def live(session: nox.Session) -> None:
     """Only the tests that talk to the real local server."""
     install_local_model(session)
     session.install("-e", ".", *TEST_DEPS)
-    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/live", *session.posargs)
+    session.run("pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/live", *session.posargs)
 
 
 @nox.session
@@ -125,7 +125,9 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def import_cassettes(session: nox.Session) -> None:
-    """Convert the shared recordings into tests/cassettes (deterministic)."""
+    """Convert the shared recordings into vcrpy cassettes, to look at or replay:
+    `-- FOLDER` (default: a new temporary folder). The tests convert on their own."""
     session.install("pyyaml>=6")
     source = os.environ.get("MODELWIRE_SHARED_CASSETTES", str(ROOT.parent / "shared" / "cassettes"))
-    session.run("python", "tests/cassettes/importer.py", source, "tests/cassettes")
+    # without a FOLDER the importer makes a temporary one, and says where
+    session.run("python", "tests/cassettes/importer.py", source, *session.posargs[:1])

@@ -21,9 +21,12 @@ stored, decoded bodies.
 Command line (converts every file listed in the two manifests)::
 
     python -m tests.cassettes.importer [SRC_DIR [DEST_DIR]]
-    python tests/cassettes/importer.py /work/shared/cassettes tests/cassettes
+    python tests/cassettes/importer.py ../shared/cassettes /tmp/converted
 
-Output is deterministic: running it twice gives byte-identical files.
+SRC_DIR defaults to :func:`default_source_dir`, DEST_DIR to a new temporary folder. The
+converted cassettes are never committed: the tests convert into a temporary folder of their
+own (``tests/cassettes/converted.py``). Output is deterministic: running it twice gives
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -55,7 +59,6 @@ __all__ = [
     "convert_all",
     "convert_file",
     "dechunk",
-    "default_dest_dir",
     "default_source_dir",
     "detect_format",
     "load_httprr",
@@ -1376,10 +1379,10 @@ def convert_file(
 _ATTRIBUTION_HEADER: Final = """\
 # Attribution of the recorded cassettes
 
-Every cassette under this folder (except this file, `README.md` and `importer.py`) was
-converted by `tests/cassettes/importer.py` from real HTTP traffic recorded by other
-open-source projects. The recordings, their sources, licenses and commits are described by
-the two manifests copied verbatim at the end of this file.
+Every cassette under this folder (except this file) was converted by
+`tests/cassettes/importer.py` from real HTTP traffic recorded by other open-source
+projects. The recordings, their sources, licenses and commits are described by the two
+manifests copied verbatim at the end of this file.
 
 | recorded by | repository | commit | license |
 |---|---|---|---|
@@ -1462,23 +1465,24 @@ def default_source_dir() -> Path:
     return Path(override) if override else _REPO_ROOT.parent / "shared" / "cassettes"
 
 
-def default_dest_dir() -> Path:
-    return _REPO_ROOT / "tests" / "cassettes"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.cassettes.importer",
         description="Convert the shared provider recordings into vcrpy cassettes.",
     )
     parser.add_argument("src_dir", nargs="?", type=Path, default=default_source_dir())
-    parser.add_argument("dest_dir", nargs="?", type=Path, default=default_dest_dir())
+    parser.add_argument(
+        "dest_dir", nargs="?", type=Path, help="where to write (default: a new temporary folder)"
+    )
     args = parser.parse_args(argv)
     src: Path = args.src_dir
-    dest: Path = args.dest_dir
     if not (src / "MANIFEST.md").is_file():
-        print(f"error: {src} has no MANIFEST.md", file=sys.stderr)
+        print(
+            f"error: {src} has no MANIFEST.md (give SRC_DIR or set MODELWIRE_SHARED_CASSETTES)",
+            file=sys.stderr,
+        )
         return 2
+    dest: Path = args.dest_dir or Path(tempfile.mkdtemp(prefix="modelwire-cassettes-"))
     report = convert_all(src, dest)
     for provider, count in report.per_provider().items():
         print(f"{provider}: {count} cassettes")

@@ -4,7 +4,10 @@ Blocks run for real, each as its own `__main__` module (pytest-examples), from t
 repository root:
 
 - against a `modelwire.testing.MockProvider`, or a recorded cassette through
-  `replay_cassette` (what needs a cloud key is written that way, never skipped);
+  `replay_cassette` (what needs a cloud key is written that way, never skipped). A block
+  replaying a `cassettes/...` path runs from a folder laid out like a checkout after
+  `nox -s import_cassettes -- cassettes`: the session's conversion of the shared
+  recordings as `cassettes/`, beside the repository's `spec/`;
 - or against the real local llama.cpp server: the plugin's session fixture
   `modelwire_local_server` (SmolLM2-135M), started only if a block needs it, its URL in
   LLAMACPP_BASE_URL, which `modelwire.LlamaCpp()` and `modelwire.client("llamacpp")` read.
@@ -57,6 +60,8 @@ PAGES = [
 NEEDS_SERVER = ("LlamaCpp", '"llamacpp', "LLAMACPP_BASE_URL", "modelwire_local_server")
 # a block naming one of these starts a server of its own
 STARTS_SERVER = ("local_server(", "LocalServer(")
+# a block naming this replays converted shared recordings
+REPLAYS = '"cassettes/'
 PLACEHOLDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "GROQ_API_KEY")
 # endpoints, local keys and the CLI default of the machine running the tests are ignored
 CLEARED_VARIABLES = (
@@ -116,6 +121,16 @@ def describe_failure(exc: BaseException) -> str:
     return "\n".join(lines)
 
 
+def checkout_with_cassettes(folder: Path, converted: Path) -> Path:
+    """A folder laid out like the root of a checkout where `nox -s import_cassettes --
+    cassettes` ran: `cassettes/` (the session's conversion) and the repository's `spec/`."""
+    root = folder / "checkout"
+    root.mkdir()
+    (root / "cassettes").symlink_to(converted, target_is_directory=True)
+    (root / "spec").symlink_to(ROOT / "spec", target_is_directory=True)
+    return root
+
+
 def _skip_without_local_extra() -> None:
     from modelwire.local import LocalDependencyError, check_local_extra, find_model_path
 
@@ -156,6 +171,9 @@ def test_example_runs(
         monkeypatch.setenv("LLAMACPP_BASE_URL", server.base_url)
     elif any(word in source for word in STARTS_SERVER):
         _skip_without_local_extra()
+    if REPLAYS in source:
+        converted: Path = request.getfixturevalue("converted_cassettes")
+        monkeypatch.chdir(checkout_with_cassettes(tmp_path, converted))
     try:
         module = eval_example.run(example)
     except Exception as exc:

@@ -98,15 +98,18 @@ def provider_of(dialect: str) -> str:
 
 
 def _recorded_streams() -> dict[str, list[bytes]]:
-    """Real stream bodies from the recorded cassettes, by dialect (small ones only)."""
+    """Real stream bodies from the recorded cassettes, by dialect (small ones only): the
+    shared recordings converted for this run, and the ones modelwire recorded itself."""
     seeds: dict[str, list[bytes]] = {d: [] for d in DIALECTS}
     try:
         import yaml
     except ImportError:  # pyyaml comes with the codegen extra; the handmade seeds remain
         return seeds
+    from tests.cassettes.converted import converted_dir
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    root = Path(__file__).resolve().parents[1] / "cassettes"
-    for path in sorted(root.glob("**/*.yaml")):
+    recorded = Path(__file__).resolve().parents[1] / "cassettes" / "recorded"
+    for path in [*sorted(converted_dir().rglob("*.yaml")), *sorted(recorded.glob("*.yaml"))]:
         cassette = path.read_text(encoding="utf-8")
         if "event-stream" not in cassette and "ndjson" not in cassette:
             continue

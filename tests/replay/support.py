@@ -14,7 +14,10 @@ import vcr
 import yaml
 from modelwire._framing import SSEDecoder
 
-CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
+from tests.cassettes.converted import converted_dir
+
+# the shared recordings, converted for this run (the tests parametrise over them)
+CASSETTES = converted_dir()
 
 # provider folder -> (client class name, api key kwargs)
 CLIENTS: dict[str, str] = {

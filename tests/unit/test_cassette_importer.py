@@ -1,8 +1,10 @@
-"""Tests for tests/cassettes/importer.py and the cassettes it produced.
+"""Tests for tests/cassettes/importer.py and the cassettes it produces.
 
 Tests that read the original recordings need the shared source folder (env var
-MODELWIRE_SHARED_CASSETTES, default ``<repo>/../shared/cassettes``) and are skipped only
-when that folder does not exist. The rest check the committed cassettes or synthetic data.
+MODELWIRE_SHARED_CASSETTES, default ``<repo>/../shared/cassettes``) and fail, naming it,
+when it does not exist. Tests of converted cassettes read the session's own conversion
+(the ``converted_cassettes`` fixture); nothing converted is part of the repository. The
+rest use synthetic data.
 """
 
 from __future__ import annotations
@@ -26,12 +28,10 @@ from tests.cassettes import importer
 from tests.cassettes.importer import Interaction
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CASSETTES = REPO_ROOT / "tests" / "cassettes"
 SOURCE = importer.default_source_dir()
 
-requires_source = pytest.mark.skipif(
-    not SOURCE.is_dir(), reason=f"shared source recordings not present at {SOURCE}"
-)
+# the fixture fails the test, naming SOURCE, when the shared folder is missing
+requires_source = pytest.mark.usefixtures("shared_cassettes")
 
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-key"}
 
@@ -47,10 +47,10 @@ def _ndjson(body: bytes) -> list[dict[str, Any]]:
 CONVERTED_MARKER = b"# Converted by tests/cassettes/importer.py"
 
 
-def _converted_cassettes() -> list[Path]:
-    """The cassettes the importer wrote (other cassettes may live beside them)."""
+def _converted_cassettes(root: Path) -> list[Path]:
+    """The cassettes the importer wrote under ``root`` (other cassettes may live beside them)."""
     found = []
-    for path in CASSETTES.rglob("*.yaml"):
+    for path in root.rglob("*.yaml"):
         with path.open("rb") as fh:
             if fh.read(len(CONVERTED_MARKER)) == CONVERTED_MARKER:
                 found.append(path)
@@ -323,12 +323,11 @@ def test_detect_format_covers_every_manifest_entry() -> None:
 # --------------------------------------------------------------------------------------
 
 
-@requires_source
-def test_replay_openai_stream_is_byte_identical_to_source() -> None:
+def test_replay_openai_stream_is_byte_identical_to_source(converted_cassettes: Path) -> None:
     name = "test_dbos__test_dbos_agent_run_stream.yaml"
     (source,) = importer.load_vcrpy_yaml(SOURCE / "openai" / name)
     with (
-        vcr.VCR(record_mode="none").use_cassette(str(CASSETTES / "openai" / name)),
+        vcr.VCR(record_mode="none").use_cassette(str(converted_cassettes / "openai" / name)),
         httpx.Client() as client,
         client.stream(
             "POST",
@@ -345,11 +344,10 @@ def test_replay_openai_stream_is_byte_identical_to_source() -> None:
     assert json.loads(data[-2])["usage"]["total_tokens"] == 22
 
 
-@requires_source
-def test_replay_ollama_ndjson_is_byte_identical_to_source() -> None:
+def test_replay_ollama_ndjson_is_byte_identical_to_source(converted_cassettes: Path) -> None:
     rel = Path("ollama-native") / "openllmetry" / "test_ollama_streaming_chat_legacy.yaml"
     (source,) = importer.load_vcrpy_yaml(SOURCE / rel)
-    with vcr.VCR(record_mode="none").use_cassette(str(CASSETTES / rel)):
+    with vcr.VCR(record_mode="none").use_cassette(str(converted_cassettes / rel)):
         response = httpx.post(
             "http://127.0.0.1:11434/api/chat",
             json={"model": "llama3", "messages": [], "stream": True},
@@ -361,8 +359,9 @@ def test_replay_ollama_ndjson_is_byte_identical_to_source() -> None:
     assert len(records) == 50 and records[-1]["done"] is True
 
 
-def test_replay_anthropic_needs_the_beta_query() -> None:
-    path = str(CASSETTES / "anthropic" / "test_anthropic__test_anthropic_opus_47_features.yaml")
+def test_replay_anthropic_needs_the_beta_query(converted_cassettes: Path) -> None:
+    name = "test_anthropic__test_anthropic_opus_47_features.yaml"
+    path = str(converted_cassettes / "anthropic" / name)
     with (
         vcr.VCR(record_mode="none").use_cassette(path),
         pytest.raises(CannotOverwriteExistingCassetteException),
@@ -376,13 +375,12 @@ def test_replay_anthropic_needs_the_beta_query() -> None:
         assert httpx.post("https://api.anthropic.com/v1/messages", json={}).status_code == 200
 
 
-@requires_source
-def test_every_converted_cassette_replays_its_source() -> None:
+def test_every_converted_cassette_replays_its_source(converted_cassettes: Path) -> None:
     entries, _ = importer.read_manifests(SOURCE)
     replayed = 0
     for entry in entries:
         source = importer.load_source(SOURCE / entry.relpath)
-        cassette = CASSETTES / importer.output_relpath(entry.relpath)
+        cassette = converted_cassettes / importer.output_relpath(entry.relpath)
         with vcr.VCR(record_mode="none").use_cassette(str(cassette)) as played:
             for ia in source:
                 response = httpx.request(ia.method, ia.uri, content=ia.request_body)
@@ -395,14 +393,14 @@ def test_every_converted_cassette_replays_its_source() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# The committed cassettes
+# The session's conversion (never committed)
 # --------------------------------------------------------------------------------------
 
 
-def test_converted_cassettes_exist_per_provider() -> None:
+def test_converted_cassettes_exist_per_provider(converted_cassettes: Path) -> None:
     counts: dict[str, int] = {}
-    for path in _converted_cassettes():
-        provider = path.relative_to(CASSETTES).parts[0]
+    for path in _converted_cassettes(converted_cassettes):
+        provider = path.relative_to(converted_cassettes).parts[0]
         counts[provider] = counts.get(provider, 0) + 1
     assert counts == {
         "anthropic": 38,
@@ -413,12 +411,12 @@ def test_converted_cassettes_exist_per_provider() -> None:
         "openai": 44,
         "openrouter": 15,
     }
-    assert (CASSETTES / "ATTRIBUTION.md").is_file()
+    assert (converted_cassettes / "ATTRIBUTION.md").is_file()
 
 
-def test_converted_cassettes_hold_no_credentials() -> None:
+def test_converted_cassettes_hold_no_credentials(converted_cassettes: Path) -> None:
     checked = 0
-    for path in _converted_cassettes():
+    for path in _converted_cassettes(converted_cassettes):
         data = _yaml(path)
         assert data["version"] == 1
         for item in data["interactions"]:
@@ -440,9 +438,14 @@ def test_converted_cassettes_hold_no_credentials() -> None:
     assert checked > 0  # openai-organization / openai-project values were redacted
 
 
-@requires_source
-def test_rerunning_the_conversion_is_byte_identical(tmp_path: Path) -> None:
-    # The script form, as the noxfile calls it.
+def _files(root: Path) -> list[Path]:
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def test_rerunning_the_conversion_is_byte_identical(
+    converted_cassettes: Path, tmp_path: Path
+) -> None:
+    # A second conversion, by the script form the noxfile calls, equals the session's one.
     result = subprocess.run(
         [sys.executable, "tests/cassettes/importer.py", str(SOURCE), str(tmp_path)],
         cwd=REPO_ROOT,
@@ -451,11 +454,18 @@ def test_rerunning_the_conversion_is_byte_identical(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    produced = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    committed = [p.relative_to(CASSETTES) for p in _converted_cassettes()]
-    assert sorted([*committed, Path("ATTRIBUTION.md")]) == produced
+    produced = _files(tmp_path)
+    assert produced == _files(converted_cassettes)
+    assert len(_converted_cassettes(tmp_path)) == 137
     for rel in produced:
-        assert (tmp_path / rel).read_bytes() == (CASSETTES / rel).read_bytes(), rel
+        assert (tmp_path / rel).read_bytes() == (converted_cassettes / rel).read_bytes(), rel
+
+
+def test_no_converted_cassette_is_in_the_repository() -> None:
+    """Recordings of other projects stay in the shared folder, converted or not."""
+    here = REPO_ROOT / "tests" / "cassettes"
+    assert _converted_cassettes(here) == []
+    assert list(here.rglob("ATTRIBUTION.md")) == []
 
 
 # --------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import yaml
 from hypothesis import given, settings
@@ -14,7 +13,10 @@ from modelwire.providers import anthropic, ollama, openai
 from modelwire.spec import ProviderSpec
 from modelwire.types import StreamingChunk
 
-CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
+from tests.cassettes.converted import converted_dir
+
+# the shared recordings, converted for this run (read while the module is collected)
+CASSETTES = converted_dir()
 
 
 def recorded_body(relative: str) -> bytes:

@@ -32,7 +32,6 @@ from modelwire.testing import AsyncMockProvider, MockProvider, MockScriptError, 
 from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[2]
-CASSETTE = ROOT / "tests/cassettes/openai/test_openai__test_run_stream_sync_streams_real_model.yaml"
 HI = [{"role": "user", "content": "Say hi to me"}]
 DIALECTS = ["mock", "anthropic", "ollama"]
 
@@ -454,8 +453,14 @@ async def test_async_mock_provider_fixture(async_mock_provider: AsyncMockProvide
 # --------------------------------------------------------------------------- cassettes
 
 
-def test_replay_cassette_sync_by_name() -> None:
-    with replay_cassette(CASSETTE, "openai/gpt-4o-mini") as client:
+@pytest.fixture
+def cassette(converted_cassettes: Path) -> Path:
+    """A recorded OpenAI cassette: a streamed tool call, then the streamed answer."""
+    return converted_cassettes / "openai/test_openai__test_run_stream_sync_streams_real_model.yaml"
+
+
+def test_replay_cassette_sync_by_name(cassette: Path) -> None:
+    with replay_cassette(cassette, "openai/gpt-4o-mini") as client:
         assert isinstance(client, modelwire.OpenAI)
         with client.stream_completion(messages=HI) as stream:
             first = stream.accumulate()
@@ -470,27 +475,29 @@ def test_replay_cassette_sync_by_name() -> None:
     assert second.usage is not None and second.usage.input_tokens == 78
 
 
-async def test_replay_cassette_async_by_class() -> None:
-    async with replay_cassette(CASSETTE, modelwire.AsyncOpenAI) as client:
+async def test_replay_cassette_async_by_class(cassette: Path) -> None:
+    async with replay_cassette(cassette, modelwire.AsyncOpenAI) as client:
         stream = await client.stream_completion(messages=HI)
         assert (await stream.accumulate()).tool_calls[0].name == "get_capital"
         stream = await client.stream_completion(messages=HI)
         assert (await stream.accumulate()).content.endswith("London.")
 
 
-def test_replay_cassette_by_class_name_and_unmatched_request() -> None:
+def test_replay_cassette_by_class_name_and_unmatched_request(cassette: Path) -> None:
     from vcr.errors import CannotOverwriteExistingCassetteException
 
-    with replay_cassette(str(CASSETTE), "AsyncOpenAI") as client:
+    with replay_cassette(str(cassette), "AsyncOpenAI") as client:
         assert isinstance(client, modelwire.AsyncOpenAI)
-    with replay_cassette(CASSETTE, modelwire.OpenAI) as sync_client:
+    with replay_cassette(cassette, modelwire.OpenAI) as sync_client:
         sync_client.stream_completion(messages=HI).close()
         sync_client.stream_completion(messages=HI).close()
         with pytest.raises(CannotOverwriteExistingCassetteException):
             sync_client.stream_completion(messages=HI)  # the cassette holds two answers
 
 
-def test_replay_cassette_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_cassette_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import modelwire.testing._cassettes as cassettes
 
     def missing(name: str) -> Any:
@@ -498,7 +505,7 @@ def test_replay_cassette_names_the_install_command(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(cassettes, "import_module", missing)
     with pytest.raises(ImportError, match="pip install vcrpy"):
-        replay_cassette(CASSETTE, "openai")
+        replay_cassette(tmp_path / "any.yaml", "openai")  # before the file is even looked at
 
 
 def test_replay_cassette_missing_file(tmp_path: Path) -> None:
