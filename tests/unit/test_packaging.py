@@ -29,6 +29,7 @@ def test_wheel_ships_the_package_and_its_types(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "modelwire/py.typed" in names
     assert "modelwire/providers/openai.py" in names
+    assert "modelwire/providers/openai.json" in names  # the spec, read at run time
     assert "modelwire/wire/openai_chat.py" in names
     assert "modelwire/_client/_sync.py" in names
     # build-time only: the generator and the tests stay out of the wheel
