@@ -8,9 +8,12 @@ hook set, the per-chunk path costs nothing: the stream checks once, not per chun
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .errors import ProviderError
@@ -73,6 +76,18 @@ class Hooks:
     on_chunk: Callable[[StreamingChunk], None] | None = None
     on_retry: Callable[[RetryEvent], None] | None = None
     on_error: Callable[[ErrorEvent], None] | None = None
+
+    def __post_init__(self) -> None:
+        # hooks run inline in sync and async clients alike: a coroutine function would
+        # only make a coroutine that nobody awaits, so it is refused, not silently dropped
+        for name in ("on_request", "on_response", "on_chunk", "on_retry", "on_error"):
+            hook = getattr(self, name)
+            if hook is not None and inspect.iscoroutinefunction(hook):
+                raise ConfigurationError(
+                    f"Hooks({name}=...) was given an `async def` function: hooks are called "
+                    "inline and not awaited; pass a plain function (it may schedule work "
+                    "with asyncio.get_running_loop().create_task(...))"
+                )
 
 
 NO_HOOKS = Hooks()

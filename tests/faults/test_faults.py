@@ -362,6 +362,20 @@ async def test_a_retry_waits_what_retry_after_asks_then_succeeds(
     await assert_recovers(client, server, provider)
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "1e400", "soon"])
+@pytest.mark.parametrize("header", ["Retry-After", "retry-after-ms"])
+async def test_a_retry_after_that_names_no_finite_wait_is_ignored(
+    make_client: Clients, server: FaultServer, header: str, value: str
+) -> None:
+    # not a bare ValueError, not a sleep past the deadline: the client's own backoff
+    client = make_client("openai", timeout=modelwire.Timeout(total=5.0))
+    body = error_body("openai", "requests", "Rate limit reached", "rate_limit_exceeded")
+    server.script(Respond(429, body, {header: value}), Respond(200, completion_body("openai")))
+    started = time.monotonic()
+    assert await ask(client, "complete") == "Hello!"
+    assert time.monotonic() - started < 2.0 and server.attempts == 2
+
+
 # (provider, status, body) of server errors that a retry can get past
 SERVER_ERRORS: dict[str, tuple[str, int, str | dict[str, Any]]] = {
     "openai-500": (

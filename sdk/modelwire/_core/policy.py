@@ -4,6 +4,7 @@ request ids, Retry-After and the typed error of an error status coming back."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -62,19 +63,25 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
+def _finite_seconds(value: float) -> float | None:
+    # a peer's `nan` would make every deadline comparison false, `inf` would never end
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """`retry-after-ms`, then `Retry-After` in seconds or as an HTTP date."""
+    """`retry-after-ms`, then `Retry-After` in seconds or as an HTTP date; None unless
+    the server named a finite wait of zero or more seconds."""
     value = headers.get("retry-after-ms")
     if value:
         try:
-            return float(value) / 1000.0
+            return _finite_seconds(float(value) / 1000.0)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return float(value)
+        return _finite_seconds(float(value))
     except ValueError:
         pass
     import email.utils  # only for the rare HTTP-date form; slow to import
