@@ -102,7 +102,8 @@ def machine_info(env: Mapping[str, str]) -> dict[str, Any]:
 def bench_server(config: plan.Config) -> Iterator[str]:
     counts = {config.chunks, config.slow_chunks, config.stream_chunks, config.ttfc_chunks}
     command = [sys.executable, str(BENCH / "server.py"), "--precompute", ",".join(map(str, counts))]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # the server's bodies come from modelwire's dialect writers: it imports modelwire too
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=child_env())
     try:
         assert server.stdout is not None
         ready = server.stdout.readline().split()

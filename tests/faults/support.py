@@ -1,16 +1,21 @@
-"""What the fault tests share: realistic provider bodies, the sync/async variants, and
-the connection-pool check."""
+"""What the fault tests share: realistic provider bodies (from the dialects' writers), the
+sync/async variants, and the connection-pool check."""
 
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import modelwire
+from modelwire.dialects.anthropic_messages import AnthropicMessagesWriter
+from modelwire.dialects.base import Answer, StreamEvent, Writer, json_bytes
+from modelwire.dialects.ollama_chat import OllamaChatWriter
+from modelwire.dialects.openai_chat import OpenAIChatWriter
 from modelwire.errors import ProviderError
+from modelwire.types import Usage
 
 from .server import FaultServer
 
@@ -33,212 +38,76 @@ PROVIDERS: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def sse(data: Any, event: str | None = None) -> bytes:
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {text}\n\n".encode()
+# Each provider's bodies come from its dialect's writer, stamped like its real answers.
+WRITERS: dict[str, Writer] = {
+    "openai": OpenAIChatWriter(created=1733000000, system_fingerprint="fp_0aa8d3e20b"),
+    "openrouter": OpenAIChatWriter(created=1733000000),
+    "anthropic": AnthropicMessagesWriter(),
+    "ollama": OllamaChatWriter(created_at="2025-01-01T00:00:00.000000Z"),
+}
+_MODELS = {
+    "openai": "gpt-4o-mini-2024-07-18",
+    "openrouter": "openai/gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5-20250929",
+    "ollama": "llama3.2",
+}
+_IDS = {"openai": "chatcmpl-fault1", "openrouter": "gen-fault1", "anthropic": "msg_01Fault"}
+USAGE = Usage(input_tokens=9, output_tokens=3)
 
 
-def openai_chunk(content: str | None = None, finish: str | None = None, **extra: Any) -> bytes:
-    delta: dict[str, Any] = {} if content is None else {"content": content}
-    return sse(
-        {
-            "id": "chatcmpl-fault1",
-            "object": "chat.completion.chunk",
-            "created": 1733000000,
-            "model": "gpt-4o-mini-2024-07-18",
-            "system_fingerprint": "fp_0aa8d3e20b",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-            **extra,
-        }
-    )
+def _answer(provider: str, texts: list[str]) -> Answer:
+    return Answer(model=_MODELS[provider], id=_IDS.get(provider), chunks=texts, usage=USAGE)
 
 
-def openai_events(texts: list[str]) -> list[bytes]:
-    """An OpenAI stream up to (not including) its finish: role chunk, then text deltas."""
-    first = sse(
-        {
-            "id": "chatcmpl-fault1",
-            "object": "chat.completion.chunk",
-            "created": 1733000000,
-            "model": "gpt-4o-mini-2024-07-18",
-            "choices": [
-                {
-                    "index": 0,
-                    "delta": {"role": "assistant", "content": "", "refusal": None},
-                    "finish_reason": None,
-                }
-            ],
-        }
-    )
-    return [first, *(openai_chunk(text) for text in texts)]
+def _stream(provider: str, texts: list[str]) -> list[StreamEvent]:
+    return WRITERS[provider].stream(_answer(provider, texts))
 
 
-OPENAI_END = [
-    openai_chunk(finish="stop"),
-    sse(
-        {
-            "id": "chatcmpl-fault1",
-            "object": "chat.completion.chunk",
-            "created": 1733000000,
-            "model": "gpt-4o-mini-2024-07-18",
-            "choices": [],
-            "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
-        }
-    ),
-    sse("[DONE]"),
-]
+def stream_events(provider: str, texts: list[str]) -> list[bytes]:
+    """A stream up to (not including) the events that finish it: its finish reason, its
+    usage and its terminal event."""
+    return [event.data for event in _stream(provider, texts) if event.kind != "end"]
 
 
-def anthropic_events(texts: list[str]) -> list[bytes]:
-    return [
-        sse(
-            {
-                "type": "message_start",
-                "message": {
-                    "id": "msg_01Fault",
-                    "type": "message",
-                    "role": "assistant",
-                    "model": "claude-sonnet-4-5-20250929",
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": 9, "output_tokens": 1},
-                },
-            },
-            "message_start",
-        ),
-        sse(
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-            "content_block_start",
-        ),
-        sse({"type": "ping"}, "ping"),
-        *(
-            sse(
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": t},
-                },
-                "content_block_delta",
-            )
-            for t in texts
-        ),
-    ]
+def stream_end(provider: str) -> list[bytes]:
+    """The events that finish a stream."""
+    return [event.data for event in _stream(provider, []) if event.kind == "end"]
 
-
-ANTHROPIC_END = [
-    sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
-    sse(
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {"output_tokens": 3},
-        },
-        "message_delta",
-    ),
-    sse({"type": "message_stop"}, "message_stop"),
-]
-
-
-def ollama_events(texts: list[str]) -> list[bytes]:
-    return [
-        json.dumps(
-            {
-                "model": "llama3.2",
-                "created_at": "2025-01-01T00:00:00.000000Z",
-                "message": {"role": "assistant", "content": text},
-                "done": False,
-            }
-        ).encode()
-        + b"\n"
-        for text in texts
-    ]
-
-
-OLLAMA_END = [
-    json.dumps(
-        {
-            "model": "llama3.2",
-            "created_at": "2025-01-01T00:00:01.000000Z",
-            "message": {"role": "assistant", "content": ""},
-            "done_reason": "stop",
-            "done": True,
-            "total_duration": 4883583458,
-            "prompt_eval_count": 9,
-            "eval_count": 3,
-        }
-    ).encode()
-    + b"\n"
-]
 
 STREAMS: dict[str, tuple[Callable[[list[str]], list[bytes]], list[bytes], str]] = {
     # provider: (events for texts, terminal events, content type)
-    "openai": (openai_events, OPENAI_END, "text/event-stream"),
-    "openrouter": (openai_events, OPENAI_END, "text/event-stream"),
-    "anthropic": (anthropic_events, ANTHROPIC_END, "text/event-stream"),
-    "ollama": (ollama_events, OLLAMA_END, "application/x-ndjson"),
+    provider: (
+        partial(stream_events, provider),
+        stream_end(provider),
+        WRITERS[provider].stream_content_type,
+    )
+    for provider in WRITERS
 }
 
 
 def whole_stream(provider: str, texts: list[str]) -> list[bytes]:
-    events, end, _ = STREAMS[provider]
-    return [*events(texts), *end]
+    return [event.data for event in _stream(provider, texts)]
 
 
-def completion_body(provider: str, text: str = "Hello!") -> dict[str, Any]:
+def completion_body(provider: str, text: str = "Hello!") -> bytes:
     """A successful non-streamed answer, as each provider sends it."""
-    if provider == "anthropic":
-        return {
-            "id": "msg_01Fault",
-            "type": "message",
-            "role": "assistant",
-            "model": "claude-sonnet-4-5-20250929",
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 9, "output_tokens": 3},
-        }
-    if provider == "ollama":
-        return {
-            "model": "llama3.2",
-            "created_at": "2025-01-01T00:00:00.000000Z",
-            "message": {"role": "assistant", "content": text},
-            "done_reason": "stop",
-            "done": True,
-            "prompt_eval_count": 9,
-            "eval_count": 3,
-        }
-    return {
-        "id": "chatcmpl-fault1",
-        "object": "chat.completion",
-        "created": 1733000000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
-    }
+    return WRITERS[provider].response(_answer(provider, [text]))
 
 
-def error_body(provider: str, etype: str | None, message: str, code: Any = None) -> dict[str, Any]:
+def error_body(
+    provider: str, status: int, etype: str | None, message: str, code: Any = None
+) -> bytes:
     """An error body in each provider's own shape."""
-    if provider == "anthropic":
-        return {"type": "error", "error": {"type": etype, "message": message}}
-    if provider == "ollama":
-        return {"error": message}
     if provider == "openrouter":
-        return {"error": {"code": code, "message": message, "metadata": {"provider_name": "X"}}}
-    return {"error": {"message": message, "type": etype, "param": None, "code": code}}
+        # OpenRouter's own shape, not its dialect's: a numeric code, no type, metadata
+        error = {"code": code, "message": message, "metadata": {"provider_name": "X"}}
+        return json_bytes({"error": error})
+    return WRITERS[provider].error_body(status, message, error_type=etype, code=code)
+
+
+def error_event(provider: str, message: str, etype: str | None = None) -> bytes:
+    """The event that ends a stream with an error, in each provider's own shape."""
+    return WRITERS[provider].stream_error(message, error_type=etype)
 
 
 # --------------------------------------------------------------------------- sync / async

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import modelwire
 import pytest
+from modelwire.dialects.base import sse
 from modelwire.errors import (
     APIConnectionError,
     APIStatusError,
@@ -54,9 +55,9 @@ from .support import (
     completion_body,
     drain,
     error_body,
+    error_event,
     pool_of,
     raises,
-    sse,
     whole_stream,
 )
 
@@ -240,10 +241,7 @@ async def test_non_utf8_bytes_in_a_json_event(
 ERROR_EVENTS = {
     "anthropic-overloaded": (
         "anthropic",
-        sse(
-            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-            "error",
-        ),
+        error_event("anthropic", "Overloaded", "overloaded_error"),
         "Overloaded",
         "overloaded_error",
     ),
@@ -271,7 +269,7 @@ ERROR_EVENTS = {
     ),
     "ollama-error": (
         "ollama",
-        b'{"error":"an error was encountered while running the model: unexpected EOF"}\n',
+        error_event("ollama", "an error was encountered while running the model: unexpected EOF"),
         "an error was encountered while running the model: unexpected EOF",
         None,
     ),
@@ -353,7 +351,9 @@ async def test_a_retry_waits_what_retry_after_asks_then_succeeds(
 ) -> None:
     provider, status, etype, header, value = RETRY_AFTER[case]
     client = make_client(provider)  # its own backoff is milliseconds: a wait of 0.1 s is asked
-    body = error_body(provider, etype, "Rate limit reached for gpt-4o-mini", "rate_limit_exceeded")
+    body = error_body(
+        provider, status, etype, "Rate limit reached for gpt-4o-mini", "rate_limit_exceeded"
+    )
     server.script(Respond(status, body, {header: value}), Respond(200, completion_body(provider)))
     started = time.monotonic()
     assert await ask(client, "complete") == "Hello!"
@@ -383,6 +383,7 @@ SERVER_ERRORS: dict[str, tuple[str, int, str | dict[str, Any]]] = {
         500,
         error_body(
             "openai",
+            500,
             "server_error",
             "The server had an error while processing your request. Sorry about that!",
         ),
@@ -391,14 +392,18 @@ SERVER_ERRORS: dict[str, tuple[str, int, str | dict[str, Any]]] = {
     "openai-503": (
         "openai",
         503,
-        error_body("openai", "server_error", "The engine is currently overloaded"),
+        error_body("openai", 503, "server_error", "The engine is currently overloaded"),
     ),
     "anthropic-500": (
         "anthropic",
         500,
-        error_body("anthropic", "api_error", "Internal server error"),
+        error_body("anthropic", 500, "api_error", "Internal server error"),
     ),
-    "anthropic-529": ("anthropic", 529, error_body("anthropic", "overloaded_error", "Overloaded")),
+    "anthropic-529": (
+        "anthropic",
+        529,
+        error_body("anthropic", 529, "overloaded_error", "Overloaded"),
+    ),
 }
 
 
@@ -432,7 +437,7 @@ async def test_retries_exhausted(
     mode: str,
 ) -> None:
     client = make_client(provider)
-    body = error_body(provider, "overloaded_error", "Overloaded")
+    body = error_body(provider, status, "overloaded_error", "Overloaded")
     server.script(*[Respond(status, body, {"request-id": "req_retry"})] * 3)
     error = await raises(ask, client, mode)
     assert type(error) is cls
@@ -499,7 +504,7 @@ async def test_a_client_error_is_typed_and_not_retried(
     cls, openai_type, openai_code, anthropic_type, message = CLIENT_ERRORS[status]
     etype = {"openai": openai_type, "anthropic": anthropic_type}.get(provider)
     code = status if provider == "openrouter" else openai_code
-    body = error_body(provider, etype, message, code)
+    body = error_body(provider, status, etype, message, code)
     id_header = REQUEST_IDS[provider]
     headers = {id_header: f"req_{status}abc"} if id_header else {}
     client = make_client(provider)
@@ -513,7 +518,7 @@ async def test_a_client_error_is_typed_and_not_retried(
     assert error.provider == provider
     assert not error.retryable
     assert error.attempts == 1 == server.attempts
-    assert error.body == body
+    assert error.body == json.loads(body)
     await assert_recovers(client, server, provider)
 
 
@@ -522,7 +527,7 @@ async def test_a_client_error_raises_from_stream_completion(
     make_client: Clients, server: FaultServer, provider: str
 ) -> None:
     etype = {"openai": "invalid_request_error", "anthropic": "authentication_error"}.get(provider)
-    body = error_body(provider, etype, "invalid x-api-key", 401)
+    body = error_body(provider, 401, etype, "invalid x-api-key", 401)
     client = make_client(provider)
     server.script(Respond(401, body))
     error = await raises(client.stream_completion, messages=MESSAGES)
@@ -535,15 +540,19 @@ async def test_a_client_error_raises_from_stream_completion(
 CONTEXT_ERRORS = {
     "openai": error_body(
         "openai",
+        400,
         "invalid_request_error",
         "This model's maximum context length is 128000 tokens. However, your messages "
         "resulted in 130412 tokens. Please reduce the length of the messages.",
         "context_length_exceeded",
     ),
     "anthropic": error_body(
-        "anthropic", "invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum"
+        "anthropic",
+        400,
+        "invalid_request_error",
+        "prompt is too long: 208310 tokens > 200000 maximum",
     ),
-    "ollama": error_body("ollama", None, "the input exceeds the context length of the model"),
+    "ollama": error_body("ollama", 400, None, "the input exceeds the context length of the model"),
 }
 
 
@@ -627,7 +636,7 @@ async def test_max_retries_per_call_overrides_the_clients(
     make_client: Clients, server: FaultServer
 ) -> None:
     client = make_client(max_retries=dataclasses.replace(FAST_RETRY, max_retries=3))
-    unavailable = Respond(503, error_body("openai", "server_error", "Service Unavailable"))
+    unavailable = Respond(503, error_body("openai", 503, "server_error", "Service Unavailable"))
     server.script(unavailable)
     error = await raises(client.complete, messages=MESSAGES, max_retries=0)
     assert type(error) is ServerError and error.attempts == 1 == server.attempts
@@ -657,7 +666,7 @@ async def test_the_total_timeout_ends_a_slow_complete(
         server.script(Respond(200, completion_body("openai"), delay=3.0))
     else:
         # a body that drips one piece every 0.3 s: no read ever waits long, the whole does
-        text = json.dumps(completion_body("openai")).encode()
+        text = completion_body("openai")
         pieces: list[Any] = []
         for i in range(0, len(text), len(text) // 10 + 1):
             pieces += [text[i : i + len(text) // 10 + 1], Pause(0.3)]
@@ -717,9 +726,9 @@ async def test_the_key_never_appears_in_logs_errors_or_reprs(
     caplog.set_level(logging.DEBUG)
     client = make_client("anthropic")
     shown: list[str] = [repr(client), str(client)]
-    overloaded = Respond(529, error_body("anthropic", "overloaded_error", "Overloaded"))
+    overloaded = Respond(529, error_body("anthropic", 529, "overloaded_error", "Overloaded"))
     unauthorized = Respond(
-        401, error_body("anthropic", "authentication_error", "invalid x-api-key")
+        401, error_body("anthropic", 401, "authentication_error", "invalid x-api-key")
     )
     server.script(overloaded, Respond(200, completion_body("anthropic")))
     await ask(client, "complete")

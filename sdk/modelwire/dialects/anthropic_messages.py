@@ -10,6 +10,8 @@ The stream is a sequence of typed events (`message_start`, `content_block_start`
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -33,18 +35,26 @@ from ..types import (
 )
 from ..wire import anthropic_messages as wire
 from .base import (
+    Answer,
     Dialect,
+    StreamEvent,
+    StreamEventKind,
     WireKind,
+    Writer,
     apply_options,
+    arguments_value,
     count_or_none,
+    json_bytes,
     load_event_json,
     malformed_event,
     merge_extra,
     object_or_empty,
     optional_str,
+    sse,
     str_or_empty,
     str_or_none,
     stream_event_error,
+    text_pieces,
     wrong_type,
 )
 
@@ -489,3 +499,185 @@ class AnthropicStreamParser:
 
 
 DIALECT = AnthropicMessagesDialect()
+
+
+# --------------------------------------------------------------------------- writer
+
+_STOP_REASONS: dict[FinishReason, str] = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "content_filter": "refusal",
+    "other": "pause_turn",
+    "error": "end_turn",
+}
+_ERROR_TYPES: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def _input_counts(usage: Usage) -> dict[str, Any]:
+    out: dict[str, Any] = {"input_tokens": usage.input_tokens}
+    if usage.cache_write_tokens is not None:
+        out["cache_creation_input_tokens"] = usage.cache_write_tokens
+    if usage.cache_read_tokens is not None:
+        out["cache_read_input_tokens"] = usage.cache_read_tokens
+    return out
+
+
+def _output_counts(usage: Usage) -> dict[str, Any]:
+    out: dict[str, Any] = {"output_tokens": usage.output_tokens}
+    if usage.reasoning_tokens is not None:
+        out["output_tokens_details"] = {"thinking_tokens": usage.reasoning_tokens}
+    return out
+
+
+@dataclass(frozen=True)
+class AnthropicMessagesWriter:
+    """What the Messages API sends: `message` bodies, typed SSE events (`message_start`,
+    `content_block_start`/`_delta`/`_stop` per block, `message_delta`, `message_stop`, and
+    the `ping` after the first block's start unless `ping` is off), `error` events and
+    `{"type": "error", ...}` bodies. An answer's blocks are its thinking, its text (always,
+    unless it only calls tools) and one `tool_use` per call."""
+
+    ping: bool = True
+    created_at: str = "2023-11-14T22:13:20Z"  # the models' creation date
+
+    stream_content_type: ClassVar[str] = "text/event-stream; charset=utf-8"
+
+    def _message(self, answer: Answer, content: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "id": answer.id or "msg_modelwire",
+            "type": "message",
+            "role": "assistant",
+            "model": answer.model,
+            "content": content,
+        }
+
+    def response(self, answer: Answer) -> bytes:
+        content: list[dict[str, Any]] = []
+        if answer.reasoning:
+            signature = answer.reasoning_signature or ""
+            content.append(
+                {"type": "thinking", "thinking": answer.reasoning, "signature": signature}
+            )
+        if answer.chunks or not answer.tool_calls:
+            content.append({"type": "text", "text": answer.text})
+        for i, call in enumerate(answer.tool_calls):
+            arguments = arguments_value(call.arguments)
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": call.id or f"toolu_{i}",
+                    "name": call.name,
+                    "input": arguments if isinstance(arguments, dict) else {},
+                }
+            )
+        body = self._message(answer, content)
+        body["stop_reason"] = _STOP_REASONS[answer.finish]
+        body["stop_sequence"] = None
+        if answer.usage is not None:
+            body["usage"] = _input_counts(answer.usage) | _output_counts(answer.usage)
+        return json_bytes(body)
+
+    def stream(self, answer: Answer, request: Mapping[str, Any] | None = None) -> list[StreamEvent]:
+        usage = answer.usage
+        events: list[StreamEvent] = []
+        pinged = not self.ping
+        index = 0
+
+        def add(name: str, data: dict[str, Any], kind: StreamEventKind = "frame") -> None:
+            events.append(StreamEvent(sse({"type": name, **data}, name), kind))
+
+        def start(block: dict[str, Any]) -> None:
+            nonlocal pinged
+            add("content_block_start", {"index": index, "content_block": block})
+            if not pinged:
+                add("ping", {})
+                pinged = True
+
+        def delta(kind: str, **payload: Any) -> dict[str, Any]:
+            return {"index": index, "delta": {"type": kind, **payload}}
+
+        message = self._message(answer, [])
+        message |= {"stop_reason": None, "stop_sequence": None}
+        if usage is not None:
+            # message_start counts the first output token; message_delta has the total
+            message["usage"] = _input_counts(usage) | {"output_tokens": 1}
+        add("message_start", {"message": message})
+        if answer.reasoning:
+            start({"type": "thinking", "thinking": "", "signature": ""})
+            add("content_block_delta", delta("thinking_delta", thinking=answer.reasoning), "delta")
+            if answer.reasoning_signature:
+                signature = answer.reasoning_signature
+                add("content_block_delta", delta("signature_delta", signature=signature))
+            add("content_block_stop", {"index": index})
+            index += 1
+        if answer.chunks or not answer.tool_calls:
+            start({"type": "text", "text": ""})
+            for text in answer.chunks:
+                add("content_block_delta", delta("text_delta", text=text), "delta")
+            add("content_block_stop", {"index": index})
+            index += 1
+        for i, call in enumerate(answer.tool_calls):
+            start(
+                {"type": "tool_use", "id": call.id or f"toolu_{i}", "name": call.name, "input": {}}
+            )
+            for piece in text_pieces(call.arguments, answer.argument_chunk_size):
+                add("content_block_delta", delta("input_json_delta", partial_json=piece), "delta")
+            add("content_block_stop", {"index": index})
+            index += 1
+        final: dict[str, Any] = {
+            "delta": {"stop_reason": _STOP_REASONS[answer.finish], "stop_sequence": None}
+        }
+        if usage is not None:
+            final["usage"] = _output_counts(usage)
+        add("message_delta", final, "end")
+        add("message_stop", {}, "end")
+        return events
+
+    def stream_error(
+        self, message: str, *, error_type: str | None = None, code: str | int | None = None
+    ) -> bytes:
+        error = {"type": error_type or "api_error", "message": message}
+        return sse({"type": "error", "error": error}, "error")
+
+    def error_body(
+        self,
+        status: int,
+        message: str,
+        *,
+        error_type: str | None = None,
+        code: str | int | None = None,
+    ) -> bytes:
+        etype = error_type or _ERROR_TYPES.get(status, "api_error")
+        return json_bytes({"type": "error", "error": {"type": etype, "message": message}})
+
+    def models(self, ids: Sequence[str]) -> bytes:
+        data = [
+            {"type": "model", "id": model, "display_name": model, "created_at": self.created_at}
+            for model in ids
+        ]
+        first, last = (ids[0], ids[-1]) if ids else (None, None)
+        return json_bytes({"data": data, "has_more": False, "first_id": first, "last_id": last})
+
+    def embeddings(
+        self, vectors: Sequence[Sequence[float]], *, model: str | None, input_tokens: int
+    ) -> bytes:
+        raise NotImplementedError("the Anthropic Messages API serves no embeddings")
+
+    def forced_tool(self, request: Mapping[str, Any]) -> str | None:
+        choice = request.get("tool_choice")
+        if isinstance(choice, dict) and choice.get("type") == "tool":
+            name = choice.get("name")
+            return name if isinstance(name, str) else None
+        return None
+
+
+WRITER: Writer = AnthropicMessagesWriter()

@@ -3,12 +3,18 @@
 A dialect does no I/O. It turns a `CompletionRequest` into the JSON body of one provider
 family, a response body into a `CompletionResponse`, and (through a `StreamParser`, the
 only stateful piece) each decoded stream event into a `StreamingChunk`.
+
+The other direction, what a provider of the dialect sends, is its `Writer` (at the end
+of this module and of each dialect's module): the testing kit, the fault tests and the
+benchmarks all take a dialect's bytes from it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
@@ -29,6 +35,7 @@ from ..types import (
     FinishReason,
     ModelInfo,
     StreamingChunk,
+    Usage,
 )
 
 WireKind = Literal["response", "models", "embeddings"]
@@ -274,3 +281,164 @@ def parse_structured(
             provider=provider,
             raw_output=response.content,
         ) from None
+
+
+# ---------------------------------------------------------------- writers
+#
+# What a provider of a dialect sends: whole response bodies, framed stream events, the
+# error event that ends a stream, error bodies, and the models and embeddings answers.
+# Each dialect module ends with its writer (`WRITER`, reached by `get_writer(name)` next to
+# `get_dialect`), the one place that spells its wire bytes for the testing kit's
+# MockProvider, the fault tests' loopback server and the benchmark server. Writers are
+# pure: they return bytes and do no I/O. The bytes are the providers' own: compact JSON,
+# their field order, ids, `created` stamps and terminal events.
+
+StreamEventKind = Literal["frame", "delta", "end"]
+
+
+class StreamEvent(NamedTuple):
+    """One framed stream event: an SSE event with its blank line, or one NDJSON line.
+
+    `kind` is its part in the stream: "delta" events carry the answer (text, reasoning,
+    tool call fragments), "frame" events open and separate them, and "end" events finish
+    it (finish reason, usage, the terminal event): what a stream cut short lacks.
+    """
+
+    data: bytes
+    kind: StreamEventKind
+
+
+@dataclass(frozen=True)
+class ToolCallText:
+    """A tool call as a writer sends it. `arguments` is JSON text: sent as it is where the
+    wire carries text (OpenAI), parsed into an object where it carries one (Anthropic,
+    Ollama). Without an `id` the writer numbers the call (`call_0`, `toolu_0`; Ollama
+    sends none)."""
+
+    name: str
+    arguments: str = "{}"
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One assistant answer, as a writer writes it: a whole body or a stream.
+
+    `chunks` is the text as the stream's deltas (joined for a whole body); tool call
+    arguments stream in fragments of `argument_chunk_size` characters. Without a
+    `finish_reason` the answer finishes with "tool_calls" when it has tool calls, else
+    with "stop"; without an `id` the writer's own is used. `reasoning_signature` is sent
+    where the dialect carries one (Anthropic's thinking blocks).
+    """
+
+    model: str = "model"
+    id: str | None = None
+    chunks: Sequence[str] = ()
+    reasoning: str | None = None
+    reasoning_signature: str | None = None
+    tool_calls: Sequence[ToolCallText] = ()
+    usage: Usage | None = None
+    finish_reason: FinishReason | None = None
+    argument_chunk_size: int = 16
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    @property
+    def finish(self) -> FinishReason:
+        if self.finish_reason is not None:
+            return self.finish_reason
+        return "tool_calls" if self.tool_calls else "stop"
+
+
+class Writer(Protocol):
+    """What a dialect's writer offers: the bytes its providers send."""
+
+    @property
+    def stream_content_type(self) -> str:
+        """The content-type of a streamed answer."""
+        ...
+
+    def response(self, answer: Answer) -> bytes:
+        """The JSON body of a whole (non-streamed) answer."""
+        ...
+
+    def stream(self, answer: Answer, request: Mapping[str, Any] | None = None) -> list[StreamEvent]:
+        """The streamed answer, event by event, terminal event included. `request` is the
+        body being answered, for what a provider streams only when asked (OpenAI's usage,
+        with `stream_options.include_usage`); None answers as if all of it was asked."""
+        ...
+
+    def stream_error(
+        self, message: str, *, error_type: str | None = None, code: str | int | None = None
+    ) -> bytes:
+        """The event a provider sends when an error ends a stream midway."""
+        ...
+
+    def error_body(
+        self,
+        status: int,
+        message: str,
+        *,
+        error_type: str | None = None,
+        code: str | int | None = None,
+    ) -> bytes:
+        """The JSON body of an error status; the type and code default to what the
+        provider sends for that status."""
+        ...
+
+    def models(self, ids: Sequence[str]) -> bytes:
+        """The JSON body of the model-listing endpoint."""
+        ...
+
+    def embeddings(
+        self, vectors: Sequence[Sequence[float]], *, model: str | None, input_tokens: int
+    ) -> bytes:
+        """The JSON body of the embeddings endpoint (NotImplementedError where the
+        dialect has none)."""
+        ...
+
+    def forced_tool(self, request: Mapping[str, Any]) -> str | None:
+        """The tool a request forces the model to call (its tool choice), if it names one:
+        where structured output is asked for through a forced tool, the answer is a call
+        of that tool."""
+        ...
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON in UTF-8, as providers send it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    """One Server-Sent Event: `data` as compact JSON (bytes and str as they are)."""
+    if isinstance(data, str):
+        payload = data.encode()
+    elif isinstance(data, bytes):
+        payload = data
+    else:
+        payload = json_bytes(data)
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    return head + b"data: " + payload + b"\n\n"
+
+
+def ndjson(value: Any) -> bytes:
+    """One NDJSON line."""
+    return json_bytes(value) + b"\n"
+
+
+def text_pieces(text: str, size: int) -> list[str]:
+    """`text` in pieces of `size` characters (none for empty text)."""
+    return [text[i : i + size] for i in range(0, len(text), max(size, 1))]
+
+
+def arguments_value(text: str) -> Any:
+    """Tool call arguments for a wire that carries them as an object: the parsed JSON
+    ({} for blank text), or the text itself when it is not JSON."""
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

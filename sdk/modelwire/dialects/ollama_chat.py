@@ -8,6 +8,8 @@ id) in a single record each, so ids are made up as `call_<index>`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -29,13 +31,20 @@ from ..types import (
 )
 from ..wire import ollama_chat as wire
 from .base import (
+    Answer,
     Dialect,
+    StreamEvent,
+    ToolCallText,
     WireKind,
+    Writer,
     apply_options,
+    arguments_value,
     count_or_none,
+    json_bytes,
     load_event_json,
     malformed_event,
     merge_extra,
+    ndjson,
     object_or_empty,
     parse_arguments,
     str_or_empty,
@@ -339,3 +348,106 @@ class OllamaStreamParser:
 
 
 DIALECT = OllamaChatDialect()
+
+
+# --------------------------------------------------------------------------- writer
+
+
+def _wire_call(index: int, call: ToolCallText) -> dict[str, Any]:
+    function = {"index": index, "name": call.name, "arguments": arguments_value(call.arguments)}
+    return {"id": call.id, "function": function} if call.id else {"function": function}
+
+
+@dataclass(frozen=True)
+class OllamaChatWriter:
+    """What Ollama's native API sends: `/api/chat` bodies, NDJSON streams (one record per
+    text piece and per tool call, then the `done: true` record with `done_reason` and the
+    counts), and `{"error": "..."}` bodies and lines. Tool calls carry no id unless given;
+    `created_at` stamps every record."""
+
+    created_at: str = "2023-11-14T22:13:20.000000000Z"
+
+    stream_content_type: ClassVar[str] = "application/x-ndjson"
+
+    def _record(self, answer: Answer, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "model": answer.model,
+            "created_at": self.created_at,
+            "message": {"role": "assistant", "content": "", **message},
+        }
+
+    def _done(self, answer: Answer, message: dict[str, Any]) -> dict[str, Any]:
+        # as /api/chat orders it: `done_reason` before `done` (/api/generate puts it
+        # after), then the counts and the durations in nanoseconds
+        record = self._record(answer, message)
+        record["done_reason"] = "length" if answer.finish == "length" else "stop"
+        record["done"] = True
+        usage = answer.usage
+        if usage is not None:
+            record |= {
+                "total_duration": 1_000_000,
+                "load_duration": 1_000,
+                "prompt_eval_count": usage.input_tokens,
+                "prompt_eval_duration": 1_000,
+                "eval_count": usage.output_tokens,
+                "eval_duration": 1_000,
+            }
+        return record
+
+    def response(self, answer: Answer) -> bytes:
+        message: dict[str, Any] = {"content": answer.text}
+        if answer.reasoning:
+            message["thinking"] = answer.reasoning
+        if answer.tool_calls:
+            message["tool_calls"] = [_wire_call(i, c) for i, c in enumerate(answer.tool_calls)]
+        return json_bytes(self._done(answer, message))
+
+    def stream(self, answer: Answer, request: Mapping[str, Any] | None = None) -> list[StreamEvent]:
+        def record(message: dict[str, Any]) -> StreamEvent:
+            return StreamEvent(ndjson({**self._record(answer, message), "done": False}), "delta")
+
+        events: list[StreamEvent] = []
+        if answer.reasoning:
+            events.append(record({"thinking": answer.reasoning}))
+        events += [record({"content": text}) for text in answer.chunks]
+        events += [
+            record({"tool_calls": [_wire_call(i, call)]})
+            for i, call in enumerate(answer.tool_calls)
+        ]
+        events.append(StreamEvent(ndjson(self._done(answer, {})), "end"))
+        return events
+
+    def stream_error(
+        self, message: str, *, error_type: str | None = None, code: str | int | None = None
+    ) -> bytes:
+        return ndjson({"error": message})
+
+    def error_body(
+        self,
+        status: int,
+        message: str,
+        *,
+        error_type: str | None = None,
+        code: str | int | None = None,
+    ) -> bytes:
+        return json_bytes({"error": message})
+
+    def models(self, ids: Sequence[str]) -> bytes:
+        models = [{"name": m, "model": m, "modified_at": self.created_at} for m in ids]
+        return json_bytes({"models": models})
+
+    def embeddings(
+        self, vectors: Sequence[Sequence[float]], *, model: str | None, input_tokens: int
+    ) -> bytes:
+        body = {
+            "model": model,
+            "embeddings": [list(vector) for vector in vectors],
+            "prompt_eval_count": input_tokens,
+        }
+        return json_bytes(body)
+
+    def forced_tool(self, request: Mapping[str, Any]) -> str | None:
+        return None  # Ollama has no tool choice
+
+
+WRITER: Writer = OllamaChatWriter()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -26,13 +28,19 @@ from ..types import (
 )
 from ..wire import openai_chat as wire
 from .base import (
+    Answer,
     Dialect,
+    StreamEvent,
     WireKind,
+    Writer,
     apply_options,
+    json_bytes,
     load_event_json,
     merge_extra,
     parse_arguments,
+    sse,
     stream_event_error,
+    text_pieces,
 )
 from .base import check_str as _check_str
 from .base import optional_str as _optional_str
@@ -332,3 +340,176 @@ def _tool_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
 
 
 DIALECT = OpenAIChatDialect()
+
+
+# --------------------------------------------------------------------------- writer
+
+
+def _wire_usage(usage: Usage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    if usage.cache_read_tokens is not None:
+        out["prompt_tokens_details"] = {"cached_tokens": usage.cache_read_tokens}
+    if usage.reasoning_tokens is not None:
+        out["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return out
+
+
+@dataclass(frozen=True)
+class OpenAIChatWriter:
+    """What an OpenAI-compatible server sends: `chat.completion` bodies, SSE streams of
+    `chat.completion.chunk`s ending in `data: [DONE]`, and `{"error": {...}}` bodies.
+
+    `created` stamps every body; `service_tier` and `system_fingerprint` are sent (where
+    OpenAI puts them) when set. Finish reasons go by their unified names, which are
+    OpenAI's (and OpenRouter's `error`).
+    """
+
+    created: int = 1_700_000_000
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
+
+    stream_content_type: ClassVar[str] = "text/event-stream; charset=utf-8"
+
+    def _stamps(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.service_tier is not None:
+            out["service_tier"] = self.service_tier
+        if self.system_fingerprint is not None:
+            out["system_fingerprint"] = self.system_fingerprint
+        return out
+
+    def response(self, answer: Answer) -> bytes:
+        message: dict[str, Any] = {"role": "assistant", "content": answer.text or None}
+        if answer.reasoning:
+            message["reasoning_content"] = answer.reasoning
+        if answer.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.id or f"call_{i}",
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for i, call in enumerate(answer.tool_calls)
+            ]
+        message["refusal"] = None
+        body: dict[str, Any] = {
+            "id": answer.id or "chatcmpl-modelwire",
+            "object": "chat.completion",
+            "created": self.created,
+            "model": answer.model,
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": answer.finish}
+            ],
+        }
+        if answer.usage is not None:
+            body["usage"] = _wire_usage(answer.usage)
+        return json_bytes(body | self._stamps())
+
+    def stream(self, answer: Answer, request: Mapping[str, Any] | None = None) -> list[StreamEvent]:
+        # with stream_options.include_usage, every chunk has `"usage": null` and a last
+        # chunk without choices carries the usage
+        with_usage = request is None or bool(
+            (request.get("stream_options") or {}).get("include_usage")
+        )
+        head: dict[str, Any] = {
+            "id": answer.id or "chatcmpl-modelwire",
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": answer.model,
+            **self._stamps(),
+        }
+        usage_field: dict[str, Any] = {"usage": None} if with_usage else {}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            return sse({**head, "choices": [choice], **usage_field})
+
+        role = {"role": "assistant", "content": "", "refusal": None}
+        events = [StreamEvent(chunk(role), "frame")]
+        if answer.reasoning:
+            events.append(StreamEvent(chunk({"reasoning_content": answer.reasoning}), "delta"))
+        events += [StreamEvent(chunk({"content": text}), "delta") for text in answer.chunks]
+        for i, call in enumerate(answer.tool_calls):
+            start = {
+                "index": i,
+                "id": call.id or f"call_{i}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            events.append(StreamEvent(chunk({"tool_calls": [start]}), "delta"))
+            events += [
+                StreamEvent(
+                    chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}),
+                    "delta",
+                )
+                for piece in text_pieces(call.arguments, answer.argument_chunk_size)
+            ]
+        events.append(StreamEvent(chunk({}, answer.finish), "end"))
+        if with_usage and answer.usage is not None:
+            last = {**head, "choices": [], "usage": _wire_usage(answer.usage)}
+            events.append(StreamEvent(sse(last), "end"))
+        events.append(StreamEvent(b"data: [DONE]\n\n", "end"))
+        return events
+
+    def stream_error(
+        self, message: str, *, error_type: str | None = None, code: str | int | None = None
+    ) -> bytes:
+        error = {
+            "message": message,
+            "type": error_type or "server_error",
+            "param": None,
+            "code": code,
+        }
+        return sse({"error": error})
+
+    def error_body(
+        self,
+        status: int,
+        message: str,
+        *,
+        error_type: str | None = None,
+        code: str | int | None = None,
+    ) -> bytes:
+        if status == 429:
+            default_type = "requests"
+        else:
+            default_type = "server_error" if status >= 500 else "invalid_request_error"
+        default_code = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
+        error = {
+            "message": message,
+            "type": error_type or default_type,
+            "param": None,
+            "code": code if code is not None else default_code,
+        }
+        return json_bytes({"error": error})
+
+    def models(self, ids: Sequence[str]) -> bytes:
+        data = [
+            {"id": model, "object": "model", "created": self.created, "owned_by": "system"}
+            for model in ids
+        ]
+        return json_bytes({"object": "list", "data": data})
+
+    def embeddings(
+        self, vectors: Sequence[Sequence[float]], *, model: str | None, input_tokens: int
+    ) -> bytes:
+        data = [
+            {"object": "embedding", "index": i, "embedding": list(vector)}
+            for i, vector in enumerate(vectors)
+        ]
+        usage = {"prompt_tokens": input_tokens, "total_tokens": input_tokens}
+        return json_bytes({"object": "list", "data": data, "model": model, "usage": usage})
+
+    def forced_tool(self, request: Mapping[str, Any]) -> str | None:
+        choice = request.get("tool_choice")
+        if isinstance(choice, dict) and choice.get("type") == "function":
+            name = (choice.get("function") or {}).get("name")
+            return name if isinstance(name, str) else None
+        return None
+
+
+WRITER: Writer = OpenAIChatWriter()

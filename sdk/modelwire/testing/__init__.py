@@ -16,7 +16,8 @@ How it fits together, one module each:
 
 - `_script`: what a test scripts (`Reply`, `Failure`) and the `Script` queue that holds
   it and records the requests; `MockScriptError`.
-- `_render`: how each dialect spells a scripted answer (bodies, stream events, errors).
+- `_render`: a scripted answer as calls of the dialect's writer (`modelwire.dialects`),
+  which spells the bodies, stream events and errors.
 - `_transport`: the in-memory server (`MockServer`: request -> planned response) and the
   httpx transports that play the response back (delays, timeouts, cut connections).
 - `_mock`: `MockProvider(BaseClient)` / `AsyncMockProvider(AsyncBaseClient)` and the

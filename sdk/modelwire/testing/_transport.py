@@ -1,11 +1,11 @@
 """The in-memory server behind a mock's httpx client.
 
 `MockServer.respond()` answers each request: a chat request with the next scripted answer,
-rendered in the spec's dialect (`_render`) and framed as the provider frames it (status,
-headers, a stream cut short); the models and embeddings endpoints without the script. The
-answer is a `Planned` response, which `SyncTransport` / `AsyncTransport` play back to
-httpx piece by piece, with the scripted delays, read timeouts and broken connections that
-the client's real error handling then sees.
+written by the writer of the spec's dialect (`_render`) and framed as the provider frames
+it (status, headers, a stream cut short); the models and embeddings endpoints without the
+script. The answer is a `Planned` response, which `SyncTransport` / `AsyncTransport` play
+back to httpx piece by piece, with the scripted delays, read timeouts and broken
+connections that the client's real error handling then sees.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
-from ._render import RENDERERS, Context, dumps
+from ._render import Context, Renderer
 from ._script import Call, Failure, Reply, Script
 
 
@@ -40,7 +39,7 @@ class MockServer:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.spec = script.spec
-        self.renderer = RENDERERS[script.spec.dialect]
+        self.renderer = Renderer(script.spec.dialect)
 
     def respond(self, request: httpx.Request) -> Planned:
         path = request.url.path
@@ -67,9 +66,9 @@ class MockServer:
         return {self.spec.request_id_headers[0]: f"req_mock_{number}"}
 
     @staticmethod
-    def _json(status: int, body: Any, headers: dict[str, str]) -> Planned:
+    def _json(status: int, body: bytes, headers: dict[str, str]) -> Planned:
         headers = {**headers, "content-type": "application/json"}
-        return Planned(status, headers, [(0.0, dumps(body))])
+        return Planned(status, headers, [(0.0, body)])
 
     def _failure(self, failure: Failure, headers: dict[str, str]) -> Planned:
         status = failure.status
@@ -105,22 +104,23 @@ class MockServer:
         reply = self._as_sent(reply, ctx)
         renderer = self.renderer
         if not ctx.stream:
-            data = dumps(renderer.body(reply, ctx))
+            data = renderer.body(reply, ctx)
             headers = {**headers, "content-type": "application/json"}
             if reply.end != "ok":
                 # a non-streamed body cut short: the connection breaks while it is read
                 return Planned(200, headers, [(0.0, data[: len(data) // 2])], cut=True)
             return Planned(200, headers, [(0.0, data)])
-        headers = {**headers, "content-type": renderer.content_type_stream}
+        headers = {**headers, "content-type": renderer.stream_content_type}
         events = renderer.events(reply, ctx)
         pieces: list[tuple[float, bytes]] = []
         if reply.end == "ok":
             for data, kind in events:
                 pieces.append((reply.delay if kind == "delta" else 0.0, data))
             return Planned(200, headers, pieces)
+        # cut short: the deltas after `after_chunks` and what finishes the stream are not sent
         sent = 0
         for data, kind in events:
-            if kind == "tail" or (kind == "delta" and sent >= reply.after_chunks):
+            if kind == "end" or (kind == "delta" and sent >= reply.after_chunks):
                 break
             pieces.append((reply.delay if kind == "delta" else 0.0, data))
             sent += kind == "delta"
