@@ -369,7 +369,7 @@ async def test_a_retry_after_that_names_no_finite_wait_is_ignored(
 ) -> None:
     # not a bare ValueError, not a sleep past the deadline: the client's own backoff
     client = make_client("openai", timeout=modelwire.Timeout(total=5.0))
-    body = error_body("openai", "requests", "Rate limit reached", "rate_limit_exceeded")
+    body = error_body("openai", 429, "requests", "Rate limit reached", "rate_limit_exceeded")
     server.script(Respond(429, body, {header: value}), Respond(200, completion_body("openai")))
     started = time.monotonic()
     assert await ask(client, "complete") == "Hello!"
