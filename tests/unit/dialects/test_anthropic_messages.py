@@ -66,7 +66,7 @@ def make_spec(**overrides: Any) -> ProviderSpec:
 SPEC = make_spec()
 
 
-SPEC_FILE = Path(__file__).resolve().parents[2] / "spec" / "providers" / "anthropic.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[3] / "spec" / "providers" / "anthropic.yaml"
 
 
 @pytest.mark.skipif(not SPEC_FILE.is_file(), reason="no spec/providers/anthropic.yaml")
