@@ -110,7 +110,7 @@ def test_ndjson_last_record_without_newline() -> None:
 
 
 SAMPLE = (
-    b"event: message_start\r\ndata: {\"a\": \"\xc3\xa9\"}\r\n\r\n"
+    b'event: message_start\r\ndata: {"a": "\xc3\xa9"}\r\n\r\n'
     b": keepalive\n\n"
     b"data: line one\ndata: line two\n\n"
     b"id: 42\rdata: cr only\r\r"

@@ -157,22 +157,3 @@ def test_logs_carry_request_ids_and_timings_never_keys(caplog: pytest.LogCapture
     everything = " ".join(messages) + repr(client) + " ".join(repr(e) for e in recorder.events)
     assert SECRET not in everything
     assert SECRET[-6:] not in everything
-
-
-def test_no_hooks_cost_nothing_per_chunk() -> None:
-    # a client without hooks keeps the accumulator's own bound method as the per-chunk step
-    client = modelwire.OpenAI(
-        api_key=SECRET,
-        http_client=httpx.Client(
-            transport=httpx.MockTransport(
-                lambda r: httpx.Response(
-                    200, content=SSE, headers={"content-type": "text/event-stream"}
-                )
-            )
-        ),
-    )
-    stream = client.stream_completion(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
-    )
-    assert stream._state.add == stream._state._accumulator.add
-    assert [c.content for c in stream] == ["Hel", "lo", ""]
