@@ -157,3 +157,15 @@ def test_logs_carry_request_ids_and_timings_never_keys(caplog: pytest.LogCapture
     everything = " ".join(messages) + repr(client) + " ".join(repr(e) for e in recorder.events)
     assert SECRET not in everything
     assert SECRET[-6:] not in everything
+
+
+def test_no_hooks_by_default_and_hooks_are_values() -> None:
+    assert Hooks() == modelwire.hooks.NO_HOOKS
+    assert all(getattr(Hooks(), name) is None for name in Hooks.__dataclass_fields__)
+    with pytest.raises(AttributeError):
+        Hooks().on_chunk = print  # type: ignore[misc]
+    event = RequestEvent("openai", "POST", "https://x/v1/chat", "m", False, 1)
+    with pytest.raises(AttributeError):
+        event.attempt = 2  # type: ignore[misc]
+    error = modelwire.ServerError("down")
+    assert ErrorEvent("openai", error) == ErrorEvent("openai", error)

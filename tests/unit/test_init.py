@@ -6,6 +6,8 @@ import modelwire
 import pytest
 from modelwire.providers import PROVIDERS, client_class
 
+from tests.unit.support import imported_after
+
 
 def test_every_public_name_resolves() -> None:
     # every generated class is exported through the registry, with no hand-written list
@@ -28,3 +30,23 @@ def test_every_public_error_is_exported() -> None:
     for name, value in vars(errors).items():
         if inspect.isclass(value) and issubclass(value, errors.ProviderError):
             assert getattr(modelwire, name) is value, name
+
+
+def test_dir_is_the_public_names() -> None:
+    assert dir(modelwire) == sorted(modelwire.__all__)
+    assert len(set(modelwire.__all__)) == len(modelwire.__all__)
+
+
+def test_importing_modelwire_is_cheap_and_names_load_on_first_use() -> None:
+    # a fresh interpreter each: what one import pulls in
+    assert imported_after("import modelwire") == []
+    assert imported_after("import modelwire; modelwire.Message") == ["pydantic", "modelwire.types"]
+    # a client class loads without httpx; making the first client loads it
+    assert "httpx" not in imported_after("import modelwire; modelwire.OpenAI")
+    assert "httpx" in imported_after("import modelwire; modelwire.OpenAI(api_key='k')")
+
+
+def test_a_name_loaded_once_is_kept() -> None:
+    first = modelwire.Timeout
+    assert vars(modelwire)["Timeout"] is first
+    assert modelwire.Timeout is first

@@ -6,6 +6,7 @@ from importlib import import_module
 
 import modelwire
 from modelwire.providers import PROVIDERS, client_class
+from modelwire.testing import MockProvider
 
 
 def test_every_client_satisfies_the_seed_protocols() -> None:
@@ -17,3 +18,13 @@ def test_every_client_satisfies_the_seed_protocols() -> None:
         assert isinstance(sync_client, modelwire.ModelProvider)
         assert isinstance(async_client, modelwire.AsyncModelProvider)
         sync_client.close()
+
+
+def test_what_is_not_a_provider() -> None:
+    class TextOnly:
+        def complete(self, request: object, /) -> object:
+            return request
+
+    assert not isinstance(TextOnly(), modelwire.ModelProvider)
+    assert not isinstance(object(), modelwire.AsyncModelProvider)
+    assert isinstance(MockProvider(), modelwire.ModelProvider)

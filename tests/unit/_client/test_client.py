@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 import modelwire
 import pytest
-from modelwire import Tool
-from modelwire.providers import PROVIDERS, client_class
+from modelwire import ConfigurationError, RetryPolicy, Tool
+from modelwire._client import AsyncClient, Client
+from modelwire.providers import PROVIDERS, client_class, groq
 from modelwire.testing import MockProvider
 
-from tests.unit.support import ANTHROPIC_TEXT, Weather, Wire, json_answer, tool_history
+from tests.unit.support import ANTHROPIC_TEXT, OPENAI_TEXT, Weather, Wire, json_answer, tool_history
 
 PUBLIC_METHODS = ("complete", "stream_completion", "list_models", "embed", "close")
 
@@ -124,3 +125,131 @@ def test_list_models_for_every_provider() -> None:
         .context_length
         == 128000
     )
+
+
+# --------------------------------------------------------------------------- making and closing
+
+SSE = (
+    b'data: {"id":"c","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+    b'data: {"id":"c","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"lo"},'
+    b'"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+def streaming(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200, content=SSE, headers={"content-type": "text/event-stream", "x-request-id": "req_s"}
+    )
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_a_bare_client_needs_a_spec(cls: type[Any]) -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"needs a provider: pass spec= \(e.g. from load_spec\(\)\)"
+    ):
+        cls()
+    bound = cls(spec=groq.SPEC, api_key="gsk-x")
+    assert (bound.spec, bound.base_url, bound.model) == (
+        groq.SPEC,
+        groq.SPEC.base_url,
+        groq.SPEC.default_model,
+    )
+
+
+def test_the_old_base_names_are_the_clients() -> None:
+    assert modelwire.BaseClient is Client and modelwire.AsyncBaseClient is AsyncClient
+    assert issubclass(modelwire.OpenAI, Client) and issubclass(modelwire.AsyncOpenAI, AsyncClient)
+
+
+def test_the_repr_names_url_model_and_a_redacted_key() -> None:
+    made = modelwire.OpenAI(api_key="sk-x", model="gpt-4o")
+    assert (
+        repr(made)
+        == "OpenAI(base_url='https://api.openai.com/v1', model='gpt-4o', api_key='<redacted>')"
+    )
+    assert (
+        repr(modelwire.Ollama())
+        == "Ollama(base_url='http://localhost:11434', model='llama3.2', api_key=None)"
+    )
+
+
+def test_close_closes_only_the_http_client_it_made() -> None:
+    own = modelwire.OpenAI(api_key="k")
+    with own as entered:
+        assert entered is own
+    assert own._http.is_closed
+    given = httpx.Client()
+    with modelwire.OpenAI(api_key="k", http_client=given):
+        pass
+    assert not given.is_closed
+    given.close()
+
+
+async def test_async_close_closes_only_the_http_client_it_made() -> None:
+    async with modelwire.AsyncOpenAI(api_key="k") as own:
+        pass
+    assert own._http.is_closed
+    given = httpx.AsyncClient()
+    await modelwire.AsyncOpenAI(api_key="k", http_client=given).close()
+    assert not given.is_closed
+    await given.aclose()
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def test_complete_says_which_request_it_was_and_how_many_it_took() -> None:
+    answers = [
+        httpx.Response(503, json={"error": {"message": "busy"}}),
+        httpx.Response(200, json=OPENAI_TEXT, headers={"x-request-id": "req_2"}),
+    ]
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: answers.pop(0)))
+    made = modelwire.OpenAI(
+        api_key="k", http_client=http, max_retries=RetryPolicy(initial_delay=0, max_delay=0)
+    )
+    response = made.complete(messages=[{"role": "user", "content": "hi"}])
+    assert (response.content, response.request_id, response.attempts) == ("hi", "req_2", 2)
+    assert response.raw == OPENAI_TEXT
+
+
+def test_a_stream_and_what_it_says_about_itself() -> None:
+    http = httpx.Client(transport=httpx.MockTransport(streaming))
+    made = modelwire.OpenAI(api_key="k", http_client=http)
+    with made.stream_completion(messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert (stream.provider, stream.status_code, stream.request_id, stream.attempts) == (
+            "openai",
+            200,
+            "req_s",
+            1,
+        )
+        assert stream.headers["content-type"] == "text/event-stream"
+        assert list(stream.text_stream()) == ["Hel", "lo"]
+        final = stream.get_final_response()
+    assert stream.closed
+    assert (final.content, final.finish_reason, final.request_id) == ("Hello", "stop", "req_s")
+    assert final.raw is None  # a stream has no single body
+
+
+async def test_an_async_stream() -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(streaming))
+    async with modelwire.AsyncOpenAI(api_key="k", http_client=http) as made:
+        stream = await made.stream_completion(messages=[{"role": "user", "content": "hi"}])
+        async with stream:
+            first = await stream.__anext__()
+            assert first.content == "Hel" and stream.snapshot().content == "Hel"
+            final = await stream.accumulate()
+        assert stream.closed
+    assert final.content == "Hello"
+    await http.aclose()
+
+
+def test_an_error_status_raises_before_a_stream_starts() -> None:
+    http = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(401, json={"error": {"message": "bad key"}})
+        )
+    )
+    made = modelwire.OpenAI(api_key="k", http_client=http)
+    with pytest.raises(modelwire.AuthenticationError, match="bad key"):
+        made.stream_completion(messages=[{"role": "user", "content": "hi"}])
