@@ -1,6 +1,6 @@
-"""What every dialect shares (`modelwire.dialects.base`, `modelwire.dialects.get_dialect`):
-options at their wire path, the wire-shape check, structured output, the OpenAI-style list
-and embeddings endpoints, and the field checks every stream parser uses."""
+"""What every dialect shares (`modelwire.dialects.base`): options at their wire path, the
+wire-shape check, structured output, the OpenAI-style list and embeddings endpoints, and
+the field checks every stream parser uses."""
 
 from __future__ import annotations
 
@@ -113,9 +113,6 @@ def test_embeddings() -> None:
     )
     assert result.embeddings == [[0.1], [0.3]]
     assert wire.body == {"model": "text-embedding-3-small", "input": ["a", "b"]}
-
-
-# --------------------------------------------------------------------------- the dialects by name
 
 
 @pytest.mark.parametrize("name", ["openai_chat", "anthropic_messages", "ollama_chat"])
