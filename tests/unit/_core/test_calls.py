@@ -250,8 +250,8 @@ def test_the_finisher_without_a_response_format_changes_nothing() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"<html>502</html>", r"the response response is not JSON .*b'<html>502</html>'"),
-        (b'{"choices": "none"}', r"the response response does not have the expected shape"),
+        (b"<html>502</html>", r"response is not JSON .*b'<html>502</html>'"),
+        (b'{"choices": "none"}', r"response does not have the expected shape"),
     ],
 )
 def test_a_body_that_is_not_the_documented_one(content: bytes, message: str) -> None:
