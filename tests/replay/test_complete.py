@@ -47,7 +47,9 @@ def chat_exchanges(*, ok: bool) -> list[Exchange]:
         e
         for provider in CHAT_PROVIDERS
         for e in exchanges(provider)
-        if e.is_chat and not e.is_stream and (e.status == 200) == ok
+        if e.is_chat
+        and not e.is_stream
+        and (e.status == 200) == ok
         # an /api/chat exchange recorded as one JSON body (stream: false)
         and e.content_type == "application/json"
     ]

@@ -102,9 +102,7 @@ def test_stream_matches_the_official_sdk(
 
 
 def test_streamed_reasoning_is_kept_apart_from_the_answer(tmp_path: Path) -> None:
-    (exchange,) = [
-        e for e in STREAMS if "openrouter_streaming_reasoning" in e.cassette.name
-    ]
+    (exchange,) = [e for e in STREAMS if "openrouter_streaming_reasoning" in e.cassette.name]
     chunks, result = consume(exchange, tmp_path, asynchronous=False)
     assert result.reasoning
     assert result.content
@@ -113,11 +111,7 @@ def test_streamed_reasoning_is_kept_apart_from_the_answer(tmp_path: Path) -> Non
 
 
 def test_anthropic_thinking_stream_keeps_the_signature(tmp_path: Path) -> None:
-    candidates = [
-        e
-        for e in STREAMS
-        if e.provider == "anthropic" and b"signature_delta" in e.body
-    ]
+    candidates = [e for e in STREAMS if e.provider == "anthropic" and b"signature_delta" in e.body]
     assert candidates, "a recorded Anthropic stream with thinking"
     chunks, result = consume(candidates[0], tmp_path, asynchronous=False)
     assert result.reasoning_signature

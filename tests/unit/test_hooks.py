@@ -159,20 +159,13 @@ def test_logs_carry_request_ids_and_timings_never_keys(caplog: pytest.LogCapture
     assert SECRET[-6:] not in everything
 
 
-def test_no_hooks_cost_nothing_per_chunk() -> None:
-    # a client without hooks keeps the accumulator's own bound method as the per-chunk step
-    client = modelwire.OpenAI(
-        api_key=SECRET,
-        http_client=httpx.Client(
-            transport=httpx.MockTransport(
-                lambda r: httpx.Response(
-                    200, content=SSE, headers={"content-type": "text/event-stream"}
-                )
-            )
-        ),
-    )
-    stream = client.stream_completion(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
-    )
-    assert stream._state.add == stream._state._accumulator.add
-    assert [c.content for c in stream] == ["Hel", "lo", ""]
+def test_no_hooks_by_default_and_hooks_are_values() -> None:
+    assert Hooks() == modelwire.hooks.NO_HOOKS
+    assert all(getattr(Hooks(), name) is None for name in Hooks.__dataclass_fields__)
+    with pytest.raises(AttributeError):
+        Hooks().on_chunk = print  # type: ignore[misc]
+    event = RequestEvent("openai", "POST", "https://x/v1/chat", "m", False, 1)
+    with pytest.raises(AttributeError):
+        event.attempt = 2  # type: ignore[misc]
+    error = modelwire.ServerError("down")
+    assert ErrorEvent("openai", error) == ErrorEvent("openai", error)

@@ -28,6 +28,15 @@ from modelwire.types import (
 from pydantic import BaseModel
 
 from tests.cassettes import importer
+from tests.unit.support import (
+    OLLAMA_TEXT,
+    PNG,
+    Weather,
+    Wire,
+    image_message,
+    json_answer,
+    tool_history,
+)
 
 yaml = pytest.importorskip("yaml")
 
@@ -62,7 +71,7 @@ def make_spec(**overrides: Any) -> ProviderSpec:
 SPEC = make_spec()
 
 
-SPEC_FILE = Path(__file__).resolve().parents[2] / "spec" / "providers" / "ollama.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[3] / "spec" / "providers" / "ollama.yaml"
 
 
 @pytest.mark.skipif(not SPEC_FILE.is_file(), reason="no spec/providers/ollama.yaml")
@@ -153,7 +162,7 @@ def test_tool_round_trip() -> None:
             Message.tool("call_0", "18C"),  # name found from the call's id
             Message.tool("call_1", "noon", name="get_time"),
             Message.tool("unknown", "?"),  # no name known: no tool_name
-        ]
+        ],
     )
     assert body["messages"][1:] == [
         {
@@ -753,3 +762,46 @@ def test_tool_call_odd_index_and_arguments_stay_typed() -> None:
         (1, "call_1", "b", '{"k": 1}'),
     ]
     assert fold(chunks).tool_calls[1].arguments == {"k": 1}
+
+
+# --------------------------------------------------------------------------- through the client
+
+
+def test_tool_round_trip_ollama_wire() -> None:
+    wire = Wire(json_answer(OLLAMA_TEXT))
+    wire.client("ollama").complete(
+        model="llama3.2", messages=tool_history(), tools=[Tool.from_model(Weather)]
+    )
+    body = wire.body
+    assert body["messages"][2]["tool_calls"] == [
+        {"function": {"name": "Weather", "arguments": {"city": "Paris"}}}
+    ]
+    assert body["messages"][3]["role"] == "tool"
+    assert body["stream"] is False
+
+
+def test_structured_output_ollama_format() -> None:
+    answer = {**OLLAMA_TEXT, "message": {"role": "assistant", "content": '{"city": "Rome"}'}}
+    wire = Wire(json_answer(answer))
+    response = wire.client("ollama").complete(
+        model="llama3.2", messages=[{"role": "user", "content": "x"}], response_format=Weather
+    )
+    assert response.parsed == Weather(city="Rome")
+    assert wire.body["format"]["properties"]["city"]["type"] == "string"
+
+
+def test_images_in_each_dialect_ollama() -> None:
+    wire = Wire(json_answer(OLLAMA_TEXT))
+    wire.client("ollama").complete(model="llava", messages=image_message(ImagePart.from_bytes(PNG)))
+    assert wire.body["messages"][0]["images"] == [ImagePart.from_bytes(PNG).base64()]
+
+
+def test_embeddings_ollama() -> None:
+    wire = Wire(
+        json_answer(
+            {"model": "nomic-embed-text", "embeddings": [[0.5, 0.25]], "prompt_eval_count": 2}
+        )
+    )
+    result = wire.client("ollama").embed("hello", model="nomic-embed-text")
+    assert result.embeddings == [[0.5, 0.25]]
+    assert wire.requests[0].url.path == "/api/embed"

@@ -31,6 +31,16 @@ from modelwire.types import (
 from pydantic import BaseModel
 
 from tests.cassettes.converted import shared_source_dir
+from tests.unit.support import (
+    ANTHROPIC_TEXT,
+    KEYS,
+    PNG,
+    Weather,
+    Wire,
+    image_message,
+    json_answer,
+    tool_history,
+)
 
 yaml = pytest.importorskip("yaml")
 
@@ -66,7 +76,7 @@ def make_spec(**overrides: Any) -> ProviderSpec:
 SPEC = make_spec()
 
 
-SPEC_FILE = Path(__file__).resolve().parents[2] / "spec" / "providers" / "anthropic.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[3] / "spec" / "providers" / "anthropic.yaml"
 
 
 @pytest.mark.skipif(not SPEC_FILE.is_file(), reason="no spec/providers/anthropic.yaml")
@@ -1070,3 +1080,70 @@ def test_recorded_redacted_thinking_stream_has_no_reasoning() -> None:
     response = fold(run(decode(data))[1])
     assert response.reasoning is None and response.reasoning_signature is None
     assert response.content.startswith("I notice that you've sent what")
+
+
+# --------------------------------------------------------------------------- through the client
+
+
+def test_tool_round_trip_anthropic_wire() -> None:
+    wire = Wire(json_answer(ANTHROPIC_TEXT))
+    wire.client("anthropic", **KEYS["anthropic"]).complete(
+        messages=tool_history(), tools=[Tool.from_model(Weather)], tool_choice="required"
+    )
+    body = wire.body
+    assert body["system"] == "Be brief."
+    assert body["tool_choice"] == {"type": "any"}
+    assert body["tools"][0]["input_schema"]["properties"]["city"] == {
+        "title": "City",
+        "type": "string",
+    }
+    assert body["messages"][1]["content"] == [
+        {"type": "tool_use", "id": "call_1", "name": "Weather", "input": {"city": "Paris"}}
+    ]
+    assert body["messages"][2]["role"] == "user"
+    assert body["messages"][2]["content"][0]["type"] == "tool_result"
+    assert body["messages"][2]["content"][0]["tool_use_id"] == "call_1"
+    assert body["max_tokens"] == 4096  # Anthropic needs it: the spec's default fills it
+
+
+def test_structured_output_anthropic_forced_tool() -> None:
+    answer = {
+        **ANTHROPIC_TEXT,
+        "content": [{"type": "tool_use", "id": "t1", "name": "Weather", "input": {"city": "Lima"}}],
+        "stop_reason": "tool_use",
+    }
+    wire = Wire(json_answer(answer))
+    response = wire.client("anthropic", **KEYS["anthropic"]).complete(
+        messages=[{"role": "user", "content": "x"}], response_format=Weather
+    )
+    assert response.parsed == Weather(city="Lima")
+    assert wire.body["tool_choice"] == {"type": "tool", "name": "Weather"}
+
+
+def test_images_in_each_dialect_anthropic() -> None:
+    wire = Wire(json_answer(ANTHROPIC_TEXT))
+    wire.client("anthropic", **KEYS["anthropic"]).complete(
+        messages=image_message(ImagePart.from_bytes(PNG))
+    )
+    source = wire.body["messages"][0]["content"][1]["source"]
+    assert source["type"] == "base64" and source["media_type"] == "image/png"
+
+
+def test_reasoning_is_kept_apart_in_responses_anthropic() -> None:
+    answer = {
+        **ANTHROPIC_TEXT,
+        "content": [
+            {"type": "thinking", "thinking": "Let me think.", "signature": "sig"},
+            {"type": "text", "text": "42"},
+        ],
+    }
+    response = (
+        Wire(json_answer(answer))
+        .client("anthropic", **KEYS["anthropic"])
+        .complete(messages=[{"role": "user", "content": "x"}])
+    )
+    assert (response.content, response.reasoning, response.reasoning_signature) == (
+        "42",
+        "Let me think.",
+        "sig",
+    )

@@ -1,4 +1,4 @@
-"""The sans-IO decoders, fed bytes alone."""
+"""The sans-IO decoders (`modelwire._framing`), fed bytes alone."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from modelwire._framing import NDJSONDecoder, ServerSentEvent, SSEDecoder
+from modelwire._framing import NDJSONDecoder, ServerSentEvent, SSEDecoder, make_decoder
 from modelwire.errors import LineTooLongError
 
 
@@ -110,7 +110,7 @@ def test_ndjson_last_record_without_newline() -> None:
 
 
 SAMPLE = (
-    b"event: message_start\r\ndata: {\"a\": \"\xc3\xa9\"}\r\n\r\n"
+    b'event: message_start\r\ndata: {"a": "\xc3\xa9"}\r\n\r\n'
     b": keepalive\n\n"
     b"data: line one\ndata: line two\n\n"
     b"id: 42\rdata: cr only\r\r"
@@ -159,3 +159,54 @@ def test_random_bytes_never_crash_the_decoders(data: bytes, cut: int) -> None:
             decoder.flush()
         except LineTooLongError:
             pass
+
+
+# --------------------------------------------------------------------------- events and the factory
+
+
+def test_events_compare_by_value_and_are_not_hashable() -> None:
+    event = ServerSentEvent(b"x", "ping", "1", 100)
+    assert event == ServerSentEvent(b"x", "ping", "1", 100)
+    assert event != ServerSentEvent(b"x", "ping", "2", 100)
+    assert event != ServerSentEvent(b"x", "message", "1", 100)
+    assert event != b"x"
+    assert repr(event) == "ServerSentEvent(event='ping', data=b'x', id='1')"
+    with pytest.raises(TypeError):
+        hash(event)
+
+
+def test_make_decoder_per_stream_format() -> None:
+    sse = make_decoder("sse", max_line_bytes=64)
+    assert isinstance(sse, SSEDecoder)
+    assert isinstance(make_decoder("ndjson"), NDJSONDecoder)
+    with pytest.raises(LineTooLongError, match="64 bytes"):
+        sse.feed(b"data: " + b"z" * 100 + b"\n")
+    with pytest.raises(
+        ValueError, match="unknown stream format 'websocket': use 'sse' or 'ndjson'"
+    ):
+        make_decoder("websocket")
+
+
+def test_a_too_long_line_is_dropped_and_decoding_goes_on() -> None:
+    decoder = SSEDecoder(max_line_bytes=16)
+    with pytest.raises(LineTooLongError, match="raise max_line_bytes"):
+        decoder.feed(b"data: " + b"y" * 40)
+    assert decoder.feed(b"\n\ndata: ok\n\n") == [ServerSentEvent(b"ok")]
+
+
+def test_ndjson_skips_blank_lines_and_bounds_lines() -> None:
+    decoder = NDJSONDecoder(max_line_bytes=8)
+    assert decoder.feed(b"\n  \n{}\n") == [ServerSentEvent(b"{}")]
+    with pytest.raises(LineTooLongError):
+        decoder.feed(b'{"long": "record"}\n')
+
+
+def test_a_null_in_an_id_is_ignored() -> None:
+    events = decode_sse(b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n")
+    assert [e.id for e in events] == ["1", "1"]
+
+
+def test_field_names_without_a_colon_and_an_empty_data_line() -> None:
+    # "data" alone is a data field with an empty value: the event is dispatched
+    assert decode_sse(b"data\n\n") == [ServerSentEvent(b"")]
+    assert decode_sse(b"data:\ndata:\n\n") == [ServerSentEvent(b"\n")]

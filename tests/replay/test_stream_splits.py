@@ -73,26 +73,3 @@ def test_byte_by_byte_equals_whole() -> None:
         whole = chunks_of(spec, [body])
         assert len(whole) > 3
         assert chunks_of(spec, [body[i : i + 1] for i in range(len(body))]) == whole
-
-
-def test_text_chunk_is_the_keyword_chunk() -> None:
-    from modelwire.types import text_chunk
-
-    assert text_chunk("hi", "m", "id-1", {"raw": 1}) == StreamingChunk(
-        content="hi", model="m", id="id-1", raw={"raw": 1}
-    )
-
-
-def test_the_fast_path_agrees_with_the_full_path() -> None:
-    from modelwire._framing import ServerSentEvent
-    from modelwire.dialects.openai_chat import OpenAIStreamParser
-
-    plain = b'{"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":"tok"}}]}'
-    # the same delta with a harmless extra field that sends it down the full path
-    full = b'{"id":"c1","model":"m","x_groq":{},"choices":[{"index":0,"delta":{"content":"tok"}}]}'
-    fast_chunk = OpenAIStreamParser().parse(ServerSentEvent(plain))
-    full_chunk = OpenAIStreamParser().parse(ServerSentEvent(full))
-    assert fast_chunk is not None and full_chunk is not None
-    assert (fast_chunk.content, fast_chunk.model, fast_chunk.id) == ("tok", "m", "c1")
-    full_chunk.raw = fast_chunk.raw
-    assert fast_chunk == full_chunk

@@ -1,0 +1,255 @@
+"""The clients (`modelwire._client`): sync/async parity, reprs, closing, and the calls every
+provider's client makes."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from typing import Any
+
+import httpx
+import modelwire
+import pytest
+from modelwire import ConfigurationError, RetryPolicy, Tool
+from modelwire._client import AsyncClient, Client
+from modelwire.providers import PROVIDERS, client_class, groq
+from modelwire.testing import MockProvider
+
+from tests.unit.support import ANTHROPIC_TEXT, OPENAI_TEXT, Weather, Wire, json_answer, tool_history
+
+PUBLIC_METHODS = ("complete", "stream_completion", "list_models", "embed", "close")
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_sync_and_async_classes_match(name: str) -> None:
+    sync_cls = client_class(name)
+    async_cls = client_class(name, asynchronous=True)
+    assert (
+        inspect.signature(sync_cls.__init__).parameters.keys()
+        == inspect.signature(async_cls.__init__).parameters.keys()
+    )
+    for method in PUBLIC_METHODS:
+        sync_sig = inspect.signature(getattr(sync_cls, method))
+        async_sig = inspect.signature(getattr(async_cls, method))
+        assert list(sync_sig.parameters) == list(async_sig.parameters), method
+        for param in sync_sig.parameters:
+            assert str(sync_sig.parameters[param]).replace("AsyncClient", "Client") == str(
+                async_sig.parameters[param]
+            ).replace("AsyncClient", "Client"), (method, param)
+        assert inspect.iscoroutinefunction(getattr(async_cls, method)), method
+        assert not inspect.iscoroutinefunction(getattr(sync_cls, method)), method
+    public_sync = {n for n in dir(sync_cls) if not n.startswith("_")}
+    public_async = {n for n in dir(async_cls) if not n.startswith("_")}
+    assert public_sync == public_async
+
+
+def test_async_client_sends_the_same_request() -> None:
+    bodies: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(200, json=ANTHROPIC_TEXT)
+
+    kwargs: dict[str, Any] = {
+        "messages": tool_history(),
+        "tools": [Tool.from_model(Weather)],
+        "temperature": 0.5,
+        "stop": "END",
+    }
+    sync_client = modelwire.Anthropic(
+        api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    async_client = modelwire.AsyncAnthropic(
+        api_key="k", http_client=httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    )
+    sync_result = sync_client.complete(**kwargs)
+    async_result = asyncio.run(async_client.complete(**kwargs))
+    assert bodies[0] == bodies[1]
+    assert sync_result == async_result
+    assert json.loads(bodies[0])["stop_sequences"] == ["END"]
+
+
+def test_repr_hides_the_key() -> None:
+    secret = "sk-proj-0123456789abcdef"
+    made = modelwire.OpenAI(api_key=secret)
+    assert secret not in repr(made)
+    assert secret[-4:] not in repr(made)
+    assert secret not in repr(made._config)
+
+
+HI = [{"role": "user", "content": "Say hi to me"}]
+
+
+def test_closing_a_stream_early() -> None:
+    mock = MockProvider().reply("one two three four five")
+    stream = mock.stream_completion(messages=HI)
+    first = [next(stream), next(stream)]
+    stream.close()
+    assert stream.closed
+    assert "".join(c.content for c in first) == "one"
+    assert stream.snapshot().content == "one"
+
+
+def test_list_models_for_every_provider() -> None:
+    lists = {
+        "openai": {
+            "data": [{"id": "gpt-4o", "object": "model", "owned_by": "openai", "created": 1}]
+        },
+        "anthropic": {
+            "data": [
+                {
+                    "id": "claude-sonnet-4-5",
+                    "display_name": "Claude",
+                    "created_at": "2025-09-29T00:00:00Z",
+                }
+            ]
+        },
+        "openrouter": {"data": [{"id": "openai/gpt-4o", "context_length": 128000}]},
+        "ollama": {
+            "models": [{"name": "llama3.2:latest", "model": "llama3.2:latest", "size": 2019393189}]
+        },
+        "lmstudio": {
+            "data": [{"id": "qwen3-4b", "object": "model", "owned_by": "organization_owner"}]
+        },
+    }
+    for name, body in lists.items():
+        wire = Wire(json_answer(body))
+        models = wire.client(name, api_key="k").list_models()
+        assert len(models) == 1 and models[0].id in json.dumps(body), name
+        assert wire.requests[0].method == "GET"
+    assert (
+        Wire(json_answer(lists["openrouter"]))
+        .client("openrouter", api_key="k")
+        .list_models()[0]
+        .context_length
+        == 128000
+    )
+
+
+# --------------------------------------------------------------------------- making and closing
+
+SSE = (
+    b'data: {"id":"c","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+    b'data: {"id":"c","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"lo"},'
+    b'"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+def streaming(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200, content=SSE, headers={"content-type": "text/event-stream", "x-request-id": "req_s"}
+    )
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_a_bare_client_needs_a_spec(cls: type[Any]) -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"needs a provider: pass spec= \(e.g. from load_spec\(\)\)"
+    ):
+        cls()
+    bound = cls(spec=groq.SPEC, api_key="gsk-x")
+    assert (bound.spec, bound.base_url, bound.model) == (
+        groq.SPEC,
+        groq.SPEC.base_url,
+        groq.SPEC.default_model,
+    )
+
+
+def test_the_old_base_names_are_the_clients() -> None:
+    assert modelwire.BaseClient is Client and modelwire.AsyncBaseClient is AsyncClient
+    assert issubclass(modelwire.OpenAI, Client) and issubclass(modelwire.AsyncOpenAI, AsyncClient)
+
+
+def test_the_repr_names_url_model_and_a_redacted_key() -> None:
+    made = modelwire.OpenAI(api_key="sk-x", model="gpt-4o")
+    assert (
+        repr(made)
+        == "OpenAI(base_url='https://api.openai.com/v1', model='gpt-4o', api_key='<redacted>')"
+    )
+    assert (
+        repr(modelwire.Ollama())
+        == "Ollama(base_url='http://localhost:11434', model='llama3.2', api_key=None)"
+    )
+
+
+def test_close_closes_only_the_http_client_it_made() -> None:
+    own = modelwire.OpenAI(api_key="k")
+    with own as entered:
+        assert entered is own
+    assert own._http.is_closed
+    given = httpx.Client()
+    with modelwire.OpenAI(api_key="k", http_client=given):
+        pass
+    assert not given.is_closed
+    given.close()
+
+
+async def test_async_close_closes_only_the_http_client_it_made() -> None:
+    async with modelwire.AsyncOpenAI(api_key="k") as own:
+        pass
+    assert own._http.is_closed
+    given = httpx.AsyncClient()
+    await modelwire.AsyncOpenAI(api_key="k", http_client=given).close()
+    assert not given.is_closed
+    await given.aclose()
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def test_complete_says_which_request_it_was_and_how_many_it_took() -> None:
+    answers = [
+        httpx.Response(503, json={"error": {"message": "busy"}}),
+        httpx.Response(200, json=OPENAI_TEXT, headers={"x-request-id": "req_2"}),
+    ]
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: answers.pop(0)))
+    made = modelwire.OpenAI(
+        api_key="k", http_client=http, max_retries=RetryPolicy(initial_delay=0, max_delay=0)
+    )
+    response = made.complete(messages=[{"role": "user", "content": "hi"}])
+    assert (response.content, response.request_id, response.attempts) == ("hi", "req_2", 2)
+    assert response.raw == OPENAI_TEXT
+
+
+def test_a_stream_and_what_it_says_about_itself() -> None:
+    http = httpx.Client(transport=httpx.MockTransport(streaming))
+    made = modelwire.OpenAI(api_key="k", http_client=http)
+    with made.stream_completion(messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert (stream.provider, stream.status_code, stream.request_id, stream.attempts) == (
+            "openai",
+            200,
+            "req_s",
+            1,
+        )
+        assert stream.headers["content-type"] == "text/event-stream"
+        assert list(stream.text_stream()) == ["Hel", "lo"]
+        final = stream.get_final_response()
+    assert stream.closed
+    assert (final.content, final.finish_reason, final.request_id) == ("Hello", "stop", "req_s")
+    assert final.raw is None  # a stream has no single body
+
+
+async def test_an_async_stream() -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(streaming))
+    async with modelwire.AsyncOpenAI(api_key="k", http_client=http) as made:
+        stream = await made.stream_completion(messages=[{"role": "user", "content": "hi"}])
+        async with stream:
+            first = await stream.__anext__()
+            assert first.content == "Hel" and stream.snapshot().content == "Hel"
+            final = await stream.accumulate()
+        assert stream.closed
+    assert final.content == "Hello"
+    await http.aclose()
+
+
+def test_an_error_status_raises_before_a_stream_starts() -> None:
+    http = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(401, json={"error": {"message": "bad key"}})
+        )
+    )
+    made = modelwire.OpenAI(api_key="k", http_client=http)
+    with pytest.raises(modelwire.AuthenticationError, match="bad key"):
+        made.stream_completion(messages=[{"role": "user", "content": "hi"}])

@@ -1,0 +1,108 @@
+"""Stream chunks folded into a response (`modelwire._core.accumulate.Accumulator`)."""
+
+from __future__ import annotations
+
+from modelwire._core.accumulate import Accumulator
+from modelwire.types import CompletionResponse, StreamingChunk, ToolCall, ToolCallDelta, Usage
+
+
+def fold(*chunks: StreamingChunk) -> Accumulator:
+    accumulator = Accumulator()
+    for chunk in chunks:
+        accumulator.add(chunk)
+    return accumulator
+
+
+def test_nothing_received_is_an_empty_response() -> None:
+    accumulator = Accumulator()
+    assert accumulator.chunks_seen == 0
+    assert accumulator.snapshot() == CompletionResponse()
+
+
+def test_text_and_reasoning_are_joined_and_every_chunk_counts() -> None:
+    accumulator = fold(
+        StreamingChunk(reasoning="Let me "),
+        StreamingChunk(reasoning="think."),
+        StreamingChunk(content="Hello"),
+        StreamingChunk(),
+        StreamingChunk(content=", world"),
+    )
+    response = accumulator.snapshot()
+    assert (response.content, response.reasoning) == ("Hello, world", "Let me think.")
+    assert accumulator.chunks_seen == 5
+
+
+def test_no_reasoning_is_none_not_empty() -> None:
+    assert fold(StreamingChunk(content="x")).snapshot().reasoning is None
+
+
+def test_the_first_model_and_id_are_kept() -> None:
+    response = fold(
+        StreamingChunk(content="a"),
+        StreamingChunk(content="b", model="m-1", id="id-1"),
+        StreamingChunk(content="c", model="m-2", id="id-2"),
+    ).snapshot()
+    assert (response.model, response.id) == ("m-1", "id-1")
+
+
+def test_the_last_finish_reason_usage_and_signature_win() -> None:
+    first, last = Usage(input_tokens=1), Usage(input_tokens=5, output_tokens=2)
+    response = fold(
+        StreamingChunk(finish_reason="length", raw_finish_reason="max_tokens", usage=first),
+        StreamingChunk(reasoning_signature="sig-1"),
+        StreamingChunk(finish_reason="stop", raw_finish_reason="end_turn", usage=last),
+        StreamingChunk(reasoning_signature="sig-2"),
+        # a later chunk without them leaves them as they were
+        StreamingChunk(is_final=True, reasoning_signature=""),
+    ).snapshot()
+    assert (response.finish_reason, response.raw_finish_reason) == ("stop", "end_turn")
+    assert response.usage == last
+    assert response.reasoning_signature == "sig-2"
+
+
+def test_tool_call_fragments_are_joined_by_index_in_index_order() -> None:
+    response = fold(
+        StreamingChunk(
+            tool_calls=(ToolCallDelta(index=1, id="b", name="second", arguments='{"n":'),)
+        ),
+        StreamingChunk(tool_calls=(ToolCallDelta(index=0, id="a", name="first", arguments=""),)),
+        StreamingChunk(
+            tool_calls=(
+                ToolCallDelta(index=1, arguments=" 2}"),
+                ToolCallDelta(index=0, arguments='{"n": 1}'),
+            )
+        ),
+    ).snapshot()
+    assert response.tool_calls == [
+        ToolCall(id="a", name="first", arguments={"n": 1}),
+        ToolCall(id="b", name="second", arguments={"n": 2}),
+    ]
+
+
+def test_a_repeated_id_and_name_are_set_not_appended() -> None:
+    delta = ToolCallDelta(index=0, id="call_1", name="lookup", arguments='{"q": "x"}')
+    again = ToolCallDelta(index=0, id="call_1", name="lookup", arguments="")
+    (call,) = (
+        fold(StreamingChunk(tool_calls=(delta,)), StreamingChunk(tool_calls=(again,)))
+        .snapshot()
+        .tool_calls
+    )
+    assert (call.id, call.name, call.arguments) == ("call_1", "lookup", {"q": "x"})
+
+
+def test_a_tool_call_without_id_name_or_valid_arguments_is_kept() -> None:
+    (call,) = (
+        fold(StreamingChunk(tool_calls=(ToolCallDelta(index=3, arguments='{"cut'),)))
+        .snapshot()
+        .tool_calls
+    )
+    assert (call.id, call.name, call.arguments) == ("call_3", "", {"_raw": '{"cut'})
+
+
+def test_a_snapshot_is_a_copy_and_the_stream_goes_on() -> None:
+    accumulator = fold(StreamingChunk(content="one"))
+    early = accumulator.snapshot()
+    early.content = "changed"
+    accumulator.add(StreamingChunk(content=" two"))
+    assert accumulator.snapshot().content == "one two"
+    assert accumulator.chunks_seen == 2

@@ -1,0 +1,272 @@
+"""A client's configuration and each call planned from it (`modelwire._core.calls`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import modelwire
+import pytest
+from modelwire._core.calls import USER_AGENT, ClientConfig, HTTPCall
+from modelwire._framing import DEFAULT_MAX_LINE_BYTES, NDJSONDecoder, SSEDecoder
+from modelwire.dialects import get_dialect
+from modelwire.errors import (
+    ConfigurationError,
+    LineTooLongError,
+    RequestValidationError,
+    UnexpectedResponseError,
+)
+from modelwire.hooks import NO_HOOKS, Hooks
+from modelwire.providers import anthropic, ollama, openai, openrouter
+from modelwire.retries import RetryPolicy
+from modelwire.spec import ProviderSpec
+from modelwire.types import CompletionResponse, Timeout
+from pydantic import BaseModel
+
+
+def test_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "gpu-box:11434")
+    assert modelwire.Ollama().base_url == "http://gpu-box:11434"
+
+
+# --------------------------------------------------------------------------- the configuration
+
+ENV_VARS = (
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
+    "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OLLAMA_HOST", "OPENROUTER_API_KEY",
+    "OPENROUTER_BASE_URL", "OPENROUTER_APP_URL", "OPENROUTER_APP_TITLE",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def config(spec: ProviderSpec = openai.SPEC, **settings: Any) -> ClientConfig:
+    settings.setdefault("api_key", "sk-test")
+    return ClientConfig.create(spec, **settings)
+
+
+def test_defaults_from_the_spec() -> None:
+    made = config()
+    assert made.spec is openai.SPEC and made.dialect is get_dialect("openai_chat")
+    assert (made.base_url, made.model, made.api_key) == (
+        "https://api.openai.com/v1",
+        "gpt-4o-mini",
+        "sk-test",
+    )
+    assert made.headers == {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    assert f"modelwire/{modelwire.__version__}" == USER_AGENT
+    assert made.timeout == Timeout()
+    assert made.retry == RetryPolicy()
+    assert made.max_line_bytes == DEFAULT_MAX_LINE_BYTES
+    assert made.hooks is NO_HOOKS
+
+
+def test_the_key_from_the_argument_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    assert ClientConfig.create(openai.SPEC).api_key == "sk-env"
+    assert ClientConfig.create(openai.SPEC, api_key="sk-arg").api_key == "sk-arg"
+
+
+def test_a_provider_without_auth_keeps_no_key() -> None:
+    assert ClientConfig.create(ollama.SPEC, api_key="sk-ignored").api_key is None
+
+
+def test_base_url_from_the_argument_then_the_environment_then_the_spec(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://proxy.test/v1/")
+    assert config().base_url == "https://proxy.test/v1"  # the trailing slash goes
+    assert config(base_url="https://other.test/v1").base_url == "https://other.test/v1"
+    assert config(ollama.SPEC, base_url="localhost:11434").base_url == "http://localhost:11434"
+
+
+def test_headers_from_the_spec_the_settings_and_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert config(anthropic.SPEC).headers["anthropic-version"] == "2023-06-01"
+    monkeypatch.setenv("OPENROUTER_APP_TITLE", "From Env")
+    made = config(
+        openrouter.SPEC,
+        app_url="https://app.test",
+        default_headers={"X-Extra": "1", "Accept": "application/vnd.test"},
+    )
+    assert made.headers["HTTP-Referer"] == "https://app.test"
+    assert made.headers["X-Title"] == "From Env"
+    assert made.headers["X-Extra"] == "1"
+    assert made.headers["Accept"] == "application/vnd.test"  # the caller's word is last
+    # settings may come as a mapping too, and an argument beats its variable
+    made = config(openrouter.SPEC, settings={"app_title": "Mine"})
+    assert made.headers["X-Title"] == "Mine" and "HTTP-Referer" not in made.headers
+
+
+def test_an_unknown_setting_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="OpenAI has no setting 'organisation'"):
+        config(organisation="acme")
+
+
+def test_timeouts_retries_limits_and_hooks() -> None:
+    hooks = Hooks(on_chunk=print)
+    made = config(timeout=5, max_retries=0, max_line_bytes=1024, hooks=hooks)
+    assert made.timeout == Timeout(read=5, stream_idle=5, total=5)
+    assert made.retry == RetryPolicy(max_retries=0)
+    assert (made.max_line_bytes, made.hooks) == (1024, hooks)
+    policy = RetryPolicy(max_retries=7, initial_delay=0.1)
+    assert config(max_retries=policy).retry is policy
+    with pytest.raises(ConfigurationError, match="max_retries must be 0 or more"):
+        config(max_retries=-1)
+
+
+def test_describe_shows_no_key() -> None:
+    described = config(api_key="sk-very-secret-1234").describe()
+    assert "sk-very-secret" not in described and "1234" not in described
+    assert described == (
+        "base_url='https://api.openai.com/v1', model='gpt-4o-mini', api_key='<redacted>'"
+    )
+    assert "api_key=None" in config(ollama.SPEC).describe()
+
+
+# --------------------------------------------------------------------------- planning calls
+
+
+def chat(made: ClientConfig, *, stream: bool = False, **fields: Any) -> HTTPCall:
+    fields.setdefault("messages", [{"role": "user", "content": "héllo"}])
+    return made.chat_call(made.request(None, fields), stream=stream)
+
+
+def test_a_chat_call() -> None:
+    call = chat(config(), temperature=0.5)
+    assert (call.method, call.url, call.stream, call.model) == (
+        "POST",
+        "https://api.openai.com/v1/chat/completions",
+        False,
+        "gpt-4o-mini",
+    )
+    assert call.headers["Authorization"] == "Bearer sk-test"
+    assert call.headers["Content-Type"] == "application/json"
+    assert call.headers["Accept"] == "application/json"
+    # compact JSON, UTF-8 as it is
+    assert (
+        call.content
+        == (
+            '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"héllo"}],'
+            '"temperature":0.5}'
+        ).encode()
+    )
+    assert (call.timeout, call.retry) == (Timeout(), RetryPolicy())
+
+
+def test_a_stream_asks_for_its_stream_format() -> None:
+    assert chat(config(), stream=True).headers["Accept"] == "text/event-stream"
+    assert json.loads(chat(config(), stream=True).content or b"")["stream"] is True
+    call = chat(config(ollama.SPEC), stream=True, model="llama3.2")
+    assert call.headers["Accept"] == "application/x-ndjson"
+    assert call.url == "http://localhost:11434/api/chat"
+    assert "Authorization" not in call.headers
+
+
+def test_per_call_headers_timeout_and_retries() -> None:
+    made = config(
+        timeout=Timeout(connect=3.0), max_retries=RetryPolicy(max_retries=4, initial_delay=2)
+    )
+    call = chat(made, extra_headers={"X-Trace": "t1", "Accept": "*/*"}, timeout=9, max_retries=1)
+    assert (call.headers["X-Trace"], call.headers["Accept"]) == ("t1", "*/*")
+    # a number sets read, stream-idle and total; connect stays the client's
+    assert call.timeout == Timeout(connect=3.0, read=9, stream_idle=9, total=9)
+    # a per-call retry count keeps the client's delays
+    assert call.retry == RetryPolicy(max_retries=1, initial_delay=2)
+    assert made.retry.max_retries == 4
+
+
+def test_a_bad_request_is_never_planned() -> None:
+    with pytest.raises(RequestValidationError, match="temperature=3"):
+        chat(config(), temperature=3)
+
+
+def test_a_models_call_has_no_body() -> None:
+    call = config().models_call()
+    assert (call.method, call.url, call.content) == (
+        "GET",
+        "https://api.openai.com/v1/models",
+        None,
+    )
+    assert "Content-Type" not in call.headers
+    assert call.headers["Authorization"] == "Bearer sk-test"
+
+
+def test_an_embeddings_call() -> None:
+    call = config().embeddings_call(["a", "b"], "text-embedding-3-small", {"dimensions": 8})
+    assert (call.method, call.url, call.model) == (
+        "POST",
+        "https://api.openai.com/v1/embeddings",
+        "text-embedding-3-small",
+    )
+    assert json.loads(call.content or b"") == {
+        "model": "text-embedding-3-small",
+        "input": ["a", "b"],
+        "dimensions": 8,
+    }
+    # no model given: the client's
+    assert config().embeddings_call("a", None, {}).model == "gpt-4o-mini"
+
+
+def test_the_call_keeps_the_key_out_of_its_repr() -> None:
+    assert "sk-test" not in repr(chat(config()))
+
+
+# --------------------------------------------------------------------------- reading answers
+
+
+def test_new_decoders_follow_the_stream_format_and_the_line_limit() -> None:
+    decoder = config(max_line_bytes=10).new_decoder()
+    assert isinstance(decoder, SSEDecoder)
+    with pytest.raises(LineTooLongError, match="10 bytes"):
+        decoder.feed(b"data: " + b"x" * 20)
+    assert isinstance(config(ollama.SPEC).new_decoder(), NDJSONDecoder)
+
+
+def test_parse_completion_and_its_structured_output() -> None:
+    class City(BaseModel):
+        name: str
+
+    made = config()
+    body = {"choices": [{"message": {"content": '{"name": "Oslo"}'}, "finish_reason": "stop"}]}
+    plain = made.request(None, {"messages": [{"role": "user", "content": "x"}]})
+    assert made.parse_completion(plain, json.dumps(body).encode()).parsed is None
+    structured = made.request(
+        None, {"messages": [{"role": "user", "content": "x"}], "response_format": City}
+    )
+    assert made.parse_completion(structured, json.dumps(body).encode()).parsed == City(name="Oslo")
+
+
+def test_the_finisher_without_a_response_format_changes_nothing() -> None:
+    made = config()
+    response = CompletionResponse(content="{}")
+    finish = made.finisher(made.request(None, {"messages": [{"role": "user", "content": "x"}]}))
+    assert finish(response) is response and response.parsed is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<html>502</html>", r"response is not JSON .*b'<html>502</html>'"),
+        (b'{"choices": "none"}', r"response does not have the expected shape"),
+    ],
+)
+def test_a_body_that_is_not_the_documented_one(content: bytes, message: str) -> None:
+    made = config()
+    request = made.request(None, {"messages": [{"role": "user", "content": "x"}]})
+    with pytest.raises(UnexpectedResponseError, match=message) as info:
+        made.parse_completion(request, content)
+    assert info.value.provider == "openai"
+
+
+def test_parse_models_and_embeddings() -> None:
+    made = config()
+    models = made.parse_models(b'{"data": [{"id": "gpt-4o", "owned_by": "openai"}]}')
+    assert [(m.id, m.owned_by) for m in models] == [("gpt-4o", "openai")]
+    with pytest.raises(UnexpectedResponseError, match="models response"):
+        made.parse_models(b'{"models": []}')
+    vectors = made.parse_embeddings(b'{"data": [{"index": 0, "embedding": [0.5]}]}')
+    assert vectors.embeddings == [[0.5]] and vectors.usage is None

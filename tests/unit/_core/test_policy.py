@@ -1,0 +1,293 @@
+"""What a provider's answers mean (`modelwire._core.policy`): auth headers and URLs going out;
+the typed error of an error status, Retry-After and request ids coming back."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from typing import Any
+
+import httpx
+import pytest
+from modelwire._core import policy
+from modelwire.errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ContextLengthExceededError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    ProviderError,
+    RateLimitError,
+    RequestTooLargeError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from modelwire.providers import anthropic, llamacpp, ollama, openai
+from modelwire.spec import ProviderSpec
+
+
+def make_spec(**overrides: Any) -> ProviderSpec:
+    data: dict[str, Any] = {
+        "name": "acme",
+        "display_name": "Acme",
+        "class_name": "Acme",
+        "dialect": "openai_chat",
+        "base_url": "https://api.acme.test/v1",
+        "auth": {"type": "bearer", "env": "ACME_API_KEY"},
+        "endpoints": {"chat": "/chat/completions"},
+        "retry_statuses": [429, 500, 503],
+        "request_id_headers": ["x-acme-id", "x-request-id"],
+    }
+    data.update(overrides)
+    return ProviderSpec.model_validate(data)
+
+
+SPEC = make_spec()
+
+
+def error_body(
+    message: str = "it broke", type: str | None = None, code: str | None = None
+) -> bytes:
+    return json.dumps({"error": {"message": message, "type": type, "code": code}}).encode()
+
+
+# --------------------------------------------------------------------------- going out
+
+
+def test_redact_never_shows_the_value() -> None:
+    assert policy.redact("sk-secret") == "<redacted>"
+    assert policy.redact("") == policy.redact(None) == "<unset>"
+
+
+def test_auth_headers_per_auth_type() -> None:
+    assert policy.auth_headers(openai.SPEC, "sk-1") == {"Authorization": "Bearer sk-1"}
+    assert policy.auth_headers(anthropic.SPEC, "sk-ant") == {"x-api-key": "sk-ant"}
+    assert policy.auth_headers(ollama.SPEC, "ignored") == {}  # auth type none
+    assert policy.auth_headers(openai.SPEC, None) == {}
+    assert policy.auth_headers(openai.SPEC, "") == {}
+
+
+@pytest.mark.parametrize(
+    ("base", "path"),
+    [
+        ("https://h/v1", "/chat"),
+        ("https://h/v1/", "/chat"),
+        ("https://h/v1", "chat"),
+        ("https://h/v1/", "chat"),
+    ],
+)
+def test_join_url_has_exactly_one_slash(base: str, path: str) -> None:
+    assert policy.join_url(base, path) == "https://h/v1/chat"
+
+
+# --------------------------------------------------------------------------- Retry-After
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),  # the finer one first
+        ({"retry-after-ms": "soon", "retry-after": "9"}, 9.0),  # a broken one is skipped
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "0.25"}, 0.25),
+        ({"retry-after": "0"}, 0.0),
+        ({"retry-after": "later"}, None),
+        ({"retry-after": ""}, None),
+        ({}, None),
+    ],
+)
+def test_parse_retry_after(headers: dict[str, str], seconds: float | None) -> None:
+    assert policy.parse_retry_after(headers) == seconds
+
+
+def test_parse_retry_after_as_an_http_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = 1_700_000_000.0
+    monkeypatch.setattr(policy.time, "time", lambda: now)
+    later = email.utils.formatdate(now + 30, usegmt=True)
+    earlier = email.utils.formatdate(now - 30, usegmt=True)
+    assert policy.parse_retry_after({"retry-after": later}) == pytest.approx(30.0)
+    assert policy.parse_retry_after({"retry-after": earlier}) == 0.0  # never negative
+
+
+def test_parse_retry_after_reads_response_headers_in_any_case() -> None:
+    assert policy.parse_retry_after(httpx.Headers({"Retry-After": "3"})) == 3.0
+    assert policy.parse_retry_after(httpx.Headers({"Retry-After-Ms": "250"})) == 0.25
+
+
+def test_retry_after_of_an_error() -> None:
+    assert policy.retry_after_of(RateLimitError("slow", retry_after=4.0)) == 4.0
+    assert policy.retry_after_of(RateLimitError("slow")) is None
+    assert policy.retry_after_of(APIConnectionError("down")) is None
+
+
+# --------------------------------------------------------------------------- request ids
+
+
+def test_request_id_from_the_specs_headers_in_order() -> None:
+    assert policy.request_id_from(SPEC, {"x-request-id": "r2", "x-acme-id": "r1"}) == "r1"
+    assert policy.request_id_from(SPEC, {"x-acme-id": "", "x-request-id": "r2"}) == "r2"
+    assert policy.request_id_from(SPEC, {"request-id": "elsewhere"}) is None
+    assert policy.request_id_from(ollama.SPEC, {"x-request-id": "r"}) is None  # it names none
+
+
+# --------------------------------------------------------------------------- error statuses
+
+
+def test_decode_body() -> None:
+    assert policy.decode_body(b'{"a": 1}') == {"a": 1}
+    assert policy.decode_body(b"<html>bad gateway</html>") == "<html>bad gateway</html>"
+    assert policy.decode_body(b"\xffnot utf-8") == "\ufffdnot utf-8"
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (413, RequestTooLargeError),
+        (422, UnprocessableEntityError),
+        (429, RateLimitError),
+        (500, ServerError),
+        (503, ServerError),
+        (599, ServerError),
+        (402, APIStatusError),
+        (418, APIStatusError),
+    ],
+)
+def test_each_status_has_its_class(status: int, kind: type[ProviderError]) -> None:
+    error = policy.error_from_response(SPEC, status, {}, error_body())
+    assert type(error) is kind
+    assert error.status_code == status and error.message == "it broke"
+
+
+def test_the_error_carries_everything_the_response_said() -> None:
+    headers = {"x-acme-id": "req_1", "retry-after": "7"}
+    content = error_body("slow down", type="rate_limit", code="too_many")
+    error = policy.error_from_response(SPEC, 429, headers, content, attempts=3)
+    assert isinstance(error, RateLimitError)
+    assert (error.provider, error.status_code, error.request_id) == ("acme", 429, "req_1")
+    assert (error.error_type, error.error_code) == ("rate_limit", "too_many")
+    assert error.body == json.loads(content)
+    assert (error.retry_after, error.attempts, error.retryable) == (7.0, 3, True)
+    assert str(error) == "[acme, 429, request id req_1] slow down"
+
+
+def test_retryable_follows_the_specs_retry_statuses_not_the_class() -> None:
+    # ConflictError is retryable by default; a provider whose spec does not retry 409 says no
+    error = policy.error_from_response(llamacpp.SPEC, 409, {}, error_body())
+    assert isinstance(error, ConflictError) and error.retryable is False
+    assert policy.error_from_response(SPEC, 503, {}, error_body()).retryable is True
+    assert policy.error_from_response(SPEC, 502, {}, error_body()).retryable is False
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "HTTP 502 with an empty body"),
+        (b"   \n", "HTTP 502 with an empty body"),
+        (b"Bad Gateway\n", "Bad Gateway"),
+        (b'{"detail": "no such route"}', '{"detail": "no such route"}'),
+        (b'{"error": "plain string error"}', "plain string error"),
+        (b'{"message": "top-level message", "error": {"type": "x"}}', "top-level message"),
+        (b"x" * 2000, "x" * 500),
+    ],
+)
+def test_the_message_when_the_body_has_no_error_message(content: bytes, message: str) -> None:
+    assert policy.error_from_response(SPEC, 502, {}, content).message == message
+
+
+def test_a_body_already_read_is_used_as_it_is() -> None:
+    body = {"error": {"message": "from the stream"}}
+    error = policy.error_from_response(SPEC, 400, {}, b"ignored", body=body)
+    assert error.message == "from the stream" and error.body is body
+
+
+RULES = [
+    {
+        "status": 400,
+        "type": "invalid_request",
+        "message_contains": "too long",
+        "error": "ContextLengthExceededError",
+    },
+    {"code": "quota", "error": "RateLimitError", "retryable": False},
+    {"status": 500, "type": "bad_input", "error": "BadRequestError", "retryable": False},
+    {"type": "overloaded", "error": "OverloadedError"},
+    {"status": 400, "error": "UnprocessableEntityError"},
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "content", "kind", "retryable"),
+    [
+        # every condition of a rule must hold...
+        (
+            400,
+            error_body("prompt too long", type="invalid_request"),
+            ContextLengthExceededError,
+            False,
+        ),
+        # ...else the next rule is tried: the last one catches any 400
+        (
+            400,
+            error_body("prompt too short", type="invalid_request"),
+            UnprocessableEntityError,
+            False,
+        ),
+        (400, error_body("too long", type="other"), UnprocessableEntityError, False),
+        # a rule without a status matches any status; its retryable wins over the status's
+        (429, error_body(code="quota"), RateLimitError, False),
+        (403, error_body(code="quota"), RateLimitError, False),
+        (500, error_body(type="bad_input"), BadRequestError, False),
+        # no retryable in the rule: the spec's retry statuses decide
+        (503, error_body(type="overloaded"), OverloadedError, True),
+        (529, error_body(type="overloaded"), OverloadedError, False),
+        # no rule matches: the status's class
+        (500, error_body(type="other"), ServerError, True),
+        (429, error_body(code="other"), RateLimitError, True),
+    ],
+)
+def test_spec_rules_first_match_wins(
+    status: int, content: bytes, kind: type[ProviderError], retryable: bool
+) -> None:
+    spec = make_spec(errors=RULES)
+    error = policy.error_from_response(spec, status, {}, content)
+    assert type(error) is kind
+    assert error.retryable is retryable
+
+
+def test_the_shipped_specs_rules() -> None:
+    quota = policy.error_from_response(openai.SPEC, 429, {}, error_body(code="insufficient_quota"))
+    assert type(quota) is RateLimitError and not quota.retryable
+    busy = policy.error_from_response(openai.SPEC, 429, {}, error_body(code="rate_limit_exceeded"))
+    assert type(busy) is RateLimitError and busy.retryable
+    context = policy.error_from_response(
+        openai.SPEC, 400, {}, error_body(code="context_length_exceeded")
+    )
+    assert type(context) is ContextLengthExceededError and not context.retryable
+    overloaded = policy.error_from_response(
+        anthropic.SPEC,
+        529,
+        {"request-id": "req_a", "retry-after": "2"},
+        error_body(type="overloaded_error"),
+    )
+    assert type(overloaded) is OverloadedError and overloaded.retryable
+    assert (overloaded.request_id, overloaded.retry_after) == ("req_a", 2.0)
+    too_long = policy.error_from_response(
+        anthropic.SPEC,
+        400,
+        {},
+        error_body("prompt is too long: 300000 tokens", type="invalid_request_error"),
+    )
+    assert type(too_long) is ContextLengthExceededError
+    invalid = policy.error_from_response(
+        llamacpp.SPEC, 500, {}, error_body(type="internal_server_error")
+    )
+    assert type(invalid) is BadRequestError and not invalid.retryable

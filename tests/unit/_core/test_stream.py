@@ -1,0 +1,136 @@
+"""One stream's state (`modelwire._core.stream.StreamState`): bytes to chunks, the tail, and
+the context every mid-stream error carries."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import modelwire
+import pytest
+from modelwire._core.stream import StreamState
+from modelwire._framing import SSEDecoder
+from modelwire.dialects.openai_chat import OpenAIStreamParser
+from modelwire.errors import StreamEventError, StreamInterruptedError, StreamTimeoutError
+from modelwire.hooks import ErrorEvent, Hooks
+from modelwire.types import StreamingChunk
+
+SECRET = "sk-hooks-secret-value-000111222"
+SSE = (
+    b'data: {"id":"c","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+    b'data: {"id":"c","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"lo"},'
+    b'"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+def test_no_hooks_cost_nothing_per_chunk() -> None:
+    # a client without hooks keeps the accumulator's own bound method as the per-chunk step
+    client = modelwire.OpenAI(
+        api_key=SECRET,
+        http_client=httpx.Client(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(
+                    200, content=SSE, headers={"content-type": "text/event-stream"}
+                )
+            )
+        ),
+    )
+    stream = client.stream_completion(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert stream._state.add == stream._state._accumulator.add
+    assert [c.content for c in stream] == ["Hel", "lo", ""]
+
+
+def state(**hooks: Any) -> StreamState:
+    return StreamState(
+        SSEDecoder(),
+        OpenAIStreamParser(),
+        lambda response: response.model_copy(update={"parsed": "finished"}),
+        provider="openai",
+        status_code=200,
+        request_id="req_1",
+        attempts=2,
+        hooks=Hooks(**hooks),
+    )
+
+
+def feed(stream: StreamState, data: bytes) -> list[StreamingChunk]:
+    """What a driver does with one read."""
+    chunks = []
+    for event in stream.decoder.feed(data):
+        chunk = stream.parser.parse(event)
+        if chunk is not None:
+            stream.add(chunk)
+            chunks.append(chunk)
+    return chunks
+
+
+def test_a_whole_stream() -> None:
+    stream = state()
+    assert [c.content for c in feed(stream, SSE)] == ["Hel", "lo", ""]
+    assert stream.tail() == []
+    assert stream.chunks_seen == 3
+    response = stream.finish()
+    assert (response.content, response.finish_reason, response.parsed) == (
+        "Hello",
+        "stop",
+        "finished",
+    )
+    assert (response.request_id, response.attempts) == ("req_1", 2)
+
+
+def test_the_tail_parses_what_the_decoder_still_held() -> None:
+    stream = state()
+    feed(stream, SSE[: -len(b"\n\n")])  # [DONE] without its blank line
+    assert not stream.parser.finished
+    (last,) = stream.tail()
+    assert last.is_final and stream.chunks_seen == 3
+
+
+def test_a_body_that_ends_before_the_terminal_event_is_interrupted() -> None:
+    stream = state()
+    feed(stream, SSE.replace(b"data: [DONE]\n\n", b""))
+    with pytest.raises(StreamInterruptedError, match="ended before its terminal event"):
+        stream.tail()
+
+
+def test_a_chunk_hook_sees_every_chunk_after_the_accumulator() -> None:
+    seen: list[tuple[str, int]] = []
+    stream = state(on_chunk=lambda chunk: seen.append((chunk.content, stream.chunks_seen)))
+    feed(stream, SSE)
+    assert seen == [("Hel", 1), ("lo", 2), ("", 3)]
+
+
+def test_a_failure_carries_the_streams_context_and_what_arrived(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="modelwire")
+    events: list[ErrorEvent] = []
+    stream = state(on_error=events.append)
+    feed(stream, SSE[: SSE.index(b"data: [DONE]")])
+    error = stream.failed(StreamEventError("boom"))
+    assert (error.provider, error.request_id, error.status_code, error.attempts) == (
+        "openai",
+        "req_1",
+        200,
+        2,
+    )
+    assert error.partial is not None and error.partial.content == "Hello"
+    assert error.partial.request_id == "req_1"
+    assert events == [ErrorEvent("openai", error)]
+    assert any("stream failed after 2 chunks" in r.getMessage() for r in caplog.records)
+    # a stream error is shown without the 200 of its head
+    assert str(error) == "[openai, request id req_1] boom"
+
+
+def test_a_broken_transport_is_a_timeout_or_an_interruption() -> None:
+    timed_out = state().broken(timed_out=True, detail="ReadTimeout")
+    assert type(timed_out) is StreamTimeoutError
+    assert timed_out.message == "no stream data within the idle timeout (ReadTimeout)"
+    broken = state().broken(timed_out=False, detail="RemoteProtocolError()")
+    assert type(broken) is StreamInterruptedError
+    assert broken.message == "the connection broke mid-stream: RemoteProtocolError()"
+    assert broken.partial is not None and broken.provider == "openai"

@@ -1,0 +1,517 @@
+"""Every check made before any I/O (`modelwire._core.validation`): each raises its typed error
+with a message that names the fix, and nothing is sent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import modelwire
+import pytest
+from modelwire import (
+    CapabilityError,
+    ConfigurationError,
+    ImagePart,
+    InsecureTransportError,
+    RequestValidationError,
+    Tool,
+)
+from modelwire._core import validation
+from modelwire.spec import ProviderSpec
+from modelwire.types import CompletionRequest, Message, NamedToolChoice, TextPart, ToolCall
+
+from tests.unit.support import KEYS, PNG, Weather, Wire, image_message, no_io, tool_history
+
+
+def test_ollama_cannot_be_forced_to_call_a_tool() -> None:
+    wire = Wire(no_io)
+    with pytest.raises(CapabilityError, match="tool_choice='auto'"):
+        wire.client("ollama").complete(
+            model="llama3.2",
+            messages=tool_history(),
+            tools=[Tool.from_model(Weather)],
+            tool_choice="required",
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"messages": []}, "messages is empty"),
+        ({"messages": [{"role": "wizard", "content": "x"}]}, "unknown role 'wizard'"),
+        (
+            {"messages": [{"role": "tool", "content": "x", "tool_call_id": "nope"}]},
+            "no earlier assistant",
+        ),
+        ({"temperature": 1.5}, "temperature=1.5 is out of range for Anthropic: use 0.0 to 1.0"),
+        ({"top_p": 2}, "top_p=2"),
+        ({"max_tokens": 0}, "max_tokens=0"),
+        ({"options": {"num_ctx": 4096}}, "has no option 'num_ctx'"),
+        ({"top_k": -1}, "below its minimum"),
+        ({"tool_choice": "get_time"}, "not among the tools given"),
+        ({"tool_choice": "required"}, "tool_choice is set but no tools"),
+    ],
+)
+def test_bad_requests_fail_before_any_io(kwargs: dict[str, Any], message: str) -> None:
+    wire = Wire(no_io)
+    request = {"messages": [{"role": "user", "content": "hi"}], **kwargs}
+    with pytest.raises(RequestValidationError, match=message):
+        wire.client("anthropic", **KEYS["anthropic"]).complete(request)
+    assert wire.requests == []
+
+
+def test_named_tool_must_exist() -> None:
+    wire = Wire(no_io)
+    with pytest.raises(RequestValidationError, match="not among the tools"):
+        wire.client("openai", **KEYS["openai"]).complete(
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[Tool.from_model(Weather)],
+            tool_choice="Other",
+        )
+
+
+def test_images_where_they_cannot_go() -> None:
+    with pytest.raises(CapabilityError, match="takes no images"):
+        Wire(no_io).client("llamacpp").complete(messages=image_message(ImagePart.from_bytes(PNG)))
+    with pytest.raises(CapabilityError, match=r"model 'gpt-3\.5-turbo' takes no images"):
+        Wire(no_io).client("openai", **KEYS["openai"]).complete(
+            model="gpt-3.5-turbo", messages=image_message(ImagePart.from_bytes(PNG))
+        )
+    with pytest.raises(CapabilityError, match="bytes"):
+        Wire(no_io).client("ollama").complete(
+            model="llava", messages=image_message(ImagePart(url="https://x.test/a.png"))
+        )
+
+
+def test_embeddings_where_there_are_none() -> None:
+    wire = Wire(no_io)
+    with pytest.raises(CapabilityError, match="serves no embeddings"):
+        wire.client("anthropic", **KEYS["anthropic"]).embed("hello", model="x")
+    with pytest.raises(CapabilityError):
+        asyncio.run(modelwire.AsyncGroq(api_key="k").embed("hello", model="x"))
+
+
+def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        modelwire.OpenAI()
+
+
+def test_a_key_is_never_sent_over_plain_http_to_a_remote_host() -> None:
+    with pytest.raises(InsecureTransportError, match="allow_insecure_http"):
+        modelwire.OpenAI(api_key="sk-secret-value", base_url="http://example.com/v1")
+    modelwire.OpenAI(api_key="sk-secret-value", base_url="http://127.0.0.1:9/v1")
+    modelwire.OpenAI(
+        api_key="sk-secret-value", base_url="http://example.com/v1", allow_insecure_http=True
+    )
+
+
+# --------------------------------------------------------------------------- each check, on its own
+
+
+def make_spec(**overrides: Any) -> ProviderSpec:
+    data: dict[str, Any] = {
+        "name": "acme",
+        "display_name": "Acme",
+        "class_name": "Acme",
+        "dialect": "openai_chat",
+        "base_url": "https://api.acme.test/v1",
+        "auth": {"type": "bearer", "env": "ACME_API_KEY"},
+        "endpoints": {"chat": "/chat/completions", "models": "/models"},
+        "models": ["acme-1", "acme-2"],
+        "options": [
+            {"name": "top_k", "type": "int", "min": 1, "max": 100},
+            {"name": "mode", "type": "str", "enum": ["fast", "slow"]},
+            {"name": "loud", "type": "bool", "min": 5},
+        ],
+        "limits": {"max_stop_sequences": 2},
+    }
+    data.update(overrides)
+    return ProviderSpec.model_validate(data)
+
+
+SPEC = make_spec()
+
+
+def fails(
+    kind: type[Exception], match: str, call: Callable[[], object], spec: ProviderSpec = SPEC
+) -> Exception:
+    """`call()` raises exactly `kind` (not a subclass, not a base) naming the fix and the spec's
+    provider."""
+    with pytest.raises(kind, match=match) as info:
+        call()
+    assert type(info.value) is kind, type(info.value)
+    assert getattr(info.value, "provider", None) == spec.name
+    return info.value
+
+
+def request(**fields: Any) -> CompletionRequest:
+    return CompletionRequest(**{"model": "acme-1", "messages": [Message.user("hi")], **fields})
+
+
+def check(spec: ProviderSpec = SPEC, *, stream: bool = False, **fields: Any) -> Callable[[], None]:
+    return lambda: validation.check_request(spec, request(**fields), stream=stream)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost", "LOCALHOST".lower(), "api.localhost", "127.0.0.1", "127.9.9.9", "::1", "[::1]"],
+)
+def test_loopback_hosts(host: str) -> None:
+    assert validation.is_loopback(host)
+
+
+@pytest.mark.parametrize(
+    "host", ["example.com", "10.0.0.1", "192.168.1.2", "::2", "", "localhost.example"]
+)
+def test_hosts_that_are_not_loopback(host: str) -> None:
+    assert not validation.is_loopback(host)
+
+
+def test_transport_security() -> None:
+    error = fails(
+        InsecureTransportError,
+        r"refusing to send an API key over plain http to api\.acme\.test: use https, or pass "
+        r"allow_insecure_http=True",
+        lambda: validation.check_transport_security(SPEC, "http://api.acme.test/v1", True, False),
+    )
+    assert isinstance(error, RequestValidationError)
+    # what is allowed: https, no key, loopback, or the user's say-so
+    validation.check_transport_security(SPEC, "https://api.acme.test/v1", True, False)
+    validation.check_transport_security(SPEC, "http://api.acme.test/v1", False, False)
+    validation.check_transport_security(SPEC, "http://127.0.0.1:8080/v1", True, False)
+    validation.check_transport_security(SPEC, "http://[::1]:8080/v1", True, False)
+    validation.check_transport_security(SPEC, "http://api.acme.test/v1", True, True)
+
+
+def test_api_key_required_unless_the_spec_says_otherwise() -> None:
+    fails(
+        ConfigurationError,
+        "Acme needs an API key: pass api_key= or set ACME_API_KEY",
+        lambda: validation.check_api_key(SPEC, None),
+    )
+    fails(ConfigurationError, "needs an API key", lambda: validation.check_api_key(SPEC, ""))
+    validation.check_api_key(SPEC, "sk-x")
+    optional = make_spec(auth={"type": "bearer", "env": "ACME_API_KEY", "required": False})
+    validation.check_api_key(optional, None)
+    validation.check_api_key(make_spec(auth={"type": "none"}), None)
+
+
+def test_unknown_settings_are_named_with_the_known_ones() -> None:
+    spec = make_spec(settings=[{"name": "project", "header": "Acme-Project"}])
+    fails(
+        ConfigurationError,
+        r"Acme has no setting 'projekt', 'team' \(its settings: project\)",
+        lambda: validation.check_settings(spec, ["team", "projekt", "project"]),
+        spec,
+    )
+    fails(
+        ConfigurationError,
+        r"\(its settings: none\)",
+        lambda: validation.check_settings(SPEC, ["x"]),
+    )
+    validation.check_settings(spec, ["project"])
+
+
+def test_max_retries_below_zero() -> None:
+    fails(
+        ConfigurationError,
+        "max_retries must be 0 or more",
+        lambda: validation.check_max_retries(SPEC, -1),
+    )
+    validation.check_max_retries(SPEC, 0)
+    validation.check_max_retries(SPEC, None)
+
+
+# --------------------------------------------------------------------------- request_from
+
+
+def test_request_from_keywords_alone_with_the_clients_model() -> None:
+    prepared = validation.request_from(
+        SPEC, "acme-2", None, {"messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert prepared.model == "acme-2"
+    assert prepared.messages == [Message.user("hi")]
+
+
+def test_request_from_an_object_and_keywords_the_keywords_win() -> None:
+    base = CompletionRequest(
+        model="acme-1", messages=[Message.user("a")], temperature=0.1, options={"mode": "fast"}
+    )
+    prepared = validation.request_from(
+        SPEC, "acme-2", base, {"temperature": 0.9, "top_p": None, "top_k": 5}
+    )
+    assert (prepared.model, prepared.temperature, prepared.top_p) == ("acme-1", 0.9, None)
+    # a name that is no unified field is a provider option, merged with the object's own
+    assert prepared.options == {"mode": "fast", "top_k": 5}
+    assert base.temperature == 0.1 and base.options == {"mode": "fast"}  # left as it was
+
+
+def test_request_from_a_dict() -> None:
+    prepared = validation.request_from(
+        SPEC,
+        None,
+        {"model": "acme-1", "messages": [{"role": "user", "content": "hi"}], "mode": "slow"},
+        {},
+    )
+    assert prepared.options == {"mode": "slow"}
+
+
+def test_request_from_without_messages_says_how_to_pass_them() -> None:
+    fails(
+        RequestValidationError,
+        r"no messages given: pass messages=\[\{'role': 'user', 'content': '...'\}\]",
+        lambda: validation.request_from(SPEC, "acme-1", None, {"temperature": 0.5}),
+    )
+
+
+def test_request_from_something_else_names_its_type() -> None:
+    fails(
+        RequestValidationError,
+        "request must be a CompletionRequest or a dict, not list",
+        lambda: validation.request_from(SPEC, "acme-1", [Message.user("hi")], {}),  # type: ignore[arg-type]
+    )
+
+
+def test_request_from_invalid_fields_names_the_field() -> None:
+    error = fails(
+        RequestValidationError,
+        r"(?s)invalid request: .*temperature.*valid number",
+        lambda: validation.request_from(
+            SPEC, "acme-1", None, {"messages": [], "temperature": "warm"}
+        ),
+    )
+    assert error.__cause__ is None  # the pydantic error is folded into the message
+
+
+# --------------------------------------------------------------------------- check_request
+
+
+def test_a_good_request_passes() -> None:
+    check(
+        temperature=2.0, top_p=0.0, max_tokens=1, stop=["a", "b"], seed=1, options={"top_k": 100}
+    )()
+
+
+def test_streaming_where_the_provider_cannot() -> None:
+    spec = make_spec(capabilities={"streaming": False})
+    fails(
+        CapabilityError, r"Acme does not stream: use complete\(\)", check(spec, stream=True), spec
+    )
+    check(spec, stream=False)()
+
+
+def test_no_model_gives_an_example_from_the_spec() -> None:
+    fails(
+        RequestValidationError,
+        r"no model given: pass model= \(for example 'acme-1'\)",
+        check(model=None),
+    )
+    spec = make_spec(models=[])
+    fails(
+        RequestValidationError,
+        r"no model given: pass model= to the call",
+        check(spec, model=None),
+        spec,
+    )
+
+
+@pytest.mark.parametrize(
+    ("messages", "message"),
+    [
+        ([], "messages is empty: give at least one message"),
+        (
+            [Message.system("a"), Message.system("b")],
+            "only system messages were given: add a user message",
+        ),
+        (
+            [Message(role="user", content="x", tool_calls=[ToolCall(id="c", name="f")])],
+            r"messages\[0\] has tool_calls but role 'user'",
+        ),
+        (
+            [Message.user("x"), Message(role="tool", content="r")],
+            r"messages\[1\] is a tool result without tool_call_id \(the id of the tool call it "
+            r"answers\)",
+        ),
+        (
+            [
+                Message.user("x"),
+                Message.assistant("", tool_calls=[ToolCall(id="c1", name="f")]),
+                Message.tool("c2", "r"),
+            ],
+            r"messages\[2\] answers tool call 'c2', which no earlier assistant message made: "
+            "include the assistant turn with that call",
+        ),
+        (
+            [
+                Message.user("x"),
+                Message.tool("c1", "r"),
+                Message.assistant("", tool_calls=[ToolCall(id="c1", name="f")]),
+            ],
+            r"messages\[1\] answers tool call 'c1', which no earlier",  # the call must come first
+        ),
+    ],
+)
+def test_messages(messages: list[Message], message: str) -> None:
+    fails(RequestValidationError, message, check(messages=messages))
+
+
+IMAGE_BY_URL = Message.user([TextPart(text="what?"), ImagePart(url="https://x.test/a.png")])
+IMAGE_BY_BYTES = Message.user([ImagePart.from_bytes(PNG)])
+IMAGE_BY_DATA_URL = Message.user([ImagePart(url="data:image/png;base64,AAAA")])
+
+
+def test_images_to_a_provider_without_vision() -> None:
+    spec = make_spec(capabilities={"vision": False})
+    fails(
+        CapabilityError,
+        r"messages\[0\] has an image, and Acme takes no images",
+        check(spec, messages=[IMAGE_BY_BYTES]),
+        spec,
+    )
+
+
+def test_images_to_a_model_without_vision() -> None:
+    spec = make_spec(capabilities={"no_vision_models": ["acme-text"]})
+    fails(
+        CapabilityError,
+        r"messages\[0\] has an image, and model 'acme-text-2' takes no images",
+        check(spec, model="acme-text-2", messages=[IMAGE_BY_BYTES]),
+        spec,
+    )
+    check(spec, model="acme-1", messages=[IMAGE_BY_BYTES])()
+
+
+def test_images_by_url_to_a_provider_that_cannot_fetch_them() -> None:
+    spec = make_spec(capabilities={"image_urls": False})
+    fails(
+        CapabilityError,
+        r"messages\[0\] gives an image by URL, and Acme cannot fetch images: download it and pass "
+        r"its bytes, e.g. ImagePart.from_bytes\(data, media_type='image/png'\)",
+        check(spec, messages=[IMAGE_BY_URL]),
+        spec,
+    )
+    # bytes, and data URLs (bytes already), are fine
+    check(spec, messages=[IMAGE_BY_BYTES])()
+    check(spec, messages=[IMAGE_BY_DATA_URL])()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"temperature": 2.5}, r"temperature=2.5 is out of range for Acme: use 0.0 to 2.0"),
+        ({"temperature": -0.1}, r"temperature=-0.1 is out of range"),
+        ({"top_p": 1.01}, r"top_p=1.01 is out of range for Acme: use 0.0 to 1.0"),
+        ({"max_tokens": 0}, "max_tokens=0 must be at least 1"),
+        ({"stop": ["a", "b", "c"]}, "3 stop sequences given; Acme takes at most 2"),
+        ({"max_retries": -1}, "max_retries must be 0 or more"),
+        ({"tool_choice": "auto"}, "tool_choice is set but no tools were given"),
+        (
+            {"tools": [Tool(name="a"), Tool(name="b")], "tool_choice": "c"},
+            r"tool_choice names 'c', which is not among the tools given \(a, b\)",
+        ),
+        ({"tool_choice": NamedToolChoice(name="c")}, r"not among the tools given \(none\)"),
+        (
+            {"options": {"top_q": 1}},
+            r"Acme has no option 'top_q' \(its options: top_k, mode, loud\); use extra_body= to "
+            "send a raw field",
+        ),
+        (
+            {"options": {"mode": "medium"}},
+            r"option mode='medium' must be one of \['fast', 'slow'\]",
+        ),
+        ({"options": {"top_k": 0}}, "option top_k=0 is below its minimum 1"),
+        ({"options": {"top_k": 101}}, "option top_k=101 is above its maximum 100"),
+    ],
+)
+def test_request_fields(fields: dict[str, Any], message: str) -> None:
+    fails(RequestValidationError, message, check(**fields))
+
+
+def test_a_bool_option_is_not_compared_with_bounds() -> None:
+    check(options={"loud": True})()  # min: 5 applies to numbers only, and True is no number here
+
+
+def test_tool_choice_none_without_tools_is_fine() -> None:
+    check(tool_choice="none")()
+
+
+def test_max_tokens_required_unless_the_spec_has_a_default() -> None:
+    spec = make_spec(limits={"max_tokens_required": True})
+    fails(RequestValidationError, "Acme needs max_tokens: pass max_tokens=", check(spec), spec)
+    check(spec, max_tokens=10)()
+    check(make_spec(limits={"max_tokens_required": True, "default_max_tokens": 512}))()
+
+
+def test_seed_where_there_is_none() -> None:
+    spec = make_spec(capabilities={"seed": False})
+    fails(RequestValidationError, "Acme has no seed: leave seed= unset", check(spec, seed=1), spec)
+
+
+def test_tools_where_there_are_none() -> None:
+    spec = make_spec(capabilities={"tools": False})
+    fails(CapabilityError, "Acme does not support tools", check(spec, tools=[Tool(name="a")]), spec)
+
+
+@pytest.mark.parametrize("choice", ["required", "a"])
+def test_forced_tool_choice_where_it_cannot_be_forced(choice: str) -> None:
+    spec = make_spec(capabilities={"forced_tool_choice": False})
+    fails(
+        CapabilityError,
+        r"Acme cannot be made to call a tool \(tool_choice=.*\): use tool_choice='auto' and "
+        r"check response.tool_calls",
+        check(spec, tools=[Tool(name="a")], tool_choice=choice),
+        spec,
+    )
+    check(spec, tools=[Tool(name="a")], tool_choice="auto")()
+
+
+def test_structured_output_where_there_is_none() -> None:
+    spec = make_spec(capabilities={"structured_output": "none"})
+    fails(
+        CapabilityError,
+        "Acme cannot constrain output to JSON",
+        check(spec, response_format="json"),
+        spec,
+    )
+    check(response_format="json")()
+
+
+# --------------------------------------------------------------------------- models and embeddings
+
+
+def test_model_listing_needs_its_endpoint() -> None:
+    assert validation.check_models(SPEC) == "/models"
+    spec = make_spec(endpoints={"chat": "/chat"})
+    fails(
+        CapabilityError,
+        "Acme has no model-listing endpoint",
+        lambda: validation.check_models(spec),
+        spec,
+    )
+
+
+def test_embedding_inputs() -> None:
+    spec = make_spec(
+        capabilities={"embeddings": True}, endpoints={"chat": "/chat", "embeddings": "/embeddings"}
+    )
+    assert validation.embedding_inputs(spec, "one", "e-1") == (["one"], "e-1")
+    assert validation.embedding_inputs(spec, ("a", "b"), "e-1") == (["a", "b"], "e-1")
+    fails(
+        RequestValidationError,
+        r"embed\(\) needs at least one input",
+        lambda: validation.embedding_inputs(spec, [], "e-1"),
+        spec,
+    )
+    fails(
+        RequestValidationError,
+        "no model given: pass model=",
+        lambda: validation.embedding_inputs(spec, "a", None),
+        spec,
+    )
+    fails(
+        CapabilityError,
+        "Acme serves no embeddings through this API",
+        lambda: validation.embedding_inputs(SPEC, "a", "e-1"),
+    )

@@ -1,0 +1,30 @@
+"""The seed API as protocols (`modelwire._protocols`): every client satisfies them."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import modelwire
+from modelwire.providers import PROVIDERS, client_class
+from modelwire.testing import MockProvider
+
+
+def test_every_client_satisfies_the_seed_protocols() -> None:
+    for name in PROVIDERS:
+        spec = import_module(f"modelwire.providers.{name}").SPEC
+        kwargs = {"api_key": "sk-test"} if spec.auth.type != "none" else {}
+        sync_client = client_class(name)(**kwargs)
+        async_client = client_class(name, asynchronous=True)(**kwargs)
+        assert isinstance(sync_client, modelwire.ModelProvider)
+        assert isinstance(async_client, modelwire.AsyncModelProvider)
+        sync_client.close()
+
+
+def test_what_is_not_a_provider() -> None:
+    class TextOnly:
+        def complete(self, request: object, /) -> object:
+            return request
+
+    assert not isinstance(TextOnly(), modelwire.ModelProvider)
+    assert not isinstance(object(), modelwire.AsyncModelProvider)
+    assert isinstance(MockProvider(), modelwire.ModelProvider)

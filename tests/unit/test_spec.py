@@ -1,0 +1,207 @@
+"""The provider spec format (`modelwire.spec`): what a valid spec is, errors that name the key,
+and reading spec files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from modelwire.errors import SpecError
+from modelwire.spec import (
+    OPTION_TYPES,
+    AuthSpec,
+    ErrorRule,
+    OptionSpec,
+    ProviderSpec,
+    parse_spec,
+    read_spec_file,
+)
+from pydantic import ValidationError
+
+from tests.unit.support import ROOT, VALID
+
+MINIMAL: dict[str, Any] = {
+    "name": "acme",
+    "display_name": "Acme",
+    "class_name": "Acme",
+    "dialect": "openai_chat",
+    "base_url": "https://api.acme.test/v1",
+    "auth": {"type": "bearer", "env": "ACME_API_KEY"},
+    "endpoints": {"chat": "/chat/completions"},
+}
+
+
+def spec(**overrides: Any) -> ProviderSpec:
+    return ProviderSpec.model_validate({**MINIMAL, **overrides})
+
+
+def invalid(match: str, **overrides: Any) -> None:
+    with pytest.raises(SpecError, match=match):
+        parse_spec({**MINIMAL, **overrides}, "acme.yaml")
+
+
+def test_a_minimal_spec_and_its_defaults() -> None:
+    made = spec()
+    assert made.stream_format == "sse"
+    assert made.capabilities.streaming and made.capabilities.tools
+    assert made.capabilities.structured_output == "json_schema"
+    assert not made.capabilities.embeddings and not made.capabilities.stream_usage
+    assert (made.limits.temperature, made.limits.top_p) == ((0.0, 2.0), (0.0, 1.0))
+    assert made.limits.max_tokens_field == "max_tokens"
+    assert made.retry_statuses == [408, 409, 429, 500, 502, 503, 504]
+    assert made.request_id_headers == ["x-request-id", "request-id"]
+    assert made.options == [] and made.errors == [] and made.settings == []
+
+
+def test_specs_are_frozen() -> None:
+    with pytest.raises(ValidationError, match="frozen"):
+        spec().name = "other"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def test_no_auth_needs_no_key() -> None:
+    assert AuthSpec(type="none").required is False
+    assert AuthSpec(type="none", required=True).required is True
+    assert AuthSpec(type="bearer", env="K").required is True
+
+
+def test_auth_needs_its_header_and_variable() -> None:
+    invalid(
+        r"auth: Value error, auth type 'header' needs `header:`",
+        auth={"type": "header", "env": "K"},
+    )
+    invalid(r"auth type 'bearer' needs `env:` \(the API key variable\)", auth={"type": "bearer"})
+    invalid(
+        r"auth.type: Input should be 'bearer', 'header' or 'none'",
+        auth={"type": "basic", "env": "K"},
+    )
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_option_wire_path_and_annotation() -> None:
+    option = OptionSpec(name="num_ctx", type="int", wire="options.num_ctx")
+    assert option.wire_path == ["options", "num_ctx"]
+    assert OptionSpec(name="seed", type="int").wire_path == ["seed"]
+    assert option.annotation == "int"
+    assert OptionSpec(name="d", type="dict").annotation == "dict[str, Any]"
+    assert (
+        OptionSpec(name="tier", type="str", enum=["auto", "flex"]).annotation
+        == 'Literal["auto", "flex"]'
+    )
+    assert set(OPTION_TYPES) == {"int", "float", "str", "bool", "list[str]", "dict", "str | int"}
+
+
+@pytest.mark.parametrize(
+    ("option", "match"),
+    [
+        ({"name": "top-k", "type": "int"}, r"options.0.name: .*'top-k' is not a Python identifier"),
+        ({"name": "class", "type": "int"}, r"'class' is not a Python identifier"),
+        ({"name": "top_k", "type": "integer"}, r"options.0.type: .*type 'integer' is not one of"),
+    ],
+)
+def test_invalid_options(option: dict[str, Any], match: str) -> None:
+    invalid(match, options=[option])
+
+
+def test_options_are_named_once_and_found_by_name() -> None:
+    invalid(
+        r"options are named more than once: \['top_k'\]",
+        options=[{"name": "top_k", "type": "int"}] * 2,
+    )
+    made = spec(options=[{"name": "top_k", "type": "int"}])
+    assert made.option("top_k") is made.options[0]
+    assert made.option("top_p") is None
+
+
+# --------------------------------------------------------------------------- errors and the rest
+
+
+def test_error_rules() -> None:
+    assert ErrorRule(status=529, error="OverloadedError").retryable is None
+    invalid(
+        r"errors.0.error: .*error 'Teapot' is not one of",
+        errors=[{"status": 418, "error": "Teapot"}],
+    )
+    invalid(
+        r"an error rule needs status, type, code or message_contains",
+        errors=[{"error": "ServerError"}],
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"name": "Acme"}, r"name 'Acme' must be lower-case letters, digits and '_'"),
+        ({"name": "2acme"}, r"name '2acme' must be lower-case"),
+        ({"class_name": "acme"}, r"class_name 'acme' must be a capitalised Python identifier"),
+        ({"class_name": "Ac me"}, r"class_name 'Ac me' must be"),
+        (
+            {"dialect": "klingon"},
+            r"dialect: Input should be 'openai_chat', 'anthropic_messages' or 'ollama_chat'",
+        ),
+        ({"stream_format": "websocket"}, r"stream_format"),
+        (
+            {"capabilities": {"embeddings": True}},
+            r"capabilities.embeddings is true but endpoints.embeddings is unset",
+        ),
+        (
+            {"capabilities": {"telepathy": True}},
+            r"capabilities.telepathy: Extra inputs are not permitted",
+        ),
+        ({"endpoints": {}}, r"endpoints.chat: Field required"),
+    ],
+)
+def test_invalid_specs_name_the_key(overrides: dict[str, Any], match: str) -> None:
+    invalid(match, **overrides)
+
+
+def test_a_spec_error_names_its_source_and_every_problem() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec({"name": "x"}, "spec/providers/x.yaml")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "spec/providers/x.yaml: invalid provider spec"
+    assert "  display_name: Field required" in lines
+    assert "  dialect: Field required" in lines
+    with pytest.raises(SpecError, match=r"<spec>: invalid provider spec\n  \(top level\)"):
+        parse_spec("not a mapping")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_read_a_yaml_and_a_json_spec(tmp_path: Path) -> None:
+    from_yaml = read_spec_file(ROOT / "spec/providers/openai.yaml")
+    assert (from_yaml.name, from_yaml.limits.max_tokens_field) == (
+        "openai",
+        "max_completion_tokens",
+    )
+    path = tmp_path / "acme.json"
+    path.write_text(json.dumps(MINIMAL))
+    assert read_spec_file(path) == spec()
+    assert read_spec_file(str(path)) == spec()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "match"),
+    [
+        ("broken.yaml", "name: [unclosed\n", "broken.yaml: not valid YAML"),
+        ("broken.json", "{'single': 'quotes'}", "broken.json: not valid JSON"),
+        (
+            "broken.yml",
+            VALID.replace("dialect: openai_chat", "dialect: nope"),
+            r"broken.yml: invalid provider spec\n  dialect",
+        ),
+    ],
+)
+def test_a_broken_file_is_named(tmp_path: Path, name: str, text: str, match: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(SpecError, match=match) as info:
+        read_spec_file(path)
+    assert str(path) in str(info.value)

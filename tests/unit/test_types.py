@@ -1,0 +1,180 @@
+"""The unified types (`modelwire.types`): requests, messages, parts and stream chunks."""
+
+from __future__ import annotations
+
+import modelwire
+import pytest
+from modelwire import ImagePart, StreamingChunk
+from modelwire.types import (
+    CompletionRequest,
+    CompletionResponse,
+    Message,
+    NamedToolChoice,
+    ResponseFormat,
+    TextPart,
+    Timeout,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from pydantic import BaseModel, ValidationError
+
+
+def test_image_part_needs_one_source() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        ImagePart()
+
+
+def test_the_unified_fields_are_the_request_model_fields() -> None:
+    # every signature derives from RequestFields; it names exactly the request's fields
+    assert set(modelwire.RequestFields.__annotations__) == set(
+        modelwire.CompletionRequest.model_fields
+    )
+
+
+def test_text_chunk_is_the_keyword_chunk() -> None:
+    from modelwire.types import text_chunk
+
+    assert text_chunk("hi", "m", "id-1", {"raw": 1}) == StreamingChunk(
+        content="hi", model="m", id="id-1", raw={"raw": 1}
+    )
+
+
+# --------------------------------------------------------------------------- timeouts
+
+
+def test_timeout_from_a_number_keeps_connect_and_write() -> None:
+    base = Timeout(connect=3.0, write=4.0)
+    assert Timeout.coerce(7.5, base) == Timeout(
+        connect=3.0, read=7.5, write=4.0, stream_idle=7.5, total=7.5
+    )
+    assert Timeout.coerce(None, base) is base
+    own = Timeout(read=1.0)
+    assert Timeout.coerce(own, base) is own
+    assert Timeout.coerce(None) == Timeout()
+    assert Timeout() == Timeout(
+        connect=10.0, read=600.0, write=600.0, stream_idle=120.0, total=None
+    )
+
+
+# --------------------------------------------------------------------------- content and messages
+
+
+def test_image_parts_by_url_and_by_bytes() -> None:
+    by_url = ImagePart(url="https://x.test/a.png")
+    assert by_url.data_url() == "https://x.test/a.png"
+    by_bytes = ImagePart.from_bytes(b"\x00\x01", media_type="image/webp")
+    assert by_bytes.base64() == "AAE="
+    assert by_bytes.data_url() == "data:image/webp;base64,AAE="
+    with pytest.raises(ValueError, match="exactly one of url= or data="):
+        ImagePart(url="https://x.test/a.png", data=b"x")
+
+
+def test_message_helpers_text_and_images() -> None:
+    image = ImagePart.from_bytes(b"x")
+    message = Message.user([TextPart(text="one "), image, TextPart(text="two")])
+    assert message.text() == "one two"
+    assert message.images() == [image]
+    assert Message.system("s").images() == []
+    assert Message.tool("call_1", "result", name="f") == Message(
+        role="tool", content="result", tool_call_id="call_1", name="f"
+    )
+    call = ToolCall(id="c", name="f")
+    assert Message.assistant(tool_calls=[call]) == Message(
+        role="assistant", content="", tool_calls=[call]
+    )
+
+
+def test_an_unknown_role_names_the_known_ones() -> None:
+    with pytest.raises(ValidationError, match="unknown role 'bot': use one of 'system', 'user'"):
+        Message(role="bot", content="x")  # type: ignore[arg-type]
+
+
+def test_messages_and_requests_reject_unknown_fields() -> None:
+    with pytest.raises(ValidationError, match="contnet"):
+        Message.model_validate({"role": "user", "contnet": "typo"})
+    with pytest.raises(ValidationError, match="temprature"):
+        CompletionRequest.model_validate({"messages": [], "temprature": 1})
+
+
+# --------------------------------------------------------------------------- tools and formats
+
+
+def test_tool_call_arguments_as_compact_json() -> None:
+    assert ToolCall(id="c", name="f", arguments={"a": [1, 2], "b": "é"}).arguments_json() == (
+        '{"a":[1,2],"b":"\\u00e9"}'
+    )
+    assert ToolCall(id="c", name="f").arguments_json() == "{}"
+
+
+class Lookup(BaseModel):
+    """Look a word up."""
+
+    word: str
+    limit: int = 3
+
+
+def test_tool_from_a_model() -> None:
+    tool = Tool.from_model(Lookup)
+    assert (tool.name, tool.description) == ("Lookup", "Look a word up.")
+    assert tool.parameters == {
+        "properties": {
+            "word": {"title": "Word", "type": "string"},
+            "limit": {"default": 3, "title": "Limit", "type": "integer"},
+        },
+        "required": ["word"],
+        "type": "object",
+    }
+    named = Tool.from_model(Lookup, name="find", description="")
+    assert (named.name, named.description) == ("find", "")
+
+
+def test_a_tool_takes_no_arguments_by_default() -> None:
+    assert Tool(name="now").parameters == {"type": "object", "properties": {}}
+
+
+def test_response_format_from_a_model_excludes_the_model_when_dumped() -> None:
+    fmt = ResponseFormat.from_model(Lookup)
+    assert (fmt.type, fmt.name, fmt.strict, fmt.model) == ("json_schema", "Lookup", True, Lookup)
+    assert fmt.json_schema == Lookup.model_json_schema()
+    assert "model" not in fmt.model_dump()
+
+
+def test_request_shorthands() -> None:
+    request = CompletionRequest(
+        messages=[Message.user("x")],
+        stop="END",
+        response_format=Lookup,  # type: ignore[arg-type]
+        tool_choice="lookup",  # type: ignore[arg-type]
+    )
+    assert request.stop == ["END"]
+    assert request.response_format == ResponseFormat.from_model(Lookup)
+    assert request.tool_choice == NamedToolChoice(name="lookup")
+    json_mode = CompletionRequest(messages=[], response_format="json", tool_choice="required")  # type: ignore[arg-type]
+    assert json_mode.response_format == ResponseFormat(type="json_object")
+    assert json_mode.tool_choice == "required"
+
+
+# --------------------------------------------------------------------------- responses and chunks
+
+
+def test_usage_totals_and_is_frozen() -> None:
+    usage = Usage(input_tokens=3, output_tokens=4)
+    assert usage.total_tokens == 7
+    with pytest.raises(ValidationError, match="frozen"):
+        usage.input_tokens = 1
+
+
+def test_a_response_text_is_its_content() -> None:
+    assert CompletionResponse(content="hi").text == "hi"
+    assert "secret" not in repr(CompletionResponse(raw={"secret": "body"}))
+
+
+def test_stream_chunks_defaults_and_deltas() -> None:
+    chunk = StreamingChunk()
+    assert (chunk.content, chunk.is_final, chunk.tool_calls, chunk.reasoning) == ("", False, (), "")
+    delta = ToolCallDelta(index=0)
+    assert (delta.id, delta.name, delta.arguments) == (None, None, "")
+    with pytest.raises(AttributeError):
+        delta.index = 1  # type: ignore[misc]
