@@ -169,3 +169,11 @@ def test_no_hooks_by_default_and_hooks_are_values() -> None:
         event.attempt = 2  # type: ignore[misc]
     error = modelwire.ServerError("down")
     assert ErrorEvent("openai", error) == ErrorEvent("openai", error)
+
+
+def test_an_async_hook_is_refused_when_the_hooks_are_made() -> None:
+    async def on_chunk(chunk: object) -> None:
+        pass
+
+    with pytest.raises(modelwire.ConfigurationError, match="async def"):
+        Hooks(on_chunk=on_chunk)

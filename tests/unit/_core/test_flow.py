@@ -15,7 +15,6 @@ from modelwire import (
     APIStatusError,
     APITimeoutError,
     BadRequestError,
-    ConfigurationError,
     Hooks,
     RateLimitError,
     RetryPolicy,
@@ -306,11 +305,3 @@ def test_failures_log_below_warning(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records, "the flow logs its retries and failures"
     assert max(r.levelno for r in caplog.records) <= logging.INFO
     assert all("sk-secret" not in r.getMessage() for r in caplog.records)
-
-
-def test_an_async_hook_is_refused_when_the_hooks_are_made() -> None:
-    async def on_chunk(chunk: object) -> None:
-        pass
-
-    with pytest.raises(ConfigurationError, match="async def"):
-        Hooks(on_chunk=on_chunk)
