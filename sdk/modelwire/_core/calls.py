@@ -236,11 +236,19 @@ class ClientConfig:
             body = json.loads(content)
         except ValueError as exc:
             raise UnexpectedResponseError(
-                f"the {kind} response is not JSON ({exc}): {content[:200]!r}",
+                f"the {_WHAT[kind]} is not JSON ({exc}): {content[:200]!r}",
                 provider=self.spec.name,
             ) from None
         self.dialect.check_wire(kind, body, self.spec.name)
         return body
+
+
+# what each kind of body is called in an error message
+_WHAT: dict[WireKind, str] = {
+    "response": "response",
+    "models": "model list",
+    "embeddings": "embeddings response",
+}
 
 
 def _unchanged(response: CompletionResponse) -> CompletionResponse:

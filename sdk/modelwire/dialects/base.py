@@ -74,7 +74,8 @@ class Dialect:
                 for e in exc.errors()[:5]
             )
             raise UnexpectedResponseError(
-                f"the {kind} response does not have the expected shape ({problems})",
+                f"the {'response' if kind == 'response' else kind + ' response'} does not have "
+                f"the expected shape ({problems})",
                 provider=provider,
                 body=body,
             ) from None

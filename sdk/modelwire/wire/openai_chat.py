@@ -17,7 +17,7 @@ class OpenaiChatCompletionsWireTypes(RootModel[Any]):
 
 
 class FunctionCall(BaseModel):
-    name: str | None = None
+    name: str
     arguments: str | None = None
 
 

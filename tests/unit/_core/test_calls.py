@@ -252,6 +252,13 @@ def test_the_finisher_without_a_response_format_changes_nothing() -> None:
     [
         (b"<html>502</html>", r"response is not JSON .*b'<html>502</html>'"),
         (b'{"choices": "none"}', r"response does not have the expected shape"),
+        # a tool call must name its function: no bare KeyError from the parser
+        (
+            b'{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant",'
+            b'"tool_calls":[{"id":"t","type":"function","function":{"arguments":"{}"}}]},'
+            b'"finish_reason":"tool_calls"}]}',
+            r"tool_calls.0.function.name: Field required",
+        ),
     ],
 )
 def test_a_body_that_is_not_the_documented_one(content: bytes, message: str) -> None:
