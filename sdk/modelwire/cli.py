@@ -1,4 +1,4 @@
-"""`modelwire` on the command line: chat, models, providers, generate.
+"""`modelwire` on the command line: chat, models, providers, generate (and --version).
 
 Stays within argparse and the runtime dependencies, and imports clients only when a
 command needs them, so that it starts fast.
@@ -23,6 +23,7 @@ EXIT_OK = 0
 EXIT_PROVIDER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` leaves
 
 
 def _err(message: str) -> None:
@@ -172,7 +173,11 @@ def cmd_providers(args: argparse.Namespace) -> int:
         spec = import_module(f"modelwire.providers.{module}").SPEC
         key_env = spec.auth.env or "-"
         if spec.auth.type == "none" or not spec.auth.required:
-            status = "ready (no key needed)"
+            # a server of one's own: say whether it is up, not only that it needs no key
+            url = (
+                os.environ.get(spec.base_url_env) if spec.base_url_env else None
+            ) or spec.base_url
+            status = f"no key needed; {_listening(url)}"
         elif spec.auth.env and os.environ.get(spec.auth.env):
             status = "key set"
         else:
@@ -184,6 +189,24 @@ def cmd_providers(args: argparse.Namespace) -> int:
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return EXIT_OK
+
+
+def _listening(url: str) -> str:
+    """Whether something accepts connections at the URL's host and port (a quick look)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = parts.hostname or "localhost"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"bad URL {url!r}"
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return f"listening at {host}:{port}"
+    except OSError:
+        return f"not listening at {host}:{port}"
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -200,7 +223,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(prog="modelwire", description="Talk to LLM providers.")
+    parser.add_argument("--version", action="version", version=f"modelwire {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_client_flags(p: argparse.ArgumentParser) -> None:
@@ -243,6 +269,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # anywhere, e.g. while `models` starts the local server: no traceback
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `modelwire chat ... | head`: the reader left; stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 

@@ -7,11 +7,13 @@ import io
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import modelwire
 import pytest
 from modelwire import providers
 from modelwire.cli import EXIT_OK, EXIT_PROVIDER_ERROR, EXIT_USAGE, _chunk_json, main
@@ -238,7 +240,16 @@ def test_providers_says_what_is_configured_and_never_a_key(
     secret = "sk-cli-secret-value-123456"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    assert main(["providers"]) == EXIT_OK
+    # a server listening where OLLAMA_HOST says; nothing where LLAMACPP_BASE_URL says
+    listener = socket.create_server(("127.0.0.1", 0))
+    listening_port = listener.getsockname()[1]
+    closed = socket.create_server(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{listening_port}")
+    monkeypatch.setenv("LLAMACPP_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
+    with listener:
+        assert main(["providers"]) == EXIT_OK
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines()}
     assert rows["provider"].split() == [
@@ -254,9 +265,46 @@ def test_providers_says_what_is_configured_and_never_a_key(
     assert set(rows) == {"provider", *PROVIDERS}
     assert "key set" in rows["openai"] and "OPENAI_API_KEY" in rows["openai"]
     assert "needs ANTHROPIC_API_KEY" in rows["anthropic"]
-    assert "ready (no key needed)" in rows["ollama"] and "ready (no key needed)" in rows["llamacpp"]
+    assert f"no key needed; listening at 127.0.0.1:{listening_port}" in rows["ollama"]
+    assert f"no key needed; not listening at 127.0.0.1:{closed_port}" in rows["llamacpp"]
     assert "https://api.openai.com/v1" in rows["openai"]
     assert secret not in out and secret[-6:] not in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"modelwire {modelwire.__version__}"
+
+
+def test_a_closed_pipe_and_ctrl_c_end_quietly() -> None:
+    # `modelwire ... | head` and Ctrl-C: an exit code, no traceback
+    code = (
+        "import sys, modelwire.cli as cli\n"
+        "def boom(args):\n"
+        "    raise {exc}\n"
+        "cli.cmd_providers = boom\n"
+        "sys.exit(cli.main(['providers']))\n"
+    )
+    for exc, expected in (("BrokenPipeError()", 141), ("KeyboardInterrupt()", 130)):
+        done = subprocess.run(
+            [sys.executable, "-c", code.format(exc=exc)], capture_output=True, text=True
+        )
+        assert done.returncode == expected, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_a_real_closed_pipe_gives_no_traceback() -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "modelwire.cli", "providers"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    reader.stdout.close()  # the reader leaves before the first line is written
+    _, err = reader.communicate(timeout=60)
+    assert b"Traceback" not in err and reader.returncode in (0, 141)
 
 
 def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
