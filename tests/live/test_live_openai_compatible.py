@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import modelwire
 import pytest
-from modelwire.errors import BadRequestError, ProviderError
+from modelwire.errors import BadRequestError, ContextLengthExceededError, ProviderError
 from modelwire.local import LocalServer
 from modelwire.types import CompletionResponse, StreamingChunk
 from pydantic import BaseModel
@@ -322,3 +322,15 @@ def test_pool_attribute_path_is_httpcore() -> None:
         pool = _pool(client)
         assert type(pool).__module__.startswith("httpcore")
         assert pool.connections == [] and list(pool._requests) == []
+
+
+def test_a_prompt_longer_than_the_context_is_context_length_exceeded(
+    local_server: LocalServer,
+) -> None:
+    # the server's context is 2,048 tokens: 3,000 words cannot fit, and retrying cannot help
+    long_prompt = [{"role": "user", "content": "word " * 3000}]
+    with modelwire.LlamaCpp(base_url=local_server.base_url, max_retries=3) as client:
+        with pytest.raises(ContextLengthExceededError) as info:
+            client.complete(messages=long_prompt, max_tokens=4)
+        assert info.value.attempts == 1 and info.value.retryable is False
+        assert "context" in str(info.value)
