@@ -90,6 +90,7 @@ class ClientConfig:
     def create(cls, spec: ProviderSpec, **settings: Unpack[ClientSettings]) -> ClientConfig:
         # a provider's own settings come as keywords too; the spec names which it has
         given: dict[str, Any] = dict(settings)
+        validation.check_client_settings(spec, given)
         own = {k: given.pop(k) for k in list(given) if k not in _CLIENT_SETTINGS}
         own.update(given.pop("settings", None) or {})
         validation.check_settings(spec, list(own))

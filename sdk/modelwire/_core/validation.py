@@ -5,9 +5,12 @@ what to change, so nothing wrong is ever sent."""
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import ValidationError
 
 from ..errors import (
     CapabilityError,
@@ -15,8 +18,10 @@ from ..errors import (
     InsecureTransportError,
     RequestValidationError,
 )
+from ..hooks import Hooks
+from ..retries import RetryPolicy
 from ..spec import ProviderSpec
-from ..types import CompletionRequest, ImagePart, NamedToolChoice
+from ..types import CompletionRequest, ImagePart, NamedToolChoice, Timeout
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
 
@@ -79,6 +84,79 @@ def check_max_retries(spec: ProviderSpec, value: int | None) -> None:
         raise ConfigurationError("max_retries must be 0 or more", provider=spec.name)
 
 
+def _seconds_or_none(value: object) -> bool:
+    return value is None or (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def timeout_problem(value: object) -> str | None:
+    """What is wrong with a `timeout=` value (a number of seconds, a Timeout or None)."""
+    if isinstance(value, Timeout):
+        bad = [
+            name
+            for name in ("connect", "read", "write", "stream_idle", "total")
+            if not _seconds_or_none(getattr(value, name))
+        ]
+        if bad:
+            return f"Timeout({bad[0]}=...) must be a number of seconds above 0, or None"
+        return None
+    if not _seconds_or_none(value):
+        return (
+            f"timeout={value!r} must be a number of seconds above 0, a modelwire.Timeout, or None"
+        )
+    return None
+
+
+# the type each client setting must have, and how to say it
+_SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "api_key": ((str,), "a string"),
+    "base_url": ((str,), "a URL string"),
+    "model": ((str,), "a model id string"),
+    "max_retries": ((int, RetryPolicy), "a number of retries or a modelwire.RetryPolicy"),
+    "default_headers": ((Mapping,), "a mapping of header names to strings"),
+    "allow_insecure_http": ((bool,), "True or False"),
+    "max_line_bytes": ((int,), "a number of bytes"),
+    "hooks": ((Hooks,), "a modelwire.Hooks"),
+    "settings": ((Mapping,), "a mapping of setting names to strings"),
+}
+
+
+def check_client_settings(spec: ProviderSpec, settings: Mapping[str, Any]) -> None:
+    """Each setting a client is made with has its type, so that a wrong one fails here and
+    not at the first request."""
+    for name, value in settings.items():
+        if value is None:
+            continue
+        if name == "timeout":
+            problem = timeout_problem(value)
+            if problem:
+                raise ConfigurationError(problem, provider=spec.name)
+            continue
+        expected = _SETTING_TYPES.get(name)
+        if expected is None:
+            continue
+        kinds, wanted = expected
+        wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        if wrong:
+            raise ConfigurationError(
+                f"{name}={value!r} must be {wanted}, not {type(value).__name__}",
+                provider=spec.name,
+            )
+    headers = settings.get("default_headers") or {}
+    for key, value in headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigurationError(
+                f"default_headers[{key!r}] must map a string to a string", provider=spec.name
+            )
+    size = settings.get("max_line_bytes")
+    if size is not None and size < 1:
+        raise ConfigurationError("max_line_bytes must be 1 or more", provider=spec.name)
+
+
 # --------------------------------------------------------------------------- a request
 
 
@@ -112,9 +190,34 @@ def request_from(
         raise _fail(spec, "no messages given: pass messages=[{'role': 'user', 'content': '...'}]")
     try:
         prepared = CompletionRequest.model_validate(data)
+    except ValidationError as exc:
+        raise _fail(spec, f"invalid request: {_problems(exc)}") from None
     except ValueError as exc:
         raise _fail(spec, f"invalid request: {exc}") from None
     return prepared
+
+
+def _union_branch(part: str) -> bool:
+    # pydantic names each branch of a union in the location: `float`, `Timeout`, `str`,
+    # `function-after[...]`; the field names of a request are lower-case words
+    return part[:1].isupper() or "[" in part or part in ("float", "int", "str", "bool")
+
+
+def _problems(error: ValidationError) -> str:
+    """pydantic's report in a line or two: each field once, with what was given."""
+    seen: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        # a union reports every branch: keep the first word on each field
+        where = ".".join(str(p) for p in item["loc"] if not _union_branch(str(p)))
+        if where in seen:
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        given = item.get("input")
+        shown = "" if isinstance(given, (dict, list)) else f" (given {given!r:.40})"
+        seen[where] = f"{where or 'request'}: {message}{shown}"
+        if len(seen) == 3:
+            break
+    return "; ".join(seen.values())
 
 
 def _check_range(
@@ -181,6 +284,12 @@ def _check_messages(spec: ProviderSpec, request: CompletionRequest) -> None:
                     "assistant message made: include the assistant turn with that call",
                 )
         images = message.images()
+        if message.role in ("user", "system") and not images and not message.text().strip():
+            raise _fail(
+                spec,
+                f"{where} ({message.role}) has no content: give it text (or, for a user "
+                "message, an image), or leave it out",
+            )
         if not images:
             continue
         if not spec.capabilities.vision:
@@ -256,6 +365,9 @@ def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: boo
         raise _unsupported(spec, f"{spec.display_name} cannot constrain output to JSON")
     if request.max_retries is not None and request.max_retries < 0:
         raise _fail(spec, "max_retries must be 0 or more")
+    problem = None if request.timeout is None else timeout_problem(request.timeout)
+    if problem:
+        raise _fail(spec, problem)
     for name, value in request.options.items():
         _check_option(spec, name, value)
 

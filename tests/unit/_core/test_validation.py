@@ -515,3 +515,52 @@ def test_embedding_inputs() -> None:
         "Acme serves no embeddings through this API",
         lambda: validation.embedding_inputs(SPEC, "a", "e-1"),
     )
+
+
+# --------------------------------------------------------------------------- client settings
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"timeout": "fast"}, r"timeout='fast' must be a number of seconds above 0"),
+        ({"timeout": -1}, r"timeout=-1 must be a number"),
+        ({"timeout": float("nan")}, r"must be a number of seconds above 0"),
+        ({"timeout": modelwire.Timeout(read="x")}, r"Timeout\(read=...\) must be"),  # type: ignore[arg-type]
+        ({"max_retries": "3"}, r"max_retries='3' must be a number of retries"),
+        ({"default_headers": {"X-Id": 1}}, r"default_headers\['X-Id'\] must map a string"),
+        ({"default_headers": ["X-Id"]}, r"default_headers=.* must be a mapping"),
+        ({"allow_insecure_http": "yes"}, r"allow_insecure_http='yes' must be True or False"),
+        ({"max_line_bytes": 0}, r"max_line_bytes must be 1 or more"),
+        ({"hooks": print}, r"hooks=.* must be a modelwire.Hooks"),
+    ],
+)
+def test_wrongly_typed_settings_fail_at_construction(
+    settings: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(modelwire.ConfigurationError, match=message):
+        modelwire.Ollama(**settings)
+
+
+def test_a_per_call_timeout_is_checked_before_sending() -> None:
+    fields = {"messages": [{"role": "user", "content": "hi"}], "timeout": "fast"}
+    with pytest.raises(RequestValidationError, match=r"timeout: Input should be a valid number"):
+        validation.request_from(SPEC, "acme-1", None, fields)
+    with pytest.raises(RequestValidationError, match=r"timeout=0.0 must be a number"):
+        check(timeout=0)()
+
+
+@pytest.mark.parametrize("role", ["user", "system"])
+def test_a_message_without_content_is_refused(role: str) -> None:
+    messages = [{"role": "user", "content": "hi"}, {"role": role, "content": "  "}]
+    with pytest.raises(RequestValidationError, match=rf"messages\[1\] \({role}\) has no content"):
+        check(messages=messages)()
+
+
+def test_a_bad_field_is_reported_in_a_line_without_pydantic_links() -> None:
+    client = modelwire.Ollama()
+    with pytest.raises(RequestValidationError) as info:
+        client.complete(messages=[{"role": "user", "content": "x"}], max_tokens="many")
+    text = str(info.value)
+    assert "max_tokens: Input should be a valid integer" in text and "'many'" in text
+    assert "errors.pydantic.dev" not in text and "\n" not in text
