@@ -259,6 +259,13 @@ def parse_structured(
     if fmt is None:
         return None
     text = response.content.strip()
+    # an answer that stopped at the token limit is cut off, not wrong: say so, and the fix
+    cut = (
+        f"; the answer was cut off at max_tokens (finish_reason {response.raw_finish_reason!r}):"
+        " raise max_tokens"
+        if response.finish_reason == "length"
+        else ""
+    )
     value: Any
     if not text and response.tool_calls:
         # providers that answer structured output through a forced tool
@@ -268,7 +275,8 @@ def parse_structured(
             value = json.loads(text)
         except ValueError as exc:
             raise OutputValidationError(
-                f"the model's output is not valid JSON ({exc}); ask again or relax the schema",
+                f"the model's output is not valid JSON ({exc})"
+                + (cut or "; ask again or relax the schema"),
                 provider=provider,
                 raw_output=response.content,
             ) from None
@@ -278,10 +286,18 @@ def parse_structured(
         return fmt.model.model_validate(value)
     except ValidationError as exc:
         raise OutputValidationError(
-            f"the model's output does not match {fmt.model.__name__}: {exc}",
+            f"the model's output does not match {fmt.model.__name__}{cut}: {_brief(exc)}",
             provider=provider,
             raw_output=response.content,
         ) from None
+
+
+def _brief(error: ValidationError) -> str:
+    """pydantic's findings in a line: the first three fields and what is wrong with them."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in item['loc']) or 'output'}: {item['msg']}"
+        for item in error.errors(include_url=False)[:3]
+    )
 
 
 # ---------------------------------------------------------------- writers

@@ -313,3 +313,22 @@ def test_parse_structured_errors_keep_the_raw_output() -> None:
     assert (info.value.raw_output, info.value.provider) == ("Sure! Here it is", "p")
     with pytest.raises(OutputValidationError, match="does not match Weather"):
         structured('{"city": 3}')
+
+
+def test_structured_output_cut_off_at_max_tokens_says_so() -> None:
+    from modelwire.testing import MockProvider
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    mock = MockProvider().reply('{"name": "Par', finish_reason="length")
+    with pytest.raises(OutputValidationError, match=r"cut off at max_tokens .*raise max_tokens"):
+        mock.complete(messages=[{"role": "user", "content": "x"}], response_format=City)
+    # a whole answer of the wrong shape names the field, in a line
+    mock.reply('{"name": "Paris"}')
+    with pytest.raises(OutputValidationError) as info:
+        mock.complete(messages=[{"role": "user", "content": "x"}], response_format=City)
+    assert "population: Field required" in str(info.value) and "cut off" not in str(info.value)
+    assert "\n" not in str(info.value)
