@@ -27,6 +27,8 @@ class ZAIFields(RequestFields, total=False):
 
     thinking: dict[str, Any] | None
     """Thinking, e.g. {'type': 'enabled', 'clear_thinking': False} (or 'disabled')."""
+    reasoning_effort: str | None
+    """Reasoning effort of the models that take it (e.g. high on glm-5)."""
     do_sample: bool | None
     """Sample (true) or decode greedily (false)."""
     tool_stream: bool | None
