@@ -133,6 +133,13 @@ class CapabilitiesSpec(_Spec):
     stream_usage: bool = False
     # models known to take no images (a prefix match)
     no_vision_models: list[str] = Field(default_factory=list)
+    # JSON mode (structured_output: json_object) also sends the schema under
+    # `response_format.schema` (llama.cpp constrains the output with it); false for
+    # providers that take `{"type": "json_object"}` alone
+    schema_in_json_mode: bool = True
+    # the assistant-message key that carries an earlier turn's reasoning back to the
+    # provider (Z.ai: reasoning_content); unset, reasoning is never sent back
+    reasoning_history_field: str | None = None
 
 
 class LimitsSpec(_Spec):
@@ -141,8 +148,39 @@ class LimitsSpec(_Spec):
     max_tokens_required: bool = False
     # the body key for the output limit (OpenAI's newer models take max_completion_tokens)
     max_tokens_field: str = "max_tokens"
+    # the body key for the sampling seed (Mistral's is random_seed)
+    seed_field: str = "seed"
     default_max_tokens: int | None = None
     max_stop_sequences: int | None = None
+
+
+class ModelsListSpec(_Spec):
+    """How the model-listing endpoint answers, and how it pages.
+
+    `pagination: cursor` follows pages: each next request sends the cursor the last page
+    gave (`next_cursor`, a key of the page) as the query parameter `cursor_param`, until a
+    page has no cursor or its `has_more` key is false. Anthropic: `after_id` / `last_id` /
+    `has_more`; Gemini-style: `pageToken` / `nextPageToken`.
+    """
+
+    pagination: Literal["none", "cursor"] = "none"
+    cursor_param: str | None = None
+    next_cursor: str | None = None
+    # a key that is true while more pages follow; unset, a cursor alone means more
+    has_more: str | None = None
+    # the query parameter asking for a page size, and the size asked for
+    page_size_param: str | None = None
+    page_size: int | None = Field(default=None, ge=1)
+    # the endpoint answers a bare JSON array of models (Together), not an object
+    array: bool = False
+
+    @model_validator(mode="after")
+    def _cursor_keys(self) -> ModelsListSpec:
+        if self.pagination == "cursor" and not (self.cursor_param and self.next_cursor):
+            raise ValueError("pagination 'cursor' needs `cursor_param:` and `next_cursor:`")
+        if (self.page_size is None) != (self.page_size_param is None):
+            raise ValueError("`page_size:` and `page_size_param:` go together")
+        return self
 
 
 class ErrorRule(_Spec):
@@ -182,6 +220,7 @@ class ProviderSpec(_Spec):
     headers: dict[str, str] = Field(default_factory=dict)
     settings: list[SettingSpec] = Field(default_factory=list)
     endpoints: EndpointsSpec
+    models_list: ModelsListSpec = Field(default_factory=ModelsListSpec)
     stream_format: Literal["sse", "ndjson"] = "sse"
     models: list[str] = Field(default_factory=list)
     default_model: str | None = None

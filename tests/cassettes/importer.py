@@ -1,7 +1,8 @@
 """Convert third-party recordings of provider HTTP traffic into our own vcrpy cassettes.
 
-The recordings under ``shared/cassettes`` (described by its ``MANIFEST.md`` and
-``NATIVE-MANIFEST.md``) come from other projects' test suites, in seven formats:
+The recordings under ``shared/cassettes`` (described by its ``MANIFEST.md``,
+``NATIVE-MANIFEST.md`` and, for the folders in ``PART_2_FOLDERS``, ``MANIFEST-2.md``) come
+from other projects' test suites, in seven formats:
 
 * vcrpy YAML as written by pydantic-ai (JSON bodies stored parsed under ``parsed_body``),
 * plain vcrpy YAML (openllmetry, llm-lmstudio) and its older httpx variant (crewai:
@@ -18,7 +19,7 @@ writes them as a standard vcrpy cassette that ``vcr.VCR().use_cassette(path)`` r
 with httpx. Writing redacts credentials and makes framing headers consistent with the
 stored, decoded bodies.
 
-Command line (converts every file listed in the two manifests)::
+Command line (converts every file listed in the manifests)::
 
     python -m tests.cassettes.importer [SRC_DIR [DEST_DIR]]
     python tests/cassettes/importer.py ../shared/cassettes /tmp/converted
@@ -1270,8 +1271,15 @@ def _strip_md(cell: str) -> str:
     return cell.replace("`", "").strip()
 
 
+# The folders of MANIFEST-2.md that are converted: the OpenAI-style chat completions of
+# Mistral, Cerebras, Hugging Face's router and Z.ai. (Its other folders are other wire
+# formats: the Responses API, Gemini, Bedrock, xAI's gRPC, WebSocket frames.)
+PART_2_FOLDERS: Final = ("mistral", "cerebras", "huggingface", "zai")
+
+
 def read_manifests(src_dir: Path | str) -> tuple[list[ManifestEntry], dict[str, SourceProject]]:
-    """Every file listed in ``MANIFEST.md`` and ``NATIVE-MANIFEST.md``, and the sources table."""
+    """Every file listed in ``MANIFEST.md`` and ``NATIVE-MANIFEST.md``, those of
+    ``MANIFEST-2.md`` in ``PART_2_FOLDERS``, and the sources table."""
     src = Path(src_dir)
     entries: list[ManifestEntry] = []
     projects: dict[str, SourceProject] = {"pydantic-ai": SourceProject(*PYDANTIC_AI_SOURCE)}
@@ -1282,6 +1290,18 @@ def read_manifests(src_dir: Path | str) -> tuple[list[ManifestEntry], dict[str, 
             continue
         provider, name = _strip_md(cells[0]), _strip_md(cells[1])
         entries.append(ManifestEntry(f"{provider}/{name}", provider, "pydantic-ai", "vcrpy YAML"))
+
+    part_2 = src / "MANIFEST-2.md"
+    if part_2.is_file():
+        for cells in _table_rows(part_2.read_text(encoding="utf-8").splitlines()):
+            # the per-file table: | folder | file | streamed | statuses | features |
+            if len(cells) < 2 or not cells[1].endswith(".yaml"):
+                continue
+            provider, name = _strip_md(cells[0]), _strip_md(cells[1])
+            if provider in PART_2_FOLDERS:
+                entries.append(
+                    ManifestEntry(f"{provider}/{name}", provider, "pydantic-ai", "vcrpy YAML")
+                )
 
     section: str | None = None
     in_sources = False
@@ -1381,7 +1401,7 @@ _ATTRIBUTION_HEADER: Final = """\
 
 Every cassette under this folder (except this file) was converted by
 `tests/cassettes/importer.py` from real HTTP traffic recorded by other open-source
-projects. The recordings, their sources, licenses and commits are described by the two
+projects. The recordings, their sources, licenses and commits are described by the
 manifests copied verbatim at the end of this file.
 
 | recorded by | repository | commit | license |
@@ -1429,7 +1449,9 @@ def _attribution(src: Path, report: ConversionReport, projects: Mapping[str, Sou
         for source, out, fmt, count in sorted(report.written, key=lambda row: row[1])
     )
     text = _ATTRIBUTION_HEADER.format(projects=project_rows, files=file_rows)
-    for name in ("MANIFEST.md", "NATIVE-MANIFEST.md"):
+    for name in ("MANIFEST.md", "NATIVE-MANIFEST.md", "MANIFEST-2.md"):
+        if not (src / name).is_file():
+            continue
         manifest = (src / name).read_text(encoding="utf-8").rstrip("\n")
         text += f"\n---\n\n<!-- {name}, copied verbatim from the source folder -->\n\n{manifest}\n"
     return text

@@ -53,7 +53,24 @@ PAGES = [
     "observability.md",
     *(
         f"providers/{name}.md"
-        for name in ("openai", "anthropic", "openrouter", "ollama", "lmstudio", "llamacpp", "groq")
+        for name in (
+            "openai",
+            "anthropic",
+            "openrouter",
+            "ollama",
+            "lmstudio",
+            "llamacpp",
+            "groq",
+            "mistral",
+            "deepseek",
+            "xai",
+            "together",
+            "fireworks",
+            "cerebras",
+            "huggingface",
+            "vllm",
+            "zai",
+        )
     ),
 ]
 # a block naming one of these talks to the session's local server
@@ -73,6 +90,12 @@ CLEARED_VARIABLES = (
     "LMSTUDIO_BASE_URL",
     "LLAMACPP_BASE_URL",
     "LLAMACPP_API_KEY",
+    *(
+        f"{name}_BASE_URL"
+        for name in ("MISTRAL", "DEEPSEEK", "XAI", "TOGETHER", "FIREWORKS", "CEREBRAS", "HF", "ZAI")
+    ),
+    "VLLM_BASE_URL",
+    "VLLM_API_KEY",
     "MODELWIRE_PROVIDER",
 )
 

@@ -30,7 +30,13 @@ CLIENTS: dict[str, str] = {
     # Ollama's OpenAI-compatible /v1 surface
     "ollama": "OpenAI",
 }
-CHAT_PATHS = ("/v1/chat/completions", "/v1/messages", "/api/chat", "/api/v0/chat/completions")
+CHAT_PATHS = (
+    "/v1/chat/completions",
+    "/v1/messages",
+    "/api/chat",
+    "/api/v0/chat/completions",
+    "/api/paas/v4/chat/completions",
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class Exchange:
     @property
     def path(self) -> str:
         uri: str = self.interaction["request"]["uri"]
-        return "/" + uri.split("://", 1)[-1].split("/", 1)[-1].split("?")[0]
+        return "/" + uri.split("://", 1)[-1].split("/", 1)[-1].split("?")[0].split("#")[0]
 
     @property
     def is_chat(self) -> bool:

@@ -303,7 +303,7 @@ def test_httptest2_json_mock_url_from_path() -> None:
 @requires_source
 def test_detect_format_covers_every_manifest_entry() -> None:
     entries, projects = importer.read_manifests(SOURCE)
-    assert len(entries) == 137
+    assert len(entries) == 156
     formats = {importer.detect_format(SOURCE / e.relpath) for e in entries}
     assert formats == set(importer.FORMATS)
     assert {e.provider for e in entries} == {
@@ -314,6 +314,7 @@ def test_detect_format_covers_every_manifest_entry() -> None:
         "ollama",
         "ollama-native",
         "lmstudio",
+        *importer.PART_2_FOLDERS,
     }
     assert {e.source for e in entries} <= set(projects)
 
@@ -389,7 +390,7 @@ def test_every_converted_cassette_replays_its_source(converted_cassettes: Path) 
                 assert int(response.headers["content-length"]) == len(ia.response_body)
                 replayed += 1
             assert played.all_played, cassette
-    assert replayed == 205
+    assert replayed == 229
 
 
 # --------------------------------------------------------------------------------------
@@ -404,12 +405,16 @@ def test_converted_cassettes_exist_per_provider(converted_cassettes: Path) -> No
         counts[provider] = counts.get(provider, 0) + 1
     assert counts == {
         "anthropic": 38,
+        "cerebras": 3,
         "groq": 11,
+        "huggingface": 5,
         "lmstudio": 8,
+        "mistral": 6,
         "ollama": 3,
         "ollama-native": 18,
         "openai": 44,
         "openrouter": 15,
+        "zai": 5,
     }
     assert (converted_cassettes / "ATTRIBUTION.md").is_file()
 
@@ -456,7 +461,7 @@ def test_rerunning_the_conversion_is_byte_identical(
     assert result.returncode == 0, result.stderr
     produced = _files(tmp_path)
     assert produced == _files(converted_cassettes)
-    assert len(_converted_cassettes(tmp_path)) == 137
+    assert len(_converted_cassettes(tmp_path)) == 156
     for rel in produced:
         assert (tmp_path / rel).read_bytes() == (converted_cassettes / rel).read_bytes(), rel
 

@@ -205,3 +205,27 @@ def test_a_broken_file_is_named(tmp_path: Path, name: str, text: str, match: str
     with pytest.raises(SpecError, match=match) as info:
         read_spec_file(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("listing", "problem"),
+    [
+        ({"pagination": "cursor"}, "needs `cursor_param:` and `next_cursor:`"),
+        ({"pagination": "cursor", "cursor_param": "after"}, "needs `cursor_param:`"),
+        ({"page_size": 100}, "`page_size:` and `page_size_param:` go together"),
+        ({"page_size_param": "limit", "page_size": 0}, "greater than or equal to 1"),
+        ({"pagination": "pages"}, "'none' or 'cursor'"),
+    ],
+)
+def test_a_models_listing_names_what_it_pages_with(listing: dict[str, Any], problem: str) -> None:
+    with pytest.raises(SpecError, match="models_list") as caught:
+        parse_spec({**MINIMAL, "models_list": listing}, "acme.yaml")
+    assert problem in str(caught.value)
+
+
+def test_the_spec_fields_of_the_chat_dialects_variants_default_to_openais_wire() -> None:
+    spec = parse_spec(MINIMAL)
+    assert spec.limits.seed_field == "seed"
+    assert spec.capabilities.schema_in_json_mode is True
+    assert spec.capabilities.reasoning_history_field is None
+    assert spec.models_list.pagination == "none" and not spec.models_list.array

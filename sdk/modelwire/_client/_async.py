@@ -221,8 +221,12 @@ class AsyncClient:
         return AsyncStreamingResponse(response, state)
 
     async def list_models(self) -> list[ModelInfo]:
-        outcome, _ = await self._send(self._config.models_call())
-        return self._config.parse_models(outcome.content)
+        """Every model the provider lists, following its pages (one GET per page)."""
+        pages = self._config.model_pages()
+        while (call := pages.next_call()) is not None:
+            outcome, _ = await self._send(call)
+            pages.add(outcome.content)
+        return pages.models
 
     async def embed(
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any

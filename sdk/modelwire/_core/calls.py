@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import urlencode
 
 from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
@@ -192,8 +193,23 @@ class ClientConfig:
             max_retries=request.max_retries,
         )
 
-    def models_call(self) -> HTTPCall:
-        return self._call("GET", validation.check_models(self.spec), None)
+    def models_call(self, cursor: str | None = None) -> HTTPCall:
+        """The GET of one page of models: the first, or the one after `cursor`."""
+        path = validation.check_models(self.spec)
+        listing = self.spec.models_list
+        query: dict[str, str] = {}
+        if listing.page_size_param and listing.page_size is not None:
+            query[listing.page_size_param] = str(listing.page_size)
+        if cursor is not None and listing.cursor_param:
+            query[listing.cursor_param] = cursor
+        if query:
+            path += ("&" if "?" in path else "?") + urlencode(query)
+        return self._call("GET", path, None)
+
+    def model_pages(self) -> ModelPages:
+        """The model listing, page by page: see `ModelPages`."""
+        validation.check_models(self.spec)
+        return ModelPages(self)
 
     def embeddings_call(
         self, inputs: str | Sequence[str], model: str | None, options: Mapping[str, Any]
@@ -227,7 +243,13 @@ class ClientConfig:
         return self.finisher(request)(self.dialect.parse_response(body, self.spec))
 
     def parse_models(self, content: bytes) -> list[ModelInfo]:
-        return self.dialect.parse_models(self._body("models", content), self.spec)
+        return self.parse_models_page(content)[0]
+
+    def parse_models_page(self, content: bytes) -> tuple[list[ModelInfo], str | None]:
+        """One page's models, and the cursor of the next page (None on the last)."""
+        body = self._body("models", content)
+        models = self.dialect.parse_models(body, self.spec)
+        return models, next_models_cursor(self.spec, body)
 
     def parse_embeddings(self, content: bytes) -> EmbeddingResponse:
         return self.dialect.parse_embeddings(self._body("embeddings", content), self.spec)
@@ -240,6 +262,15 @@ class ClientConfig:
                 f"the {_WHAT[kind]} is not JSON ({exc}): {content[:200]!r}",
                 provider=self.spec.name,
             ) from None
+        if kind == "models" and self.spec.models_list.array:
+            if not isinstance(body, list):
+                raise UnexpectedResponseError(
+                    f"the models response is not the JSON array {self.spec.display_name} "
+                    f"answers: {content[:200]!r}",
+                    provider=self.spec.name,
+                    body=body,
+                )
+            body = {"data": body}
         self.dialect.check_wire(kind, body, self.spec.name)
         return body
 
@@ -254,3 +285,76 @@ _WHAT: dict[WireKind, str] = {
 
 def _unchanged(response: CompletionResponse) -> CompletionResponse:
     return response
+
+
+# the most pages one listing follows: a server that never stops paging is an error
+MAX_MODEL_PAGES = 1000
+
+
+def next_models_cursor(spec: ProviderSpec, body: Any) -> str | None:
+    """The cursor of the page after this one, by the spec's `models_list`; None when this
+    page is the last (or the provider does not page)."""
+    listing = spec.models_list
+    if listing.pagination == "none" or not isinstance(body, dict):
+        return None
+    if listing.has_more is not None and body.get(listing.has_more) is not True:
+        return None
+    assert listing.next_cursor is not None  # checked by the spec
+    cursor = body.get(listing.next_cursor)
+    if cursor is None or cursor == "":
+        return None
+    if not isinstance(cursor, (str, int)) or isinstance(cursor, bool):
+        raise UnexpectedResponseError(
+            f"the models page's {listing.next_cursor!r} is {type(cursor).__name__}, not a string",
+            provider=spec.name,
+            body=body,
+        )
+    return str(cursor)
+
+
+class ModelPages:
+    """A model listing followed page by page, with no I/O: `next_call()` plans the GET of
+    the next page (None once the last has been read), `add()` reads one page's body.
+
+    The drivers loop `while (call := pages.next_call()) is not None: pages.add(send(call))`
+    and return `pages.models`. A cursor that comes back twice, or more than
+    `MAX_MODEL_PAGES` pages, raises `UnexpectedResponseError` instead of looping forever.
+    """
+
+    __slots__ = ("_config", "_cursor", "_done", "_pages", "_seen", "models")
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._cursor: str | None = None
+        self._done = False
+        self._pages = 0
+        self._seen: set[str] = set()
+        self.models: list[ModelInfo] = []
+
+    def next_call(self) -> HTTPCall | None:
+        if self._done:
+            return None
+        return self._config.models_call(self._cursor)
+
+    def add(self, content: bytes) -> None:
+        models, cursor = self._config.parse_models_page(content)
+        self.models.extend(models)
+        self._pages += 1
+        spec = self._config.spec
+        if cursor is None:
+            self._done = True
+            return
+        if cursor in self._seen:
+            raise UnexpectedResponseError(
+                f"the models listing of {spec.display_name} gave the cursor {cursor!r} twice: "
+                "its pages do not advance",
+                provider=spec.name,
+            )
+        if self._pages >= MAX_MODEL_PAGES:
+            raise UnexpectedResponseError(
+                f"the models listing of {spec.display_name} did not end after "
+                f"{MAX_MODEL_PAGES} pages",
+                provider=spec.name,
+            )
+        self._seen.add(cursor)
+        self._cursor = cursor

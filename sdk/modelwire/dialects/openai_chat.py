@@ -67,7 +67,7 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _message(message: Message) -> dict[str, Any]:
+def _message(message: Message, spec: ProviderSpec) -> dict[str, Any]:
     if message.role == "tool":
         out: dict[str, Any] = {
             "role": "tool",
@@ -88,7 +88,50 @@ def _message(message: Message) -> dict[str, Any]:
         ]
     if message.name:
         out["name"] = message.name
+    field = spec.capabilities.reasoning_history_field
+    if field and message.role == "assistant" and message.reasoning:
+        out[field] = message.reasoning
     return out
+
+
+def _part_text(part: Any, where: str) -> str:
+    text = part.get("text")
+    if text is None:
+        return ""
+    if type(text) is not str:
+        raise TypeError(f"{where}.text is {type(text).__name__}, not a string")
+    return text
+
+
+def split_content(content: Any, where: str = "content") -> tuple[str, str]:
+    """(answer text, reasoning) of a message's or a delta's `content`: a string, or a list
+    of typed parts (Mistral: `{"type": "text"}` and `{"type": "thinking", "thinking":
+    [parts]}`), whose other kinds (references, images) carry no text of the answer."""
+    if content is None:
+        return "", ""
+    if type(content) is str:
+        return content, ""
+    if type(content) is not list:
+        raise TypeError(f"{where} is {type(content).__name__}, not a string or a list")
+    text: list[str] = []
+    reasoning: list[str] = []
+    for i, part in enumerate(content):
+        if type(part) is not dict:
+            raise TypeError(f"{where}[{i}] is {type(part).__name__}, not an object")
+        kind = part.get("type")
+        if kind == "text":
+            text.append(_part_text(part, f"{where}[{i}]"))
+        elif kind == "thinking":
+            inner = part.get("thinking")
+            if type(inner) is str:
+                reasoning.append(inner)
+            elif type(inner) is list:
+                reasoning.extend(
+                    _part_text(p, f"{where}[{i}].thinking[{j}]")
+                    for j, p in enumerate(inner)
+                    if type(p) is dict and p.get("type", "text") == "text"
+                )
+    return "".join(text), "".join(reasoning)
 
 
 def usage_from(data: Any) -> Usage | None:
@@ -129,15 +172,17 @@ class OpenAIChatDialect(Dialect):
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": [_message(m) for m in request.messages],
+            "messages": [_message(m, spec) for m in request.messages],
         }
         max_tokens = request.max_tokens or spec.limits.default_max_tokens
         if max_tokens is not None:
             body[spec.limits.max_tokens_field] = max_tokens
-        for key in ("temperature", "top_p", "stop", "seed", "parallel_tool_calls"):
+        for key in ("temperature", "top_p", "stop", "parallel_tool_calls"):
             value = getattr(request, key)
             if value is not None:
                 body[key] = value
+        if request.seed is not None:
+            body[spec.limits.seed_field] = request.seed
         if request.tools:
             body["tools"] = [
                 {
@@ -170,7 +215,7 @@ class OpenAIChatDialect(Dialect):
             else:
                 # JSON mode; servers such as llama.cpp constrain it with a `schema` key
                 body["response_format"] = {"type": "json_object"}
-                if fmt.json_schema is not None:
+                if fmt.json_schema is not None and spec.capabilities.schema_in_json_mode:
                     body["response_format"]["schema"] = fmt.json_schema
         if stream:
             body["stream"] = True
@@ -192,11 +237,12 @@ class OpenAIChatDialect(Dialect):
             for i, call in enumerate(message.get("tool_calls") or [])
         ]
         raw_finish = choice.get("finish_reason")
+        content, thinking = split_content(message.get("content"), "message.content")
         return CompletionResponse(
             id=body.get("id"),
             model=body.get("model"),
-            content=message.get("content") or "",
-            reasoning=_reasoning_of(message),
+            content=content,
+            reasoning=_reasoning_of(message) or thinking or None,
             tool_calls=tool_calls,
             finish_reason=self.finish_reason(raw_finish),
             raw_finish_reason=raw_finish,
@@ -305,14 +351,15 @@ class OpenAIStreamParser:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning is None and "reasoning_details" in delta:
             reasoning = _reasoning_of(delta)
+        content, thinking = split_content(delta.get("content"), "delta.content")
         return StreamingChunk(
-            content=_check_str(delta.get("content") or "", "delta.content"),
+            content=content,
             model=model,
             finish_reason=finish,
             raw_finish_reason=raw_finish,
             usage=self.usage if usage else None,
             tool_calls=tool_deltas,
-            reasoning=_check_str(reasoning or "", "delta.reasoning"),
+            reasoning=_check_str(reasoning or "", "delta.reasoning") + thinking,
             id=chunk_id,
             raw=data,
         )

@@ -16,12 +16,21 @@ from .._registry import Registry
 if TYPE_CHECKING:
     from .._client import AsyncClient, Client
     from .anthropic import Anthropic, AsyncAnthropic
+    from .cerebras import AsyncCerebras, Cerebras
+    from .deepseek import AsyncDeepSeek, DeepSeek
+    from .fireworks import AsyncFireworks, Fireworks
     from .groq import AsyncGroq, Groq
+    from .huggingface import AsyncHuggingFace, HuggingFace
     from .llamacpp import AsyncLlamaCpp, LlamaCpp
     from .lmstudio import AsyncLMStudio, LMStudio
+    from .mistral import AsyncMistral, Mistral
     from .ollama import AsyncOllama, Ollama
     from .openai import AsyncOpenAI, OpenAI
     from .openrouter import AsyncOpenRouter, OpenRouter
+    from .together import AsyncTogether, Together
+    from .vllm import VLLM, AsyncVLLM
+    from .xai import XAI, AsyncXAI
+    from .zai import ZAI, AsyncZAI
 
 __all__ = [
     "PROVIDERS",
@@ -30,29 +39,56 @@ __all__ = [
     "client_class",
     "Anthropic",
     "AsyncAnthropic",
+    "Cerebras",
+    "AsyncCerebras",
+    "DeepSeek",
+    "AsyncDeepSeek",
+    "Fireworks",
+    "AsyncFireworks",
     "Groq",
     "AsyncGroq",
+    "HuggingFace",
+    "AsyncHuggingFace",
     "LlamaCpp",
     "AsyncLlamaCpp",
     "LMStudio",
     "AsyncLMStudio",
+    "Mistral",
+    "AsyncMistral",
     "Ollama",
     "AsyncOllama",
     "OpenAI",
     "AsyncOpenAI",
     "OpenRouter",
     "AsyncOpenRouter",
+    "Together",
+    "AsyncTogether",
+    "VLLM",
+    "AsyncVLLM",
+    "XAI",
+    "AsyncXAI",
+    "ZAI",
+    "AsyncZAI",
 ]
 
 # provider name -> (module, sync class, async class)
 PROVIDERS: dict[str, tuple[str, str, str]] = {
     "anthropic": ("anthropic", "Anthropic", "AsyncAnthropic"),
+    "cerebras": ("cerebras", "Cerebras", "AsyncCerebras"),
+    "deepseek": ("deepseek", "DeepSeek", "AsyncDeepSeek"),
+    "fireworks": ("fireworks", "Fireworks", "AsyncFireworks"),
     "groq": ("groq", "Groq", "AsyncGroq"),
+    "huggingface": ("huggingface", "HuggingFace", "AsyncHuggingFace"),
     "llamacpp": ("llamacpp", "LlamaCpp", "AsyncLlamaCpp"),
     "lmstudio": ("lmstudio", "LMStudio", "AsyncLMStudio"),
+    "mistral": ("mistral", "Mistral", "AsyncMistral"),
     "ollama": ("ollama", "Ollama", "AsyncOllama"),
     "openai": ("openai", "OpenAI", "AsyncOpenAI"),
     "openrouter": ("openrouter", "OpenRouter", "AsyncOpenRouter"),
+    "together": ("together", "Together", "AsyncTogether"),
+    "vllm": ("vllm", "VLLM", "AsyncVLLM"),
+    "xai": ("xai", "XAI", "AsyncXAI"),
+    "zai": ("zai", "ZAI", "AsyncZAI"),
 }
 registry = Registry(__name__, PROVIDERS)
 __getattr__ = registry.module_attribute
@@ -64,7 +100,23 @@ def client(target: Literal["anthropic"], **kwargs: Any) -> Anthropic: ...
 
 
 @overload
+def client(target: Literal["cerebras"], **kwargs: Any) -> Cerebras: ...
+
+
+@overload
+def client(target: Literal["deepseek"], **kwargs: Any) -> DeepSeek: ...
+
+
+@overload
+def client(target: Literal["fireworks"], **kwargs: Any) -> Fireworks: ...
+
+
+@overload
 def client(target: Literal["groq"], **kwargs: Any) -> Groq: ...
+
+
+@overload
+def client(target: Literal["huggingface"], **kwargs: Any) -> HuggingFace: ...
 
 
 @overload
@@ -73,6 +125,10 @@ def client(target: Literal["llamacpp"], **kwargs: Any) -> LlamaCpp: ...
 
 @overload
 def client(target: Literal["lmstudio"], **kwargs: Any) -> LMStudio: ...
+
+
+@overload
+def client(target: Literal["mistral"], **kwargs: Any) -> Mistral: ...
 
 
 @overload
@@ -85,6 +141,22 @@ def client(target: Literal["openai"], **kwargs: Any) -> OpenAI: ...
 
 @overload
 def client(target: Literal["openrouter"], **kwargs: Any) -> OpenRouter: ...
+
+
+@overload
+def client(target: Literal["together"], **kwargs: Any) -> Together: ...
+
+
+@overload
+def client(target: Literal["vllm"], **kwargs: Any) -> VLLM: ...
+
+
+@overload
+def client(target: Literal["xai"], **kwargs: Any) -> XAI: ...
+
+
+@overload
+def client(target: Literal["zai"], **kwargs: Any) -> ZAI: ...
 
 
 @overload
@@ -101,7 +173,23 @@ def async_client(target: Literal["anthropic"], **kwargs: Any) -> AsyncAnthropic:
 
 
 @overload
+def async_client(target: Literal["cerebras"], **kwargs: Any) -> AsyncCerebras: ...
+
+
+@overload
+def async_client(target: Literal["deepseek"], **kwargs: Any) -> AsyncDeepSeek: ...
+
+
+@overload
+def async_client(target: Literal["fireworks"], **kwargs: Any) -> AsyncFireworks: ...
+
+
+@overload
 def async_client(target: Literal["groq"], **kwargs: Any) -> AsyncGroq: ...
+
+
+@overload
+def async_client(target: Literal["huggingface"], **kwargs: Any) -> AsyncHuggingFace: ...
 
 
 @overload
@@ -110,6 +198,10 @@ def async_client(target: Literal["llamacpp"], **kwargs: Any) -> AsyncLlamaCpp: .
 
 @overload
 def async_client(target: Literal["lmstudio"], **kwargs: Any) -> AsyncLMStudio: ...
+
+
+@overload
+def async_client(target: Literal["mistral"], **kwargs: Any) -> AsyncMistral: ...
 
 
 @overload
@@ -122,6 +214,22 @@ def async_client(target: Literal["openai"], **kwargs: Any) -> AsyncOpenAI: ...
 
 @overload
 def async_client(target: Literal["openrouter"], **kwargs: Any) -> AsyncOpenRouter: ...
+
+
+@overload
+def async_client(target: Literal["together"], **kwargs: Any) -> AsyncTogether: ...
+
+
+@overload
+def async_client(target: Literal["vllm"], **kwargs: Any) -> AsyncVLLM: ...
+
+
+@overload
+def async_client(target: Literal["xai"], **kwargs: Any) -> AsyncXAI: ...
+
+
+@overload
+def async_client(target: Literal["zai"], **kwargs: Any) -> AsyncZAI: ...
 
 
 @overload

@@ -27,9 +27,23 @@ class ToolCall(BaseModel):
     function: FunctionCall
 
 
+class TextPart(BaseModel):
+    type: str | None = None
+    text: str | None = None
+
+
+class ContentPart(BaseModel):
+    type: str
+    text: str | None = None
+    thinking: str | list[TextPart] | None = None
+
+
 class ResponseMessage(BaseModel):
     role: str | None = None
-    content: str | None = None
+    content: str | list[ContentPart] | None = Field(
+        None,
+        description='The answer: text, or (Mistral) a list of typed parts such as text and thinking.',
+    )
     refusal: str | None = None
     reasoning: str | None = None
     reasoning_content: str | None = None

@@ -253,3 +253,55 @@ def test_an_error_status_raises_before_a_stream_starts() -> None:
     made = modelwire.OpenAI(api_key="k", http_client=http)
     with pytest.raises(modelwire.AuthenticationError, match="bad key"):
         made.stream_completion(messages=[{"role": "user", "content": "hi"}])
+
+
+def _anthropic_pages(request: httpx.Request) -> httpx.Response:
+    """Three pages of two models, as Anthropic pages them (after_id / has_more / last_id)."""
+    ids = [f"claude-{n}" for n in range(6)]
+    after = request.url.params.get("after_id")
+    start = 0 if after is None else ids.index(after) + 1
+    page = ids[start : start + 2]
+    body = {
+        "data": [{"id": i, "type": "model", "display_name": i} for i in page],
+        "has_more": start + 2 < len(ids),
+        "first_id": page[0],
+        "last_id": page[-1],
+    }
+    return httpx.Response(200, json=body)
+
+
+def test_list_models_follows_every_page_sync_and_async() -> None:
+    wire = Wire(_anthropic_pages)
+    models = wire.client("anthropic", api_key="k").list_models()
+    assert [m.id for m in models] == [f"claude-{n}" for n in range(6)]
+    assert [r.url.params.get("after_id") for r in wire.requests] == [None, "claude-1", "claude-3"]
+    assert all(r.url.params["limit"] == "1000" for r in wire.requests)
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _anthropic_pages(request)
+
+    async def run() -> list[str]:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+        async with modelwire.AsyncAnthropic(api_key="k", http_client=http) as client:
+            found = [m.id for m in await client.list_models()]
+        await http.aclose()
+        return found
+
+    assert asyncio.run(run()) == [m.id for m in models]
+    assert len(seen) == 3
+
+
+def test_an_error_on_a_later_page_raises_with_its_status() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("after_id"):
+            return httpx.Response(
+                500, json={"type": "error", "error": {"type": "api_error", "message": "boom"}}
+            )
+        return _anthropic_pages(request)
+
+    with pytest.raises(modelwire.ServerError, match="boom") as caught:
+        Wire(answer).client("anthropic", api_key="k").list_models()
+    assert caught.value.status_code == 500

@@ -11,6 +11,7 @@ from modelwire._core.calls import USER_AGENT, ClientConfig, HTTPCall
 from modelwire._framing import DEFAULT_MAX_LINE_BYTES, NDJSONDecoder, SSEDecoder
 from modelwire.dialects import get_dialect
 from modelwire.errors import (
+    CapabilityError,
     ConfigurationError,
     LineTooLongError,
     RequestValidationError,
@@ -277,3 +278,86 @@ def test_parse_models_and_embeddings() -> None:
         made.parse_models(b'{"models": []}')
     vectors = made.parse_embeddings(b'{"data": [{"index": 0, "embedding": [0.5]}]}')
     assert vectors.embeddings == [[0.5]] and vectors.usage is None
+
+
+# ----------------------------------------------------------------------------- model pages
+
+
+def _page(ids: list[str], *, more: bool, last: str | None = None) -> bytes:
+    data = [{"id": i, "type": "model"} for i in ids]
+    return json.dumps(
+        {"data": data, "has_more": more, "first_id": ids[0] if ids else None, "last_id": last}
+    ).encode()
+
+
+def test_an_anthropic_listing_asks_for_big_pages_then_follows_the_last_id() -> None:
+    made = ClientConfig.create(anthropic.SPEC, api_key="sk-ant-test")
+    pages = made.model_pages()
+    first = pages.next_call()
+    assert first is not None and first.url == "https://api.anthropic.com/v1/models?limit=1000"
+    pages.add(_page(["a", "b"], more=True, last="b"))
+    second = pages.next_call()
+    assert second is not None
+    assert second.url == "https://api.anthropic.com/v1/models?limit=1000&after_id=b"
+    assert second.headers["x-api-key"] == "sk-ant-test"
+    pages.add(_page(["c"], more=False, last="c"))
+    assert pages.next_call() is None
+    assert [m.id for m in pages.models] == ["a", "b", "c"]
+
+
+def test_a_provider_that_does_not_page_is_read_once() -> None:
+    pages = config().model_pages()
+    call = pages.next_call()
+    assert call is not None and call.url == "https://api.openai.com/v1/models"
+    # a has_more and a last_id mean nothing without pagination in the spec
+    pages.add(_page(["gpt-4o"], more=True, last="gpt-4o"))
+    assert pages.next_call() is None and [m.id for m in pages.models] == ["gpt-4o"]
+
+
+def _paging(**listing: Any) -> ClientConfig:
+    spec = openai.SPEC.model_copy(
+        update={"models_list": openai.SPEC.models_list.model_copy(update=listing)}
+    )
+    return ClientConfig.create(spec, api_key="sk-test")
+
+
+def test_a_token_cursor_without_has_more_pages_until_it_is_absent() -> None:
+    pages = _paging(
+        pagination="cursor", cursor_param="pageToken", next_cursor="nextPageToken"
+    ).model_pages()
+    pages.add(b'{"data": [{"id": "m1"}], "nextPageToken": "t 2"}')
+    call = pages.next_call()
+    assert call is not None and call.url.endswith("/models?pageToken=t+2")
+    pages.add(b'{"data": [{"id": "m2"}], "nextPageToken": ""}')
+    assert pages.next_call() is None
+    assert [m.id for m in pages.models] == ["m1", "m2"]
+
+
+def test_a_cursor_that_comes_back_is_an_error_not_a_loop() -> None:
+    pages = _paging(
+        pagination="cursor", cursor_param="after", next_cursor="last_id", has_more="has_more"
+    ).model_pages()
+    pages.add(_page(["a"], more=True, last="a"))
+    with pytest.raises(UnexpectedResponseError, match="'a' twice"):
+        pages.add(_page(["a"], more=True, last="a"))
+
+
+def test_a_cursor_of_the_wrong_type_is_a_typed_error() -> None:
+    pages = _paging(pagination="cursor", cursor_param="after", next_cursor="last_id").model_pages()
+    with pytest.raises(UnexpectedResponseError, match="'last_id' is dict"):
+        pages.add(b'{"data": [], "last_id": {}}')
+
+
+def test_a_bare_array_listing() -> None:
+    made = _paging(array=True)
+    assert [m.id for m in made.parse_models(b'[{"id": "m1", "type": "chat"}]')] == ["m1"]
+    with pytest.raises(UnexpectedResponseError, match="not the JSON array"):
+        made.parse_models(b'{"data": []}')
+
+
+def test_listing_models_without_an_endpoint_fails_before_any_call() -> None:
+    spec = openai.SPEC.model_copy(
+        update={"endpoints": openai.SPEC.endpoints.model_copy(update={"models": None})}
+    )
+    with pytest.raises(CapabilityError, match="no model-listing endpoint"):
+        ClientConfig.create(spec, api_key="k").model_pages()

@@ -754,3 +754,92 @@ def test_the_fast_path_agrees_with_the_full_path() -> None:
     assert (fast_chunk.content, fast_chunk.model, fast_chunk.id) == ("tok", "m", "c1")
     full_chunk.raw = fast_chunk.raw
     assert fast_chunk == full_chunk
+
+
+# --------------------------------------------------------------------------- spec-driven wire keys
+
+
+def test_the_seed_goes_under_the_specs_seed_field() -> None:
+    assert build(seed=7)["seed"] == 7
+    body = build(spec_with(limits={"seed_field": "random_seed"}), seed=7)
+    assert body["random_seed"] == 7 and "seed" not in body
+    assert "random_seed" not in build(spec_with(limits={"seed_field": "random_seed"}))
+
+
+def test_json_mode_without_the_schema_where_the_spec_says_so() -> None:
+    fmt = ResponseFormat.from_model(Weather)
+    bare = spec_with(
+        llamacpp.SPEC,
+        capabilities={"structured_output": "json_object", "schema_in_json_mode": False},
+    )
+    assert build(bare, response_format=fmt)["response_format"] == {"type": "json_object"}
+    assert "schema" in build(llamacpp.SPEC, response_format=fmt)["response_format"]
+
+
+def test_earlier_reasoning_is_sent_back_only_under_the_specs_field() -> None:
+    history = [
+        Message.user("17 * 19?"),
+        Message(role="assistant", content="323", reasoning="17 * 19 = 323"),
+        Message.user("and times 2?"),
+    ]
+    assert all("reasoning_content" not in m for m in build(messages=history)["messages"])
+    spec = spec_with(capabilities={"reasoning_history_field": "reasoning_content"})
+    sent = build(spec, messages=history)["messages"]
+    assert sent[1] == {"role": "assistant", "content": "323", "reasoning_content": "17 * 19 = 323"}
+    assert all("reasoning_content" not in m for m in (sent[0], sent[2]))
+
+
+# --------------------------------------------------------------------------- content as parts
+
+THINKING_PARTS = [
+    {
+        "type": "thinking",
+        "thinking": [{"type": "text", "text": "Look "}, {"type": "text", "text": "both ways."}],
+    },
+    {"type": "text", "text": "Cross at the "},
+    {"type": "reference", "reference_ids": [1]},
+    {"type": "text", "text": "lights."},
+]
+
+
+def test_content_given_as_typed_parts_splits_into_answer_and_reasoning() -> None:
+    body = answer({"role": "assistant", "content": THINKING_PARTS})
+    DIALECT.check_wire("response", body)
+    parsed = DIALECT.parse_response(body, openai.SPEC)
+    assert parsed.content == "Cross at the lights."
+    assert parsed.reasoning == "Look both ways."
+
+
+def test_a_thinking_part_given_as_a_string() -> None:
+    parts = [{"type": "thinking", "thinking": "hmm"}, {"type": "text", "text": "ok"}]
+    parsed = DIALECT.parse_response(answer({"content": parts}), openai.SPEC)
+    assert (parsed.content, parsed.reasoning) == ("ok", "hmm")
+
+
+def test_a_content_part_of_the_wrong_shape_fails_the_wire_check() -> None:
+    body = answer({"role": "assistant", "content": [{"text": "no type"}]})
+    with pytest.raises(UnexpectedResponseError, match="content"):
+        DIALECT.check_wire("response", body, "mistral")
+
+
+def test_stream_deltas_with_content_parts() -> None:
+    parser = OpenAIStreamParser()
+    thinking = parser.parse(delta_event({"content": THINKING_PARTS[:1]}))
+    assert thinking is not None
+    assert (thinking.content, thinking.reasoning) == ("", "Look both ways.")
+    text = parser.parse(delta_event({"content": THINKING_PARTS[1:]}))
+    assert text is not None and (text.content, text.reasoning) == ("Cross at the lights.", "")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"type": "text", "text": 3}],
+        ["text"],
+        {"type": "text"},
+        [{"type": "thinking", "thinking": [{"type": "text", "text": []}]}],
+    ],
+)
+def test_stream_content_parts_of_the_wrong_shape_are_a_decode_error(content: Any) -> None:
+    with pytest.raises(StreamDecodeError, match=r"delta\.content"):
+        OpenAIStreamParser().parse(delta_event({"content": content}))
