@@ -67,6 +67,8 @@ class SettingSpec(_Spec):
     header: str
     env: str | None = None
     description: str = ""
+    # a credential (e.g. a gateway's key): redacted from errors and logs, never shown
+    secret: bool = False
 
 
 class OptionSpec(_Spec):

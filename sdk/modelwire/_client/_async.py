@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
 from .._core.stream import StreamState
+from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError
 from ..spec import ProviderSpec
 from ..types import (
@@ -38,6 +39,9 @@ async def _sleep(seconds: float) -> None:
     import asyncio  # here, not at module level: it is slow to import and rarely needed
 
     await asyncio.sleep(seconds)
+
+
+_NO_EVENT = ServerSentEvent(b"")
 
 
 def _httpx_timeout(timeout: Phases) -> httpx.Timeout:
@@ -117,6 +121,7 @@ async def _chunks(
 ) -> AsyncGenerator[StreamingChunk, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
+    error: ProviderError | None = None
     try:
         async for data in response.aiter_bytes():
             for event in decode(data):
@@ -127,13 +132,19 @@ async def _chunks(
         for chunk in state.tail():
             yield chunk
     except ProviderError as exc:
-        raise state.failed(exc) from None
+        # without the frames that held the peer's bytes (which may echo a credential)
+        error = state.failed(exc.with_traceback(None))
     except httpx.TimeoutException as exc:
-        raise state.broken(timed_out=True, detail=str(exc)) from None
+        error = state.broken(timed_out=True, detail=str(exc))
     except httpx.HTTPError as exc:
-        raise state.broken(timed_out=False, detail=repr(exc)) from None
+        error = state.broken(timed_out=False, detail=repr(exc))
     finally:
         await response.aclose()
+    # raised here, not in a handler: its __context__ must not hold the httpx exception,
+    # whose request holds the credentials, nor a local the peer's bytes
+    data, event = b"", _NO_EVENT
+    if error is not None:
+        raise error
 
 
 class AsyncClient:
@@ -162,7 +173,8 @@ class AsyncClient:
         self._http = http_client or httpx.AsyncClient(follow_redirects=False)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._config.describe()})"
+        config = getattr(self, "_config", None)  # None while __init__ has not finished
+        return f"{type(self).__name__}({config.describe() if config else ''})"
 
     @property
     def base_url(self) -> str:
@@ -217,6 +229,7 @@ class AsyncClient:
             request_id=outcome.request_id,
             attempts=outcome.attempts,
             hooks=config.hooks,
+            secrets=config.secrets,
         )
         return AsyncStreamingResponse(response, state)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
 from .._core.stream import StreamState
+from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError
 from ..spec import ProviderSpec
 from ..types import (
@@ -40,6 +41,9 @@ def _sleep(seconds: float) -> None:
     import time
 
     time.sleep(seconds)
+
+
+_NO_EVENT = ServerSentEvent(b"")
 
 
 def _httpx_timeout(timeout: Phases) -> httpx.Timeout:
@@ -117,6 +121,7 @@ class StreamingResponse:
 def _chunks(response: httpx.Response, state: StreamState) -> Generator[StreamingChunk, None, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
+    error: ProviderError | None = None
     try:
         for data in response.iter_bytes():
             for event in decode(data):
@@ -127,13 +132,19 @@ def _chunks(response: httpx.Response, state: StreamState) -> Generator[Streaming
         for chunk in state.tail():
             yield chunk
     except ProviderError as exc:
-        raise state.failed(exc) from None
+        # without the frames that held the peer's bytes (which may echo a credential)
+        error = state.failed(exc.with_traceback(None))
     except httpx.TimeoutException as exc:
-        raise state.broken(timed_out=True, detail=str(exc)) from None
+        error = state.broken(timed_out=True, detail=str(exc))
     except httpx.HTTPError as exc:
-        raise state.broken(timed_out=False, detail=repr(exc)) from None
+        error = state.broken(timed_out=False, detail=repr(exc))
     finally:
         response.close()
+    # raised here, not in a handler: its __context__ must not hold the httpx exception,
+    # whose request holds the credentials, nor a local the peer's bytes
+    data, event = b"", _NO_EVENT
+    if error is not None:
+        raise error
 
 
 class Client:
@@ -162,7 +173,8 @@ class Client:
         self._http = http_client or httpx.Client(follow_redirects=False)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._config.describe()})"
+        config = getattr(self, "_config", None)  # None while __init__ has not finished
+        return f"{type(self).__name__}({config.describe() if config else ''})"
 
     @property
     def base_url(self) -> str:
@@ -217,6 +229,7 @@ class Client:
             request_id=outcome.request_id,
             attempts=outcome.attempts,
             hooks=config.hooks,
+            secrets=config.secrets,
         )
         return StreamingResponse(response, state)
 

@@ -9,19 +9,29 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
 from ..dialects import get_dialect
 from ..dialects.base import Dialect, WireKind, parse_structured
-from ..errors import UnexpectedResponseError
+from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
 from ..hooks import NO_HOOKS, Hooks
 from ..retries import RetryPolicy
 from ..spec import ProviderSpec
 from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo, Timeout
 from . import validation
-from .policy import auth_headers, join_url, redact
+from .policy import (
+    Headers,
+    auth_headers,
+    basic_auth,
+    is_secret_header,
+    join_url,
+    redact,
+    scrub_error,
+    secrets_of,
+    split_userinfo,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -62,6 +72,8 @@ class HTTPCall:
     retry: RetryPolicy
     # the model asked for, for hooks and logs
     model: str | None = None
+    # every credential the call carries, redacted from whatever the peer says back
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 def _normalize_base_url(value: str) -> str:
@@ -86,6 +98,8 @@ class ClientConfig:
     max_line_bytes: int
     hooks: Hooks
     api_key: str | None = field(default=None, repr=False)
+    # the credentials (key, secret settings and headers, a base_url password): never shown
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def create(cls, spec: ProviderSpec, **settings: Unpack[ClientSettings]) -> ClientConfig:
@@ -101,18 +115,37 @@ class ClientConfig:
             api_key = given.get("api_key") or (os.environ.get(spec.auth.env or "") or None)
         validation.check_api_key(spec, api_key)
         env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
-        base_url = _normalize_base_url(given.get("base_url") or env_url or spec.base_url)
-        allow_insecure = bool(given.get("allow_insecure_http", False))
-        validation.check_transport_security(spec, base_url, bool(api_key), allow_insecure)
+        given_url = _normalize_base_url(given.get("base_url") or env_url or spec.base_url)
+        # user:password@ is HTTP Basic auth, sent as a header; the URL never holds it
+        base_url, user, password = split_userinfo(given_url)
+        # the password as sent (decoded) and as written in the URL (percent-encoded)
+        secret_values = [api_key, password, urlsplit(given_url).password]
 
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **spec.headers}
+        headers = Headers({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        headers.update(spec.headers)
         for setting in spec.settings:
             value = own.get(setting.name)
             if value is None and setting.env:
                 value = os.environ.get(setting.env)
             if value:
                 headers[setting.header] = value
+                if setting.secret:
+                    secret_values.append(value)
         headers.update(given.get("default_headers") or {})
+        validation.check_headers(spec, headers, "the client's headers", is_secret_header)
+        validation.check_headers(spec, auth_headers(spec, api_key), "the API key", lambda _: True)
+        if user is not None:
+            validation.check_basic_auth(spec, {**headers, **auth_headers(spec, api_key)})
+            headers["Authorization"] = basic_auth(user, password)
+        secret_values.extend(v for k, v in headers.items() if is_secret_header(k))
+
+        allow_insecure = bool(given.get("allow_insecure_http", False))
+        has_credentials = bool(api_key) or user is not None
+        what = "an API key" if api_key else "base_url's user name and password"
+        validation.check_transport_security(spec, base_url, has_credentials, allow_insecure, what)
+        validation.check_proxy_security(
+            spec, base_url, has_credentials, allow_insecure, os.environ, what
+        )
         max_retries = given.get("max_retries")
         if not isinstance(max_retries, RetryPolicy):
             validation.check_max_retries(spec, max_retries)
@@ -127,6 +160,7 @@ class ClientConfig:
             max_line_bytes=given.get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES,
             hooks=given.get("hooks") or NO_HOOKS,
             api_key=api_key,
+            secrets=secrets_of(secret_values),
         )
 
     def describe(self) -> str:
@@ -156,17 +190,29 @@ class ClientConfig:
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> HTTPCall:
-        headers = {**self.headers, **auth_headers(self.spec, self.api_key)}
+        headers = Headers(self.headers)
+        headers.update(auth_headers(self.spec, self.api_key))
         content = None
         if body is not None:
-            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            content = validation.encode_body(self.spec, body)
             headers["Content-Type"] = "application/json"
         if stream:
             headers["Accept"] = (
                 "text/event-stream" if self.spec.stream_format == "sse" else "application/x-ndjson"
             )
+        secrets = self.secrets
         if extra_headers:
+            validation.check_headers(
+                self.spec,
+                extra_headers,
+                "extra_headers",
+                is_secret_header,
+                RequestValidationError,
+            )
             headers.update(extra_headers)
+            extra = [v for k, v in extra_headers.items() if is_secret_header(k)]
+            if extra:
+                secrets = secrets_of([*secrets, *extra])
         # a per-call max_retries keeps the client's delays
         retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
@@ -178,6 +224,7 @@ class ClientConfig:
             Timeout.coerce(timeout, self.timeout),
             retry,
             model,
+            secrets,
         )
 
     def chat_call(self, request: CompletionRequest, *, stream: bool) -> HTTPCall:
@@ -255,24 +302,39 @@ class ClientConfig:
         return self.dialect.parse_embeddings(self._body("embeddings", content), self.spec)
 
     def _body(self, kind: WireKind, content: bytes) -> Any:
+        error: UnexpectedResponseError
         try:
             body = json.loads(content)
         except ValueError as exc:
-            raise UnexpectedResponseError(
+            error = UnexpectedResponseError(
                 f"the {_WHAT[kind]} is not JSON ({exc}): {content[:200]!r}",
                 provider=self.spec.name,
-            ) from None
-        if kind == "models" and self.spec.models_list.array:
-            if not isinstance(body, list):
-                raise UnexpectedResponseError(
-                    f"the models response is not the JSON array {self.spec.display_name} "
-                    f"answers: {content[:200]!r}",
-                    provider=self.spec.name,
-                    body=body,
-                )
-            body = {"data": body}
-        self.dialect.check_wire(kind, body, self.spec.name)
-        return body
+            )
+        except RecursionError:
+            error = UnexpectedResponseError(
+                f"the {_WHAT[kind]} nests its JSON too deep to decode: {content[:50]!r}...",
+                provider=self.spec.name,
+            )
+        else:
+            if kind == "models" and self.spec.models_list.array:
+                if not isinstance(body, list):
+                    raise scrub_error(
+                        UnexpectedResponseError(
+                            f"the models response is not the JSON array "
+                            f"{self.spec.display_name} answers: {content[:200]!r}",
+                            provider=self.spec.name,
+                            body=body,
+                        ),
+                        self.secrets,
+                    )
+                body = {"data": body}
+            try:
+                self.dialect.check_wire(kind, body, self.spec.name)
+            except ProviderError as exc:
+                raise scrub_error(exc, self.secrets) from None
+            return body
+        # raised here, not in the handler, so that it holds no decoder exception
+        raise scrub_error(error, self.secrets)
 
 
 # what each kind of body is called in an error message

@@ -13,14 +13,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import APIConnectionError, APIStatusError, APITimeoutError, ProviderError
 from ..hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ..spec import ProviderSpec
 from ..types import Timeout
 from .calls import HTTPCall
-from .policy import error_from_response, request_id_from, retry_after_of
+from .policy import Headers, error_from_response, request_id_from, retry_after_of, scrub_error
+
+# sent on every attempt, 0 on the first: the server (and its logs) can tell a retry of a
+# request from a new one, as the official SDKs' `x-stainless-retry-count` lets it
+RETRY_COUNT_HEADER = "X-Modelwire-Retry-Count"
 
 logger = logging.getLogger("modelwire")
 
@@ -43,8 +47,8 @@ class Send:
 
     method: str
     url: str
-    headers: Mapping[str, str]
-    content: bytes | None
+    headers: Mapping[str, str] = field(repr=False)  # the credentials among them
+    content: bytes | None = field(repr=False)
     timeout: Phases
 
 
@@ -151,7 +155,7 @@ def call_flow(
         reply = yield Send(
             call.method,
             call.url,
-            call.headers,
+            _with_retry_count(call.headers, attempt),
             call.content,
             phases(call.timeout, stream=call.stream, remaining=remaining),
         )
@@ -175,6 +179,8 @@ def call_flow(
                 return _succeeded(call, spec, hooks, reply, read, attempt, clock() - started)
             else:
                 error = _status_error(call, spec, reply, read, attempt)
+            read = b""  # what the peer said is in the error now, redacted; not in a local
+        error = scrub_error(error, call.secrets)
         delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
         if delay is not None and deadline is not None and clock() + delay >= deadline:
             error = APITimeoutError(
@@ -198,6 +204,14 @@ def call_flow(
         if hooks.on_retry is not None:
             hooks.on_retry(RetryEvent(provider, call.method, call.url, attempt, delay, error))
         yield Sleep(delay)
+
+
+def _with_retry_count(headers: Mapping[str, str], attempt: int) -> Mapping[str, str]:
+    if any(name.lower() == "x-modelwire-retry-count" for name in headers):
+        return headers  # the caller's own, as given
+    sent = Headers(headers)
+    sent[RETRY_COUNT_HEADER] = str(attempt - 1)
+    return sent
 
 
 def _read_body(
@@ -258,7 +272,9 @@ def _status_error(
             retryable=False,
             attempts=attempt,
         )
-    return error_from_response(spec, head.status, head.headers, content, attempts=attempt)
+    return error_from_response(
+        spec, head.status, head.headers, content, attempts=attempt, secrets=call.secrets
+    )
 
 
 def _succeeded(

@@ -3,11 +3,14 @@ request ids, Retry-After and the typed error of an error status coming back."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import (
     ERROR_CLASSES,
@@ -35,6 +38,115 @@ def redact(value: str | None) -> str:
     return "<redacted>"
 
 
+# a header whose name says it carries a credential: its value is a secret wherever it
+# came from (the spec's auth, a setting, default_headers, extra_headers)
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|password|cookie|session", re.IGNORECASE)
+
+
+def is_secret_header(name: str) -> bool:
+    return _SECRET_HEADER.search(name) is not None
+
+
+class Secrets(tuple[str, ...]):
+    """The credentials to redact; its repr shows how many, never one."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self)} redacted)"
+
+
+NO_SECRETS = Secrets()
+
+
+def secrets_of(values: Iterable[str | None]) -> Secrets:
+    """The secrets to redact, longest first (so that a secret containing another is
+    replaced whole); an `Authorization` value counts both whole and without its scheme."""
+    found: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        found.add(value)
+        scheme, _, credential = value.partition(" ")
+        if credential.strip() and scheme.lower() in ("bearer", "basic", "token"):
+            found.add(credential.strip())
+    return Secrets(sorted(found, key=len, reverse=True))
+
+
+REDACTED = "<redacted>"
+
+
+class Headers(dict[str, str]):
+    """Headers whose repr shows every name and no credential (a traceback that captures
+    locals, a debugger, a log of a local all use the repr)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = (f"{k!r}: {REDACTED if is_secret_header(k) else repr(v)}" for k, v in self.items())
+        return "Headers({" + ", ".join(shown) + "})"
+
+
+def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` with every secret replaced by "<redacted>": in a string, and in the keys and
+    values of dicts and lists at any depth (a peer's body may echo what it was sent)."""
+    if not secrets:
+        return value
+    # an explicit stack, not recursion: a peer's body may be nested very deep
+    if isinstance(value, str):
+        return _scrub_text(value, secrets)
+    if not isinstance(value, (dict, list)):
+        return value
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+    while stack:
+        parent, key, item = stack.pop()
+        if isinstance(item, str):
+            parent[key] = _scrub_text(item, secrets)
+        elif isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            for k, v in item.items():
+                k = _scrub_text(k, secrets) if isinstance(k, str) else k
+                copy[k] = v
+                stack.append((copy, k, v))
+            parent[key] = copy
+        elif isinstance(item, list):
+            items = list(item)
+            parent[key] = items
+            stack.extend((items, i, v) for i, v in enumerate(items))
+    return root[0]
+
+
+# a secret this long is replaced wherever it appears; a shorter one (a test key, a short
+# password) only where it stands alone, so that "k" does not redact every "key"
+_ANYWHERE = 8
+
+
+def _scrub_text(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret not in text:
+            continue
+        if len(secret) >= _ANYWHERE:
+            text = text.replace(secret, REDACTED)
+        else:
+            text = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", REDACTED, text)
+    return text
+
+
+def scrub_error(error: ProviderError, secrets: tuple[str, ...]) -> ProviderError:
+    """`error` with no secret left in what it says: its message, `.body` and arguments."""
+    if not secrets:
+        return error
+    error.message = _scrub_text(error.message, secrets)
+    error.args = tuple(scrub(arg, secrets) for arg in error.args)
+    if error.body is not None:
+        error.body = scrub(error.body, secrets)
+    raw_output = getattr(error, "raw_output", None)
+    if isinstance(raw_output, str):
+        error.raw_output = _scrub_text(raw_output, secrets)  # type: ignore[attr-defined]
+    return error
+
+
 def auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
     if not api_key or spec.auth.type == "none":
         return {}
@@ -42,6 +154,25 @@ def auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}
     assert spec.auth.header is not None
     return {spec.auth.header: api_key}
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """`url` without its `user:password@` part, and the (percent-decoded) user and
+    password it held (None when it held none)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.netloc.rpartition("@")[2]
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    user = unquote(parts.username or "")
+    password = None if parts.password is None else unquote(parts.password)
+    return bare, user, password
+
+
+def basic_auth(user: str, password: str | None) -> str:
+    """The `Authorization` value of HTTP Basic auth (RFC 7617, UTF-8)."""
+    token = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def join_url(base_url: str, path: str) -> str:
@@ -102,9 +233,10 @@ def request_id_from(spec: ProviderSpec, headers: Mapping[str, str]) -> str | Non
 
 
 def decode_body(content: bytes) -> Any:
+    """An error body as JSON, else as text (also when it nests too deep to decode)."""
     try:
         return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return content.decode("utf-8", "replace")
 
 
@@ -116,13 +248,16 @@ def error_from_response(
     *,
     body: Any = None,
     attempts: int | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> ProviderError:
-    """The typed error for an error status, mapped by the spec's rules first."""
+    """The typed error for an error status, mapped by the spec's rules first; no secret
+    the server echoes (`secrets`) is left in its message or body."""
     if body is None:
         body = decode_body(content)
+    body = scrub(body, secrets)
     message, etype, code = error_fields(body)
     if message is None:
-        text = body if isinstance(body, str) else json.dumps(body)[:500]
+        text = body if isinstance(body, str) else _json_preview(body)
         message = text.strip()[:500] or f"HTTP {status} with an empty body"
     cls: type[ProviderError] | None = None
     retryable: bool | None = None
@@ -154,6 +289,13 @@ def error_from_response(
         # a 503 or 529 may say when to come back as well as a 429
         return cls(message, retry_after=parse_retry_after(headers), **kwargs)
     return cls(message, **kwargs)
+
+
+def _json_preview(body: Any) -> str:
+    try:
+        return json.dumps(body)[:500]
+    except (ValueError, RecursionError):
+        return "(a JSON body nested too deep to show)"
 
 
 def retry_after_of(error: ProviderError) -> float | None:

@@ -12,6 +12,7 @@ from ..errors import ProviderError, StreamInterruptedError, StreamTimeoutError
 from ..hooks import ErrorEvent, Hooks
 from ..types import CompletionResponse, StreamingChunk
 from .accumulate import Accumulator
+from .policy import scrub_error
 
 logger = logging.getLogger("modelwire")
 
@@ -33,6 +34,7 @@ class StreamState:
         "parser",
         "provider",
         "request_id",
+        "secrets",
         "status_code",
     )
 
@@ -47,6 +49,7 @@ class StreamState:
         request_id: str | None,
         attempts: int,
         hooks: Hooks,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.decoder = decoder
         self.parser = parser
@@ -57,6 +60,8 @@ class StreamState:
         self.status_code = status_code
         self.request_id = request_id
         self.attempts = attempts
+        # the call's credentials, redacted from every error the peer's words make
+        self.secrets = secrets
         on_chunk = hooks.on_chunk
         if on_chunk is None:
             self.add: Callable[[StreamingChunk], None] = accumulator.add
@@ -101,8 +106,9 @@ class StreamState:
         error.provider = self.provider
         error.request_id = self.request_id
         error.status_code = self.status_code
-        error.partial = self.snapshot()
         error.attempts = self.attempts
+        scrub_error(error, self.secrets)
+        error.partial = self.snapshot()
         logger.debug(
             "%s stream failed after %d chunks: %r (request id %s)",
             self.provider,

@@ -5,8 +5,9 @@ what to change, so nothing wrong is ever sent."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from ..errors import (
     CapabilityError,
     ConfigurationError,
     InsecureTransportError,
+    ProviderError,
     RequestValidationError,
 )
 from ..hooks import Hooks
@@ -48,16 +50,80 @@ def is_loopback(host: str) -> bool:
 
 
 def check_transport_security(
-    spec: ProviderSpec, url: str, has_key: bool, allow_insecure: bool
+    spec: ProviderSpec,
+    url: str,
+    has_key: bool,
+    allow_insecure: bool,
+    credential: str = "an API key",
 ) -> None:
     parts = urlsplit(url)
     insecure = has_key and parts.scheme == "http" and not allow_insecure
     if insecure and not is_loopback(parts.hostname or ""):
         raise InsecureTransportError(
-            f"refusing to send an API key over plain http to {parts.hostname}: use "
+            f"refusing to send {credential} over plain http to {parts.hostname}: use "
             "https, or pass allow_insecure_http=True if this network is trusted",
             provider=spec.name,
         )
+
+
+def check_proxy_security(
+    spec: ProviderSpec,
+    url: str,
+    has_key: bool,
+    allow_insecure: bool,
+    environ: Mapping[str, str],
+    credential: str = "an API key",
+) -> None:
+    """A plain-http base URL goes through the environment's http proxy (httpx reads
+    HTTP_PROXY, ALL_PROXY and NO_PROXY), which then sees the key in the clear: refused
+    unless that proxy is on loopback. An https URL is only tunnelled (CONNECT), so its
+    proxy sees no key."""
+    parts = urlsplit(url)
+    if not has_key or allow_insecure or parts.scheme != "http":
+        return
+    proxy = proxy_for(parts.hostname or "", environ)
+    if proxy is None:
+        return
+    proxy_host = urlsplit(proxy if "://" in proxy else "http://" + proxy).hostname or ""
+    if not is_loopback(proxy_host):
+        raise InsecureTransportError(
+            f"refusing to send {credential} over plain http through the proxy at {proxy_host} "
+            "(from HTTP_PROXY or ALL_PROXY): use an https base_url, add the host to NO_PROXY, "
+            "or pass allow_insecure_http=True if the path to the proxy is trusted",
+            provider=spec.name,
+        )
+
+
+def _env(environ: Mapping[str, str], name: str) -> str:
+    # as urllib (and so httpx) reads them: lower case first
+    return environ.get(name.lower()) or environ.get(name.upper()) or ""
+
+
+def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
+    """The proxy httpx sends a plain-http request to `host` through, from the environment
+    (None: direct), following httpx's reading of NO_PROXY."""
+    proxy = _env(environ, "http_proxy") or _env(environ, "all_proxy")
+    if not proxy:
+        return None
+    host = host.strip("[]").lower()
+    for entry in _env(environ, "no_proxy").split(","):
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return None
+        if "://" in entry:
+            entry = urlsplit(entry).hostname or ""
+        entry = entry.strip("[]")
+        try:
+            if "/" in entry and ipaddress.ip_address(host) in ipaddress.ip_network(entry, False):
+                return None
+        except ValueError:
+            pass
+        bare = entry.lstrip("*").lstrip(".")
+        if host == bare or host.endswith("." + bare):
+            return None
+    return proxy
 
 
 def check_api_key(spec: ProviderSpec, api_key: str | None) -> None:
@@ -66,6 +132,100 @@ def check_api_key(spec: ProviderSpec, api_key: str | None) -> None:
             f"{spec.display_name} needs an API key: pass api_key= or set {spec.auth.env}",
             provider=spec.name,
         )
+
+
+def check_basic_auth(spec: ProviderSpec, headers: Mapping[str, str]) -> None:
+    """A base_url's `user:password@` is sent as HTTP Basic auth, in `Authorization`: not
+    when the key or a header is already sent there."""
+    taken = [name for name in headers if name.lower() == "authorization"]
+    if taken:
+        raise ConfigurationError(
+            f"base_url holds a user name and password (HTTP Basic auth), and {spec.display_name} "
+            "already sends its API key in the Authorization header: remove user:password@ "
+            "from base_url, or leave api_key unset (and no Authorization in default_headers)",
+            provider=spec.name,
+        )
+
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def check_headers(
+    spec: ProviderSpec,
+    headers: Mapping[str, str],
+    where: str,
+    secret: Callable[[str], bool],
+    error: type[ProviderError] = ConfigurationError,
+) -> None:
+    """Every header can be sent: a name of token characters, a value of printable ASCII
+    (HTTP/1.1 sends no other) with no line break. A secret's value is never shown."""
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name or not set(name) <= _TOKEN:
+            raise error(
+                f"{where} has a header named {name!r}, which is not a valid HTTP header name",
+                provider=spec.name,
+            )
+        if not isinstance(value, str):
+            raise error(
+                f"{where}: header {name!r} is {type(value).__name__}, not a string",
+                provider=spec.name,
+            )
+        if not (value.isascii() and value.isprintable()):
+            shown = "its value" if secret(name) else repr(value)
+            raise error(
+                f"{where}: header {name!r} cannot be sent: {shown} has a character that is not "
+                "printable ASCII (HTTP headers are ASCII; encode it, e.g. percent-encoding, or "
+                "remove it)",
+                provider=spec.name,
+            )
+
+
+def encode_body(spec: ProviderSpec, body: Any) -> bytes:
+    """The JSON of a request body, or a typed error naming the field that is not JSON
+    (NaN or infinity, a lone surrogate, a set, bytes, ...)."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError):
+        pass
+    where, problem = _unencodable(body)
+    raise _fail(spec, f"the request's {where} cannot be sent as JSON: {problem}")
+
+
+def _unencodable(body: Any) -> tuple[str, str]:
+    """Where in `body` the first value that JSON cannot carry is, and what it is."""
+    stack: list[tuple[str, Any, int]] = [("body", body, 0)]
+    while stack:
+        where, value, depth = stack.pop()
+        if depth > 500:
+            return where, "it nests too deep"
+        if isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return where, "the text has a lone surrogate (not valid Unicode)"
+        elif isinstance(value, bool) or value is None or isinstance(value, int):
+            continue
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return where, f"{value} is not a JSON number (use a finite number)"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    return where, f"the key {key!r} is {type(key).__name__}, not a string"
+                if isinstance(key, str):
+                    try:
+                        key.encode()
+                    except UnicodeEncodeError:
+                        return where, f"the key {key!r} has a lone surrogate"
+                stack.append((f"{where}[{key!r}]", item, depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((f"{where}[{i}]", item, depth + 1) for i, item in enumerate(value))
+        else:
+            return where, (
+                f"{type(value).__name__} is not a JSON value (use a list, a dict, a string, "
+                "a number, a boolean or None)"
+            )
+    return "body", "it is not JSON"
 
 
 def check_settings(spec: ProviderSpec, names: Sequence[str]) -> None:

@@ -138,7 +138,7 @@ def parse_arguments(text: str) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep to decode: kept as text too
         return {"_raw": text}
     return value if isinstance(value, dict) else {"_value": value}
 
@@ -273,7 +273,7 @@ def parse_structured(
     else:
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise OutputValidationError(
                 f"the model's output is not valid JSON ({exc})"
                 + (cut or "; ask again or relax the schema"),

@@ -21,7 +21,7 @@ from modelwire import (
     ServerError,
     Timeout,
 )
-from modelwire._core.calls import HTTPCall
+from modelwire._core.calls import ClientConfig, HTTPCall
 from modelwire._core.flow import (
     Broken,
     Close,
@@ -305,3 +305,51 @@ def test_failures_log_below_warning(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records, "the flow logs its retries and failures"
     assert max(r.levelno for r in caplog.records) <= logging.INFO
     assert all("sk-secret" not in r.getMessage() for r in caplog.records)
+
+
+def test_each_attempt_carries_its_retry_count_and_no_repr_shows_the_key() -> None:
+    config = ClientConfig.create(
+        SPEC, api_key="sk-flow-secret-key-42", default_headers={"X-Gateway-Token": "gw-tok-42"}
+    )
+    request = config.request(None, {"messages": [{"role": "user", "content": "Hi"}]})
+    call = config.chat_call(request, stream=False)
+    flow = call_flow(call, SPEC, Hooks())
+    first = next(flow)
+    assert isinstance(first, Send) and first.headers["X-Modelwire-Retry-Count"] == "0"
+    for shown in (repr(first), repr(call), repr(config), repr(first.headers)):
+        assert "sk-flow-secret-key-42" not in shown and "gw-tok-42" not in shown
+    flow.send(Head(503, {}))
+    flow.send(b"")
+    flow.send(None)
+    second = flow.send(None)
+    assert isinstance(second, Send) and second.headers["X-Modelwire-Retry-Count"] == "1"
+    assert "X-Modelwire-Retry-Count" not in call.headers  # the plan is unchanged
+
+
+def test_a_retry_count_the_caller_gave_is_sent_as_given() -> None:
+    config = ClientConfig.create(SPEC, api_key="sk-x")
+    request = config.request(
+        None,
+        {
+            "messages": [{"role": "user", "content": "Hi"}],
+            "extra_headers": {"x-modelwire-retry-count": "7"},
+        },
+    )
+    first = next(call_flow(config.chat_call(request, stream=False), SPEC, Hooks()))
+    assert isinstance(first, Send)
+    assert [v for k, v in first.headers.items() if k.lower() == "x-modelwire-retry-count"] == ["7"]
+
+
+def test_an_echoed_key_is_redacted_before_a_retry_hook_sees_it() -> None:
+    seen: list[Any] = []
+    config = ClientConfig.create(SPEC, api_key="sk-flow-secret-key-42")
+    request = config.request(None, {"messages": [{"role": "user", "content": "Hi"}]})
+    flow = call_flow(config.chat_call(request, stream=False), SPEC, Hooks(on_retry=seen.append))
+    next(flow)
+    flow.send(Head(503, {}))
+    flow.send(b'{"error": {"message": "busy: sk-flow-secret-key-42"}}')
+    flow.send(b"")
+    assert isinstance(flow.send(None), Sleep)
+    (event,) = seen
+    assert str(event.error).endswith("busy: <redacted>")
+    assert "sk-flow-secret-key-42" not in repr(event.error.body)

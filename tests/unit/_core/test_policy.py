@@ -291,3 +291,78 @@ def test_the_shipped_specs_rules() -> None:
         llamacpp.SPEC, 500, {}, error_body(type="internal_server_error")
     )
     assert type(invalid) is BadRequestError and not invalid.retryable
+
+
+# --------------------------------------------------------------------------- secrets
+
+SECRET = "sk-unit-policy-secret-0123456789"
+OPENAI = openai.SPEC
+
+
+def test_scrub_redacts_a_secret_at_any_depth_of_a_body() -> None:
+    body = {"error": {"message": f"bad {SECRET}", SECRET: [f"x{SECRET}y", 3, None]}}
+    scrubbed = policy.scrub(body, policy.secrets_of([SECRET]))
+    assert SECRET not in json.dumps(scrubbed)
+    assert scrubbed["error"]["message"] == "bad <redacted>"
+    assert scrubbed["error"]["<redacted>"] == ["x<redacted>y", 3, None]
+    assert SECRET in json.dumps(body)  # the peer's value is not changed in place
+
+
+def test_scrub_walks_a_deep_body_without_recursing() -> None:
+    body: Any = SECRET
+    for _ in range(100_000):
+        body = [body]
+    scrubbed = policy.scrub(body, policy.secrets_of([SECRET]))
+    for _ in range(100_000):
+        scrubbed = scrubbed[0]
+    assert scrubbed == "<redacted>"
+
+
+def test_a_short_secret_is_redacted_only_where_it_stands_alone() -> None:
+    secrets = policy.secrets_of(["k1"])
+    assert policy.scrub("bad key k1, k1x", secrets) == "bad key <redacted>, k1x"
+
+
+def test_secrets_of_an_authorization_value_include_its_credential() -> None:
+    secrets = policy.secrets_of([f"Bearer {SECRET}", None, ""])
+    assert set(secrets) == {f"Bearer {SECRET}", SECRET}
+    assert SECRET not in repr(secrets)
+
+
+def test_scrub_error_cleans_message_args_and_body() -> None:
+    error = AuthenticationError(f"no {SECRET}", body={"m": SECRET})
+    policy.scrub_error(error, policy.secrets_of([SECRET]))
+    assert SECRET not in f"{error} {error!r} {error.args} {error.body}"
+
+
+def test_error_from_response_redacts_an_echoed_key() -> None:
+    content = json.dumps({"error": {"message": f"Incorrect API key provided: {SECRET}"}})
+    error = policy.error_from_response(
+        OPENAI, 401, {}, content.encode(), secrets=policy.secrets_of([SECRET])
+    )
+    assert isinstance(error, AuthenticationError)
+    assert str(error).endswith("Incorrect API key provided: <redacted>")
+    assert SECRET not in repr(error.body)
+
+
+def test_headers_repr_shows_names_and_no_credential() -> None:
+    headers = policy.Headers({"Authorization": f"Bearer {SECRET}", "X-Gateway-Token": SECRET})
+    headers["Accept"] = "application/json"
+    assert SECRET not in repr(headers) and "'Accept': 'application/json'" in repr(headers)
+    assert headers["X-Gateway-Token"] == SECRET
+
+
+def test_split_userinfo_strips_and_decodes_it() -> None:
+    assert policy.split_userinfo("https://u%40x:p%3Aw@h.example:8/v1") == (
+        "https://h.example:8/v1",
+        "u@x",
+        "p:w",
+    )
+    assert policy.split_userinfo("https://h.example/v1") == ("https://h.example/v1", None, None)
+    assert policy.basic_auth("u", "p") == "Basic dTpw"
+
+
+def test_a_body_nested_too_deep_is_kept_as_text() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    error = policy.error_from_response(OPENAI, 500, {}, deep)
+    assert isinstance(error, ServerError) and error.body == deep.decode()

@@ -564,3 +564,100 @@ def test_a_bad_field_is_reported_in_a_line_without_pydantic_links() -> None:
     text = str(info.value)
     assert "max_tokens: Input should be a valid integer" in text and "'many'" in text
     assert "errors.pydantic.dev" not in text and "\n" not in text
+
+
+# --------------------------------------------------------------------------- what can be sent
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"temperature": float("nan")}, "body['temperature']"),
+        ({"extra": [1.0, float("inf")]}, "body['extra'][1]"),
+        ({"messages": [{"content": "a\ud800b"}]}, "body['messages'][0]['content']"),
+        ({"schema": {"enum": {1, 2}}}, "body['schema']['enum']"),
+        ({"schema": {"default": b"x"}}, "body['schema']['default']"),
+        ({"schema": {("a", "b"): 1}}, "body['schema']"),
+    ],
+)
+def test_a_body_json_cannot_carry_is_refused_naming_the_field(body: Any, where: str) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        validation.encode_body(SPEC, body)
+    assert f"the request's {where} cannot be sent as JSON" in str(caught.value)
+
+
+def test_a_body_with_tuples_is_sent_as_json_arrays() -> None:
+    assert validation.encode_body(SPEC, {"enum": ("a", "é")}) == '{"enum":["a","é"]}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("headers", "shown"),
+    [({"X-A": "é"}, "'é'"), ({"X-Api-Key": "sé"}, "its value"), ({"X-A": "a\r\nB: c"}, "")],
+)
+def test_a_header_that_cannot_be_sent_is_refused(headers: dict[str, str], shown: str) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        validation.check_headers(
+            SPEC, headers, "extra_headers", lambda n: "key" in n.lower(), RequestValidationError
+        )
+    assert "cannot be sent" in str(caught.value) and shown in str(caught.value)
+    assert "sé" not in str(caught.value)
+
+
+def test_a_bad_header_name_is_refused() -> None:
+    with pytest.raises(modelwire.ConfigurationError, match="not a valid HTTP header name"):
+        validation.check_headers(SPEC, {"X A": "v"}, "default_headers", lambda _: False)
+
+
+@pytest.mark.parametrize(
+    ("environ", "proxy"),
+    [
+        ({}, None),
+        ({"HTTP_PROXY": "http://proxy.corp:3128"}, "http://proxy.corp:3128"),
+        ({"http_proxy": "proxy.corp:3128", "HTTP_PROXY": "other:1"}, "proxy.corp:3128"),
+        ({"ALL_PROXY": "http://proxy.corp:3128"}, "http://proxy.corp:3128"),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "*"}, None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "other, .example.com"}, None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "10.0.0.0/8"}, "http://p:1"),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "example.org"}, "http://p:1"),
+    ],
+)
+def test_proxy_for_reads_the_environment_as_httpx_does(
+    environ: dict[str, str], proxy: str | None
+) -> None:
+    assert validation.proxy_for("api.example.com", environ) == proxy
+
+
+def test_a_key_over_plain_http_through_a_remote_proxy_is_refused() -> None:
+    environ = {"HTTP_PROXY": "http://user:pw@proxy.corp:3128"}
+    with pytest.raises(InsecureTransportError, match=r"through the proxy at proxy\.corp") as caught:
+        validation.check_proxy_security(SPEC, "http://localhost:8080", True, False, environ)
+    assert "pw" not in str(caught.value)
+    # https is only tunnelled; a proxy on loopback, no key or an explicit opt-in pass
+    validation.check_proxy_security(SPEC, "https://api.example.com", True, False, environ)
+    loopback = {"HTTP_PROXY": "http://127.0.0.1:3128"}
+    validation.check_proxy_security(SPEC, "http://localhost:8080", True, False, loopback)
+    validation.check_proxy_security(SPEC, "http://localhost:8080", False, False, environ)
+    validation.check_proxy_security(SPEC, "http://localhost:8080", True, True, environ)
+
+
+def test_a_client_refuses_a_plain_http_key_through_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(InsecureTransportError):
+        modelwire.LMStudio(api_key="sk-x", base_url="http://localhost:1234/v1")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    modelwire.LMStudio(api_key="sk-x", base_url="http://localhost:1234/v1").close()
+
+
+def test_basic_auth_beside_a_key_in_authorization_is_refused() -> None:
+    with pytest.raises(modelwire.ConfigurationError, match="HTTP Basic auth"):
+        modelwire.OpenAI(api_key="sk-x", base_url="https://u:pw@gateway.example/v1")
+    with pytest.raises(modelwire.ConfigurationError, match="HTTP Basic auth"):
+        modelwire.Ollama(base_url="https://u:pw@o.example", default_headers={"authorization": "x"})
+    # a key in its own header leaves Authorization free
+    client = modelwire.Anthropic(api_key="sk-x", base_url="https://u:pw@gateway.example")
+    assert client.base_url == "https://gateway.example" and "pw" not in repr(client)
+    client.close()
