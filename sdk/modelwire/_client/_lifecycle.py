@@ -56,74 +56,130 @@ async def _close_quietly(response: httpx.Response) -> None:
 
 # --------------------------------------------------------------------------- the pool
 #
-# httpcore 1.0 (which httpx 0.28 uses) leaks a pool slot each time a request is
-# cancelled after the pool created a connection for it but before the request used it:
-# the connection stays in the pool, "CONNECTING" with no socket (or connected and never
-# sent on), neither idle nor closed, and counts against `max_connections` for good. Under
-# contention enough cancellations fill the pool and every later request fails with
-# PoolTimeout. openai-python and anthropic-sdk-python do not leak because they run on
-# httpx2, whose httpcore2 pool drops such connections each time it reassigns its requests
-# ("a NEW-state connection whose request was cancelled"). The pools modelwire creates get
-# the same rule: before each reassignment, a connection that no request holds and that
-# was never used is dropped (and its socket closed, if it had one).
-
-
-def _never_used(connection: Any) -> bool | None:
-    """True: never connected; False: connected, never sent on; None: anything else (in use,
-    used, or failed, which the pool removes itself)."""
-    inner = getattr(connection, "_connection", None)
-    if inner is None:
-        return None if getattr(connection, "_connect_failed", True) else True
-    state = getattr(inner, "_state", None)
-    return False if getattr(state, "name", None) == "NEW" else None
+# httpcore 1.0 (under httpx 0.28) leaks pool slots when tasks are cancelled under
+# contention, in two ways, and enough of them fill the pool until every request fails
+# with PoolTimeout:
+#
+# - a request cancelled after the pool made a connection for it, but before it used it,
+#   leaves that connection in the pool ("CONNECTING" with no socket, or connected and
+#   never sent on): neither idle nor closed, it counts against `max_connections` for good;
+# - a response closed by a task that is cancelled while closing (httpx closes a response
+#   itself when its body ends) stops at the connection's async lock, a checkpoint even
+#   uncontended, which anyio's shield does not guard against a plain `task.cancel()`: the
+#   request is never removed from the pool, nor its connection given back.
+#
+# openai-python and anthropic-sdk-python leak neither: they run on httpx2, whose pool
+# (httpcore2) drops the connections no request holds that never connected each time it
+# reassigns its requests, and takes that lock without a checkpoint (`fast_acquire`). The
+# pools modelwire creates get the same two rules: a connection that no request holds and
+# that is neither idle nor closed is dropped (its socket closed, if it has one) before each
+# reassignment, and a response's closing always takes its request out of the pool, even
+# when it is cut short.
 
 
 def _drop_abandoned(pool: Any) -> list[Any]:
-    """Drops the pool's abandoned connections; returns those with a socket to close."""
+    """Takes out of the pool the connections that no request holds and that are neither
+    idle nor closed: nothing will ever use or release them. Returns them, to be closed."""
     claimed = {request.connection for request in pool._requests}
-    kept, closing = [], []
-    for connection in pool._connections:
-        unused = None if connection in claimed else _never_used(connection)
-        if unused is None:
-            kept.append(connection)
-        elif unused is False:
-            closing.append(connection)
-    if len(kept) != len(pool._connections):
-        pool._connections = kept
-    return closing
+    abandoned = [
+        connection
+        for connection in pool._connections
+        if connection not in claimed and not (connection.is_idle() or connection.is_closed())
+    ]
+    if abandoned:
+        pool._connections = [c for c in pool._connections if c not in abandoned]
+    return abandoned
 
 
-def _mend_class(base: type[Any]) -> type[Any]:
-    class MendedPool(base):  # type: ignore[misc]
+def _forget(stream: Any) -> list[Any]:
+    """After a closing that was cut short: the stream's request leaves the pool, and the
+    connections to close (its own among them, left mid-exchange) are returned."""
+    pool = stream._pool
+    with pool._optional_thread_lock:
+        if stream._pool_request not in pool._requests:
+            return []
+        pool._requests.remove(stream._pool_request)
+        return list(pool._assign_requests_to_connections())
+
+
+def _async_classes(pool_base: type[Any], stream_base: type[Any]) -> tuple[type[Any], type[Any]]:
+    class MendedStream(stream_base):  # type: ignore[misc]
+        async def aclose(self) -> None:
+            try:
+                await super().aclose()
+            finally:
+                for connection in _forget(self):
+                    with contextlib.suppress(Exception):
+                        await connection.aclose()
+
+    class MendedPool(pool_base):  # type: ignore[misc]
         def _assign_requests_to_connections(self) -> list[Any]:
-            closing = _drop_abandoned(self)
-            return closing + list(super()._assign_requests_to_connections())
+            return _drop_abandoned(self) + list(super()._assign_requests_to_connections())
 
-    MendedPool.__name__ = MendedPool.__qualname__ = base.__name__
-    return MendedPool
+        async def handle_async_request(self, request: Any) -> Any:
+            response = await super().handle_async_request(request)
+            if type(response.stream) is stream_base:
+                response.stream.__class__ = MendedStream
+            return response
+
+    return MendedPool, MendedStream
+
+
+def _sync_classes(pool_base: type[Any], stream_base: type[Any]) -> tuple[type[Any], type[Any]]:
+    class MendedStream(stream_base):  # type: ignore[misc]
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                for connection in _forget(self):
+                    with contextlib.suppress(Exception):
+                        connection.close()
+
+    class MendedPool(pool_base):  # type: ignore[misc]
+        def _assign_requests_to_connections(self) -> list[Any]:
+            return _drop_abandoned(self) + list(super()._assign_requests_to_connections())
+
+        def handle_request(self, request: Any) -> Any:
+            response = super().handle_request(request)
+            if type(response.stream) is stream_base:
+                response.stream.__class__ = MendedStream
+            return response
+
+    return MendedPool, MendedStream
 
 
 _MENDED: dict[type[Any], type[Any]] = {}
 
 
-def _mend(http: Any) -> None:
+def _mend(http: Any, is_async: bool) -> None:
     # only httpcore's own pool, of the layout read above; anything else is left as it is
+    import importlib
+
     pool = getattr(getattr(http, "_transport", None), "_pool", None)
     base = type(pool)
-    if base.__module__.partition(".")[0] == "httpcore" and base.__name__.endswith("ConnectionPool"):
-        if not all(hasattr(pool, name) for name in ("_requests", "_connections")):
-            return
-        mended = _MENDED.get(base)
-        if mended is None:
-            mended = _MENDED[base] = _mend_class(base)
-        pool.__class__ = mended
+    name = "AsyncConnectionPool" if is_async else "ConnectionPool"
+    if base.__module__.partition(".")[0] != "httpcore" or base.__name__ != name:
+        return
+    module = importlib.import_module(
+        f"httpcore.{'_async' if is_async else '_sync'}.connection_pool"
+    )
+    stream_base = getattr(module, "PoolByteStream", None)
+    needed = ("_requests", "_connections", "_optional_thread_lock")
+    if stream_base is None or not all(hasattr(pool, attr) for attr in needed):
+        return
+    mended = _MENDED.get(base)
+    if mended is None:
+        make = _async_classes if is_async else _sync_classes
+        mended = _MENDED[base] = make(base, stream_base)[0]
+        mended.__name__ = mended.__qualname__ = base.__name__
+    pool.__class__ = mended
 
 
 def sync_mend_pool(http: httpx.Client) -> None:
-    """Gives the pool of an httpx client that modelwire created the rule above."""
-    _mend(http)
+    """Gives the pool of an httpx client that modelwire created the rules above."""
+    _mend(http, is_async=False)
 
 
 def async_mend_pool(http: httpx.AsyncClient) -> None:
-    """Gives the pool of an httpx client that modelwire created the rule above."""
-    _mend(http)
+    """Gives the pool of an httpx client that modelwire created the rules above."""
+    _mend(http, is_async=True)
