@@ -16,6 +16,9 @@ from .errors import LineTooLongError
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 
+# the UTF-8 byte order mark: the SSE spec strips one before the first line
+_BOM = b"\xef\xbb\xbf"
+
 # `event: name` line -> decoded name; bounded, so a hostile peer cannot grow it
 _EVENT_NAMES: dict[bytes, str] = {}
 
@@ -93,7 +96,7 @@ class _LineSplitter:
 class SSEDecoder:
     """Server-Sent Events framing."""
 
-    __slots__ = ("_data", "_event", "_id", "_lines", "_retry")
+    __slots__ = ("_data", "_event", "_head", "_id", "_lines", "_retry")
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._lines = _LineSplitter(max_line_bytes)
@@ -101,12 +104,25 @@ class SSEDecoder:
         self._event: str | None = None
         self._id: str | None = None
         self._retry: int | None = None
+        # the stream's first bytes until it is known whether they start with a BOM; None after
+        self._head: bytes | None = b""
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
+        if self._head is not None:
+            data = self._head + data
+            if len(data) < len(_BOM) and _BOM.startswith(data):
+                self._head = data  # a BOM cut across reads: wait for the rest
+                return []
+            self._head = None
+            if data.startswith(_BOM):
+                data = data[len(_BOM) :]
         return self._process(self._lines.split(data))
 
     def flush(self) -> list[ServerSentEvent]:
         """End of stream: a last event without its blank line is still dispatched."""
+        if self._head:  # the body was only the start of a BOM: that is data, not a BOM
+            self._lines.split(self._head)
+        self._head = None
         events = self._process(self._lines.flush())
         last = self._dispatch()
         if last is not None:

@@ -178,6 +178,12 @@ class StreamTimeoutError(StreamError):
     """No stream event arrived within the idle timeout."""
 
 
+class StreamIncompleteError(StreamError):
+    """`accumulate()` was asked for the whole answer of a stream that cannot give it any
+    more: it was closed, its reading was cancelled or interrupted, or it had already
+    failed. `partial` (like `snapshot()`) holds what arrived."""
+
+
 class StreamEventError(StreamError):
     """The provider sent an error event in the middle of the stream."""
 

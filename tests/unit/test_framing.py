@@ -109,8 +109,44 @@ def test_ndjson_last_record_without_newline() -> None:
     assert [e.data for e in decoder.flush()] == [b'{"done":true}']
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def test_one_leading_bom_is_stripped_and_the_first_event_kept() -> None:
+    first = b'data: {"n": 1}\n\ndata: {"n": 2}\n\n'
+    assert (
+        decode_sse(BOM + first)
+        == decode_sse(first)
+        == [
+            ServerSentEvent(b'{"n": 1}'),
+            ServerSentEvent(b'{"n": 2}'),
+        ]
+    )
+
+
+def test_a_bom_cut_across_reads_is_stripped() -> None:
+    body = BOM + b"data: x\n\n"
+    for cuts in ((1,), (2,), (1, 2), (3,)):
+        bounds = [0, *cuts, len(body)]
+        reads = [body[a:b] for a, b in itertools.pairwise(bounds)]
+        assert decode_sse(*reads) == [ServerSentEvent(b"x")], cuts
+
+
+def test_only_one_bom_and_only_at_the_start_is_stripped() -> None:
+    # a second BOM starts the first line, whose field name is then no longer "data"
+    assert decode_sse(BOM + BOM + b"data: x\n\n") == []
+    assert decode_sse(b"data: x\n\n" + BOM + b"data: y\n\n") == [ServerSentEvent(b"x")]
+
+
+def test_a_body_that_is_only_part_of_a_bom_is_kept_as_data() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"\xef") == []
+    assert decoder.flush() == []  # one byte of no field: nothing to dispatch, and no error
+    assert decode_sse(b"\xef", b"data: x\n\n") == []  # "\xefdata" is not a field name
+
+
 SAMPLE = (
-    b'event: message_start\r\ndata: {"a": "\xc3\xa9"}\r\n\r\n'
+    BOM + b'event: message_start\r\ndata: {"a": "\xc3\xa9"}\r\n\r\n'
     b": keepalive\n\n"
     b"data: line one\ndata: line two\n\n"
     b"id: 42\rdata: cr only\r\r"

@@ -7,6 +7,7 @@ means is decided in `modelwire._core`. The sync client is generated from this fi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,6 +25,7 @@ from ..types import (
     ModelInfo,
     StreamingChunk,
 )
+from ._lifecycle import async_mend_pool, async_release
 
 if TYPE_CHECKING:
     import httpx
@@ -90,8 +92,27 @@ class AsyncStreamingResponse:
 
     async def close(self) -> None:
         """Stops reading and hands the connection back at once."""
+        if self._state.stopped_by is None:
+            self._state.stopped_by = "GeneratorExit"  # accumulate() must not look whole
         await self._chunks.aclose()
         await self._response.aclose()
+
+    def __del__(self) -> None:
+        # Dropped while its response is still open (never closed, or left after a `break`
+        # without `with`): release the connection now and warn, as an unclosed file does.
+        # Nothing holds this object but its caller (the chunk generator holds only the
+        # response and the state), so this runs as soon as the last reference goes.
+        response = getattr(self, "_response", None)
+        if response is None or response.is_closed:
+            return
+        warnings.warn(
+            f"unclosed {type(self).__name__} (request id {self.request_id}): use it as a "
+            "context manager, or call close(), to release its connection",
+            ResourceWarning,
+            stacklevel=2,
+            source=self,
+        )
+        async_release(response)
 
     @property
     def closed(self) -> bool:
@@ -138,6 +159,9 @@ async def _chunks(
         error = state.broken(timed_out=True, detail=str(exc))
     except httpx.HTTPError as exc:
         error = state.broken(timed_out=False, detail=repr(exc))
+    except BaseException as exc:  # close(), a cancellation, a KeyboardInterrupt: noted, so
+        state.stopped_by = type(exc).__name__  # that accumulate() cannot pass it off as whole
+        raise
     finally:
         await response.aclose()
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
@@ -170,7 +194,10 @@ class AsyncClient:
             )
         self._config = ClientConfig.create(self.spec, **settings)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(follow_redirects=False)
+        if http_client is None:
+            http_client = httpx.AsyncClient(follow_redirects=False)
+            async_mend_pool(http_client)  # see _lifecycle.py: cancellations leak no slots
+        self._http = http_client
 
     def __repr__(self) -> str:
         config = getattr(self, "_config", None)  # None while __init__ has not finished

@@ -9,6 +9,7 @@ means is decided in `modelwire._core`. It is generated from `_async.py` by
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,6 +27,7 @@ from ..types import (
     ModelInfo,
     StreamingChunk,
 )
+from ._lifecycle import sync_mend_pool, sync_release
 
 if TYPE_CHECKING:
     import httpx
@@ -92,8 +94,27 @@ class StreamingResponse:
 
     def close(self) -> None:
         """Stops reading and hands the connection back at once."""
+        if self._state.stopped_by is None:
+            self._state.stopped_by = "GeneratorExit"  # accumulate() must not look whole
         self._chunks.close()
         self._response.close()
+
+    def __del__(self) -> None:
+        # Dropped while its response is still open (never closed, or left after a `break`
+        # without `with`): release the connection now and warn, as an unclosed file does.
+        # Nothing holds this object but its caller (the chunk generator holds only the
+        # response and the state), so this runs as soon as the last reference goes.
+        response = getattr(self, "_response", None)
+        if response is None or response.is_closed:
+            return
+        warnings.warn(
+            f"unclosed {type(self).__name__} (request id {self.request_id}): use it as a "
+            "context manager, or call close(), to release its connection",
+            ResourceWarning,
+            stacklevel=2,
+            source=self,
+        )
+        sync_release(response)
 
     @property
     def closed(self) -> bool:
@@ -138,6 +159,9 @@ def _chunks(response: httpx.Response, state: StreamState) -> Generator[Streaming
         error = state.broken(timed_out=True, detail=str(exc))
     except httpx.HTTPError as exc:
         error = state.broken(timed_out=False, detail=repr(exc))
+    except BaseException as exc:  # close(), a cancellation, a KeyboardInterrupt: noted, so
+        state.stopped_by = type(exc).__name__  # that accumulate() cannot pass it off as whole
+        raise
     finally:
         response.close()
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
@@ -170,7 +194,10 @@ class Client:
             )
         self._config = ClientConfig.create(self.spec, **settings)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(follow_redirects=False)
+        if http_client is None:
+            http_client = httpx.Client(follow_redirects=False)
+            sync_mend_pool(http_client)  # see _lifecycle.py: cancellations leak no slots
+        self._http = http_client
 
     def __repr__(self) -> str:
         config = getattr(self, "_config", None)  # None while __init__ has not finished

@@ -1,8 +1,9 @@
 """Folds streaming chunks into the `CompletionResponse` that `complete()` would return.
 
 Every stream feeds one, so that an error mid-stream can hand over everything received so
-far. `add` is on the hot path and does as little as it can: it appends, and joins only
-when a snapshot is asked for.
+far. `add` is on the hot path and does as little as it can: it appends, and every
+`FOLD_EVERY` chunks the deltas appended since are joined into one string, so a long stream
+keeps its text, not one object per chunk: memory grows by the text's own size.
 """
 
 from __future__ import annotations
@@ -10,20 +11,38 @@ from __future__ import annotations
 from ..dialects.base import parse_arguments
 from ..types import CompletionResponse, FinishReason, StreamingChunk, ToolCall, Usage
 
+# chunks between two folds; a fold joins the deltas appended since the last one, and every
+# FOLD_EVERY folds the joined blocks themselves, so each character is copied only a few times
+FOLD_EVERY = 256  # a power of two
+
+
+def _fold(parts: list[str], blocks: list[str]) -> None:
+    if parts:
+        blocks.append("".join(parts))
+        parts.clear()
+        if len(blocks) >= FOLD_EVERY:
+            blocks[:] = ["".join(blocks)]
+
 
 class _ToolCallParts:
-    __slots__ = ("arguments", "id", "name")
+    __slots__ = ("arguments", "blocks", "id", "name")
 
     def __init__(self) -> None:
         self.id: str | None = None
         self.name: str | None = None
         self.arguments: list[str] = []
+        self.blocks: list[str] = []
+
+    def text(self) -> str:
+        return "".join(self.blocks) + "".join(self.arguments)
 
 
 class Accumulator:
     __slots__ = (
         "_content",
+        "_content_blocks",
         "_reasoning",
+        "_reasoning_blocks",
         "_tools",
         "chunks_seen",
         "finish_reason",
@@ -36,7 +55,9 @@ class Accumulator:
 
     def __init__(self) -> None:
         self._content: list[str] = []
+        self._content_blocks: list[str] = []
         self._reasoning: list[str] = []
+        self._reasoning_blocks: list[str] = []
         self._tools: dict[int, _ToolCallParts] = {}
         self.id: str | None = None
         self.model: str | None = None
@@ -47,7 +68,9 @@ class Accumulator:
         self.chunks_seen = 0
 
     def add(self, chunk: StreamingChunk) -> None:
-        self.chunks_seen += 1
+        self.chunks_seen = seen = self.chunks_seen + 1
+        if not seen & (FOLD_EVERY - 1):  # FOLD_EVERY is a power of two
+            self._fold()
         if chunk.content:
             self._content.append(chunk.content)
         if chunk.reasoning:
@@ -76,20 +99,26 @@ class Accumulator:
         if chunk.reasoning_signature:
             self.reasoning_signature = chunk.reasoning_signature
 
+    def _fold(self) -> None:
+        _fold(self._content, self._content_blocks)
+        _fold(self._reasoning, self._reasoning_blocks)
+        for parts in self._tools.values():
+            _fold(parts.arguments, parts.blocks)
+
     def snapshot(self) -> CompletionResponse:
         tool_calls = [
             ToolCall(
                 id=parts.id or f"call_{index}",
                 name=parts.name or "",
-                arguments=parse_arguments("".join(parts.arguments)),
+                arguments=parse_arguments(parts.text()),
             )
             for index, parts in sorted(self._tools.items())
         ]
         return CompletionResponse(
             id=self.id,
             model=self.model,
-            content="".join(self._content),
-            reasoning="".join(self._reasoning) or None,
+            content="".join(self._content_blocks) + "".join(self._content),
+            reasoning="".join(self._reasoning_blocks) + "".join(self._reasoning) or None,
             reasoning_signature=self.reasoning_signature,
             tool_calls=tool_calls,
             finish_reason=self.finish_reason,

@@ -15,7 +15,13 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 
-from ..errors import APIConnectionError, APIStatusError, APITimeoutError, ProviderError
+from ..errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ProviderError,
+    error_fields,
+)
 from ..hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ..spec import ProviderSpec
 from ..types import Timeout
@@ -170,11 +176,15 @@ def call_flow(
             )
         else:
             assert isinstance(reply, Head)
-            if reply.status < 300 and call.stream:
+            # a stream answered with JSON instead of events is an error body under a 200
+            json_for_stream = call.stream and reply.status < 300 and _json_for_events(spec, reply)
+            if reply.status < 300 and call.stream and not json_for_stream:
                 return _succeeded(call, spec, hooks, reply, b"", attempt, clock() - started)
             read = yield from _read_body(call, provider, attempt, deadline, clock)
             if isinstance(read, ProviderError):
                 error = read
+            elif json_for_stream:
+                error = _json_stream_error(spec, reply, read, attempt)
             elif reply.status < 300:
                 return _succeeded(call, spec, hooks, reply, read, attempt, clock() - started)
             else:
@@ -275,6 +285,29 @@ def _status_error(
     return error_from_response(
         spec, head.status, head.headers, content, attempts=attempt, secrets=call.secrets
     )
+
+
+def _json_for_events(spec: ProviderSpec, head: Head) -> bool:
+    """An SSE stream's head that announces a JSON body: no event will come."""
+    if spec.stream_format != "sse":
+        return False  # NDJSON records are JSON: an error among them is the parser's to read
+    media = head.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _json_stream_error(
+    spec: ProviderSpec, head: Head, content: bytes, attempt: int
+) -> ProviderError:
+    """The server's own error (message, type, code, body) from a JSON body that came in
+    place of a stream, typed by the spec's rules like any error body."""
+    error = error_from_response(spec, head.status, head.headers, content, attempts=attempt)
+    if error_fields(error.body)[0] is None:
+        error.message = (
+            f"a stream was asked for, but the server answered {head.status} with a JSON body "
+            f"and no event stream: {error.message}"
+        )
+        error.args = (error.message,)
+    return error
 
 
 def _succeeded(

@@ -8,7 +8,12 @@ from collections.abc import Callable
 
 from .._framing import Decoder
 from ..dialects.base import StreamParser
-from ..errors import ProviderError, StreamInterruptedError, StreamTimeoutError
+from ..errors import (
+    ProviderError,
+    StreamIncompleteError,
+    StreamInterruptedError,
+    StreamTimeoutError,
+)
 from ..hooks import ErrorEvent, Hooks
 from ..types import CompletionResponse, StreamingChunk
 from .accumulate import Accumulator
@@ -26,6 +31,7 @@ class StreamState:
 
     __slots__ = (
         "_accumulator",
+        "_error",
         "_finish",
         "_hooks",
         "add",
@@ -36,6 +42,7 @@ class StreamState:
         "request_id",
         "secrets",
         "status_code",
+        "stopped_by",
     )
 
     def __init__(
@@ -62,6 +69,10 @@ class StreamState:
         self.attempts = attempts
         # the call's credentials, redacted from every error the peer's words make
         self.secrets = secrets
+        self._error: ProviderError | None = None
+        # what stopped the reading before the stream's end, when something did: the name of
+        # the exception thrown into it (GeneratorExit for close(), CancelledError, ...)
+        self.stopped_by: str | None = None
         on_chunk = hooks.on_chunk
         if on_chunk is None:
             self.add: Callable[[StreamingChunk], None] = accumulator.add
@@ -103,12 +114,8 @@ class StreamState:
     def failed(self, error: ProviderError) -> ProviderError:
         """`error` (from the decoder, the parser or the transport) with this stream's context
         and everything received before it: the dialects are pure and cannot know them."""
-        error.provider = self.provider
-        error.request_id = self.request_id
-        error.status_code = self.status_code
-        error.attempts = self.attempts
         scrub_error(error, self.secrets)
-        error.partial = self.snapshot()
+        self._error = self._with_context(error)
         logger.debug(
             "%s stream failed after %d chunks: %r (request id %s)",
             self.provider,
@@ -120,6 +127,14 @@ class StreamState:
             self._hooks.on_error(ErrorEvent(self.provider, error))
         return error
 
+    def _with_context(self, error: ProviderError) -> ProviderError:
+        error.provider = self.provider
+        error.request_id = self.request_id
+        error.status_code = self.status_code
+        error.partial = self.snapshot()
+        error.attempts = self.attempts
+        return error
+
     def snapshot(self) -> CompletionResponse:
         """Everything received so far, as a response."""
         response = self._accumulator.snapshot()
@@ -128,5 +143,23 @@ class StreamState:
         return response
 
     def finish(self) -> CompletionResponse:
-        """The whole response, once the stream has ended (structured output parsed)."""
+        """The whole response, once the stream has ended (structured output parsed). Raises
+        `StreamIncompleteError` when the reading stopped before the terminal event, so
+        that what arrived is never taken for the whole answer."""
+        if not self.parser.finished:
+            raise self._with_context(StreamIncompleteError(self._why_incomplete()))
         return self._finish(self.snapshot())
+
+    def _why_incomplete(self) -> str:
+        if self._error is not None:
+            why = f"it had already failed ({type(self._error).__name__}: {self._error.message})"
+        elif self.stopped_by == "GeneratorExit":
+            why = "it was closed before its end"
+        elif self.stopped_by is not None:
+            why = f"its reading was stopped by {self.stopped_by} before its end"
+        else:
+            why = "it ended before its terminal event"
+        return (
+            f"the stream cannot give its whole answer: {why}; what arrived is in .partial "
+            "(and stream.snapshot())"
+        )

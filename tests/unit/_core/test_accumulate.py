@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from modelwire._core.accumulate import Accumulator
+import tracemalloc
+
+from modelwire._core.accumulate import FOLD_EVERY, Accumulator
 from modelwire.types import CompletionResponse, StreamingChunk, ToolCall, ToolCallDelta, Usage
 
 
@@ -106,3 +108,42 @@ def test_a_snapshot_is_a_copy_and_the_stream_goes_on() -> None:
     accumulator.add(StreamingChunk(content=" two"))
     assert accumulator.snapshot().content == "one two"
     assert accumulator.chunks_seen == 2
+
+
+def test_every_delta_is_kept_across_folds() -> None:
+    accumulator = Accumulator()
+    count = FOLD_EVERY * FOLD_EVERY + 3 * FOLD_EVERY + 7  # past a fold of the blocks too
+    for i in range(count):
+        accumulator.add(
+            StreamingChunk(
+                content=f"{i} ",
+                reasoning=f"r{i}" if i % 3 == 0 else None,
+                tool_calls=(ToolCallDelta(index=0, arguments=f"{i},"),) if i % 5 == 0 else (),
+            )
+        )
+        if i in (FOLD_EVERY - 1, FOLD_EVERY, 5 * FOLD_EVERY + 1):  # mid-stream, as an error
+            assert accumulator.snapshot().content == "".join(f"{j} " for j in range(i + 1))
+    snapshot = accumulator.snapshot()
+    assert snapshot.content == "".join(f"{i} " for i in range(count))
+    assert snapshot.reasoning == "".join(f"r{i}" for i in range(0, count, 3))
+    expected = "".join(f"{i}," for i in range(0, count, 5))
+    assert snapshot.tool_calls[0].arguments == {"_raw": expected}
+
+
+def test_memory_grows_by_the_text_not_by_the_chunks() -> None:
+    chunk = StreamingChunk(content="tok ", model="m", id="c1")
+    accumulator = Accumulator()
+    for _ in range(FOLD_EVERY):  # warm up: the first fold's lists
+        accumulator.add(StreamingChunk(content="tok "))
+    count = 100_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(count):
+            # a new string per chunk, as a parser makes: a kept delta costs ~50 bytes
+            accumulator.add(StreamingChunk(content="".join(chunk.content or "")))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown / count < 6, f"{grown / count:.1f} bytes per 4-character chunk"
+    assert accumulator.snapshot().content == "tok " * (count + FOLD_EVERY)

@@ -15,6 +15,7 @@ from modelwire import (
     APIStatusError,
     APITimeoutError,
     BadRequestError,
+    ContextLengthExceededError,
     Hooks,
     RateLimitError,
     RetryPolicy,
@@ -136,6 +137,40 @@ def test_a_stream_returns_at_its_head_with_the_body_unread() -> None:
     driver = Driver([(200, {}, [b"data: x\n\n"])])
     outcome = driver.run(flow(make_call(stream=True), driver))
     assert outcome.content == b"" and driver.kinds() == ["Send"]
+
+
+def test_a_stream_answered_with_a_json_error_body_raises_the_servers_error() -> None:
+    body = (
+        b'{"error":{"message":"model overloaded, try later","type":"server_error","code":"busy"}}'
+    )
+    headers = {"content-type": "application/json; charset=utf-8", "x-request-id": "req_j"}
+    driver = Driver([(200, headers, [body])])
+    error = error_of(make_call(stream=True), driver)
+    assert type(error) is APIStatusError
+    assert error.message == "model overloaded, try later"
+    assert (error.error_type, error.error_code, error.status_code) == ("server_error", "busy", 200)
+    assert error.body == {
+        "error": {"message": "model overloaded, try later", "type": "server_error", "code": "busy"}
+    }
+    assert (error.request_id, error.attempts, error.retryable) == ("req_j", 1, False)
+    assert driver.kinds() == ["Send", "Read", "Read", "Close"]  # read whole, then released
+
+
+def test_a_stream_answered_with_json_that_is_no_error_says_so() -> None:
+    driver = Driver([(200, {"content-type": "application/json"}, [b'{"id":"c1"}'])])
+    error = error_of(make_call(stream=True), driver)
+    assert "a stream was asked for" in error.message and '{"id": "c1"}' in error.message
+    assert error.body == {"id": "c1"}
+
+
+def test_a_json_error_body_for_a_stream_is_typed_by_the_specs_rules() -> None:
+    body = (
+        b'{"error":{"message":"too long","type":"invalid_request_error",'
+        b'"code":"context_length_exceeded"}}'
+    )
+    driver = Driver([(200, {"content-type": "application/json"}, [body])])
+    error = error_of(make_call(stream=True), driver)
+    assert isinstance(error, ContextLengthExceededError) and error.message == "too long"
 
 
 def test_send_carries_the_planned_request() -> None:
