@@ -23,6 +23,8 @@ TEST_DEPS = [
     "hypothesis>=6.100",
     "pyyaml>=6",
     "pytest-examples>=0.0.13",
+    # the conformance tests validate request bodies against the official OpenAPI documents
+    "jsonschema>=4.23",
     # reference accumulators for the replay tests
     "openai>=1.50",
     "anthropic>=0.40",

@@ -124,8 +124,14 @@ class CapabilitiesSpec(_Spec):
     vision: bool = True
     # images may be given by URL (Ollama takes only their bytes)
     image_urls: bool = True
-    # how structured output is asked for: a native schema, JSON mode, a forced tool, or not
-    structured_output: Literal["json_schema", "json_object", "tool", "none"] = "json_schema"
+    # how structured output is asked for: a native schema, JSON mode, a forced tool,
+    # Anthropic's output_config.format, or not at all
+    structured_output: Literal["json_schema", "json_object", "tool", "output_config", "none"] = (
+        "json_schema"
+    )
+    # models (a prefix match) that answer structured output only through a forced tool,
+    # where `structured_output` is a native mode
+    tool_structured_output_models: list[str] = Field(default_factory=list)
     embeddings: bool = False
     # informational: the provider can return reasoning (always kept apart when it does)
     reasoning: bool = False

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from ..dialects.base import structured_via_tool, thinking_budget, thinking_enabled
+from ..dialects.schemas import strict_schema
 from ..errors import (
     CapabilityError,
     ConfigurationError,
@@ -490,6 +492,79 @@ def _check_tools(spec: ProviderSpec, request: CompletionRequest) -> None:
         )
     if choice is not None and choice != "none" and not request.tools:
         raise _fail(spec, "tool_choice is set but no tools were given")
+    if request.parallel_tool_calls is not None and not request.tools:
+        raise _fail(
+            spec,
+            "parallel_tool_calls is set but no tools were given: the API takes it only with "
+            "tools; leave it unset",
+        )
+    if spec.dialect == "openai_chat":
+        # strict tools: the parameters must have (and are sent in) the strict form
+        for tool in request.tools or ():
+            if tool.strict:
+                strict_schema(tool.parameters, where=f"tool {tool.name!r}", provider=spec.name)
+
+
+def _check_response_format(spec: ProviderSpec, request: CompletionRequest) -> None:
+    fmt = request.response_format
+    if fmt is None:
+        return
+    mode = spec.capabilities.structured_output
+    if mode == "none":
+        raise _unsupported(spec, f"{spec.display_name} cannot constrain output to JSON")
+    if fmt.type == "json_schema" and fmt.strict and fmt.json_schema is not None:
+        if mode == "json_schema" and spec.dialect == "openai_chat":
+            strict_schema(fmt.json_schema, where="response_format", provider=spec.name)
+        elif mode == "output_config" and not structured_via_tool(request, spec):
+            strict_schema(
+                fmt.json_schema, profile="anthropic", where="response_format", provider=spec.name
+            )
+
+
+def _check_thinking(spec: ProviderSpec, request: CompletionRequest) -> None:
+    """Anthropic's rules for extended thinking, which no schema states."""
+    if spec.dialect != "anthropic_messages" or not thinking_enabled(request):
+        return
+    choice = request.tool_choice
+    if choice == "required" or isinstance(choice, NamedToolChoice):
+        raise _fail(
+            spec,
+            f"tool_choice={choice!r} forces a tool call, which Anthropic refuses with "
+            "thinking enabled: use tool_choice='auto' (or None), or turn thinking off",
+        )
+    if structured_via_tool(request, spec):
+        fmt = request.response_format
+        why = (
+            f"model {request.model!r} has no native structured output"
+            if fmt is not None and fmt.json_schema is not None and fmt.strict
+            else "JSON mode without a schema, or strict=False, is asked for"
+        )
+        raise _fail(
+            spec,
+            f"response_format would be answered through a forced tool call ({why}), which "
+            "Anthropic refuses with thinking enabled: give a schema (a pydantic model) with "
+            "strict=True on a model with structured outputs (e.g. claude-sonnet-4-5), or "
+            "turn thinking off",
+        )
+    budget = thinking_budget(request)
+    if budget is not None:
+        if budget < 1024:
+            raise _fail(spec, f"thinking budget_tokens={budget} must be at least 1024")
+        if request.max_tokens is not None and budget >= request.max_tokens:
+            raise _fail(
+                spec,
+                f"thinking budget_tokens={budget} must be below max_tokens="
+                f"{request.max_tokens}: raise max_tokens (the answer needs room after the "
+                "thinking) or lower the budget",
+            )
+    if request.temperature is not None and request.temperature != 1:
+        raise _fail(
+            spec, "temperature cannot be changed with thinking enabled: leave temperature unset"
+        )
+    if request.top_p is not None and request.top_p < 0.95:
+        raise _fail(spec, "top_p must be between 0.95 and 1 with thinking enabled")
+    if "top_k" in request.options:
+        raise _fail(spec, "top_k cannot be set with thinking enabled: leave it unset")
 
 
 def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: bool) -> None:
@@ -521,8 +596,7 @@ def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: boo
     if request.seed is not None and not spec.capabilities.seed:
         raise _fail(spec, f"{spec.display_name} has no seed: leave seed= unset")
     _check_tools(spec, request)
-    if request.response_format is not None and spec.capabilities.structured_output == "none":
-        raise _unsupported(spec, f"{spec.display_name} cannot constrain output to JSON")
+    _check_response_format(spec, request)
     if request.max_retries is not None and request.max_retries < 0:
         raise _fail(spec, "max_retries must be 0 or more")
     problem = None if request.timeout is None else timeout_problem(request.timeout)
@@ -530,6 +604,7 @@ def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: boo
         raise _fail(spec, problem)
     for name, value in request.options.items():
         _check_option(spec, name, value)
+    _check_thinking(spec, request)
 
 
 # --------------------------------------------------------------------------- other calls

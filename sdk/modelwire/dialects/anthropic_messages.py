@@ -47,6 +47,7 @@ from .base import (
     json_bytes,
     load_event_json,
     malformed_event,
+    max_tokens_of,
     merge_extra,
     object_or_empty,
     optional_str,
@@ -54,9 +55,11 @@ from .base import (
     str_or_empty,
     str_or_none,
     stream_event_error,
+    structured_via_tool,
     text_pieces,
     wrong_type,
 )
+from .schemas import strict_schema
 
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -205,7 +208,7 @@ class AnthropicMessagesDialect(Dialect):
             body["system"] = "\n\n".join(system)
         body["messages"] = turns
         # required by the API: validation refuses a request with neither
-        body["max_tokens"] = request.max_tokens or spec.limits.default_max_tokens
+        body["max_tokens"] = max_tokens_of(request, spec)
         if request.temperature is not None:
             body["temperature"] = request.temperature
         if request.top_p is not None:
@@ -219,8 +222,17 @@ class AnthropicMessagesDialect(Dialect):
         ]
         choice = _tool_choice(request)
         fmt = request.response_format
-        if fmt is not None:
-            # no native JSON mode: a tool whose input is the output, and force that tool
+        if fmt is not None and not structured_via_tool(request, spec):
+            # native structured output: the answer is text that matches the schema
+            schema = strict_schema(
+                fmt.json_schema or {"type": "object"},
+                profile="anthropic",
+                where="response_format",
+                provider=spec.name,
+            )
+            body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+        elif fmt is not None:
+            # a tool whose input is the output, and force that tool
             schema = fmt.json_schema if fmt.json_schema is not None else {"type": "object"}
             tools.append(
                 {

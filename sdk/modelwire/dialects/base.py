@@ -154,6 +154,50 @@ def apply_options(body: dict[str, Any], request: CompletionRequest, spec: Provid
         target[path[-1]] = value
 
 
+# ---------------------------------------------------------------- what several checks share
+
+
+def thinking_budget(request: CompletionRequest) -> int | None:
+    """The budget of extended thinking, when the request enables it with one."""
+    thinking = request.options.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        return budget if isinstance(budget, int) else None
+    return None
+
+
+def thinking_enabled(request: CompletionRequest) -> bool:
+    thinking = request.options.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def max_tokens_of(request: CompletionRequest, spec: ProviderSpec) -> int | None:
+    """`max_tokens` as given; else the spec's default, above the thinking budget if any
+    (the budget is spent from max_tokens: budget + default leaves the default for the
+    answer)."""
+    if request.max_tokens is not None:
+        return request.max_tokens
+    default = spec.limits.default_max_tokens
+    budget = thinking_budget(request)
+    if budget is not None and default is not None and budget >= default:
+        return budget + default
+    return default
+
+
+def structured_via_tool(request: CompletionRequest, spec: ProviderSpec) -> bool:
+    """Whether the response format is asked for through a forced tool: on the models
+    without native structured output, for JSON mode (no schema to give
+    `output_config.format`) and for `strict=False` (a schema sent as it is)."""
+    fmt = request.response_format
+    if fmt is None:
+        return False
+    if spec.capabilities.structured_output != "output_config":
+        return True
+    model = request.model or ""
+    old = any(model.startswith(p) for p in spec.capabilities.tool_structured_output_models)
+    return old or fmt.json_schema is None or not fmt.strict
+
+
 def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
     if extra:
         body.update(extra)

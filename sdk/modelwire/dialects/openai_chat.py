@@ -44,6 +44,7 @@ from .base import (
 )
 from .base import check_str as _check_str
 from .base import optional_str as _optional_str
+from .schemas import strict_schema
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -190,7 +191,11 @@ class OpenAIChatDialect(Dialect):
                     "function": {
                         "name": tool.name,
                         "description": tool.description,
-                        "parameters": tool.parameters,
+                        "parameters": (
+                            strict_schema(tool.parameters, where=f"tool {tool.name!r}")
+                            if tool.strict
+                            else tool.parameters
+                        ),
                         **({"strict": tool.strict} if tool.strict is not None else {}),
                     },
                 }
@@ -204,13 +209,12 @@ class OpenAIChatDialect(Dialect):
         fmt = request.response_format
         if fmt is not None:
             if fmt.type == "json_schema" and spec.capabilities.structured_output == "json_schema":
+                schema = fmt.json_schema or {"type": "object"}
+                if fmt.strict:
+                    schema = strict_schema(schema, where="response_format")
                 body["response_format"] = {
                     "type": "json_schema",
-                    "json_schema": {
-                        "name": fmt.name,
-                        "schema": fmt.json_schema,
-                        "strict": fmt.strict,
-                    },
+                    "json_schema": {"name": fmt.name, "schema": schema, "strict": fmt.strict},
                 }
             else:
                 # JSON mode; servers such as llama.cpp constrain it with a `schema` key

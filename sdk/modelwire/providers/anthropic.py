@@ -28,7 +28,7 @@ class AnthropicFields(RequestFields, total=False):
     top_k: int | None
     """Sample from the k most likely tokens only."""
     thinking: dict[str, Any] | None
-    """Extended thinking, e.g. {'type': 'enabled', 'budget_tokens': 1024}."""
+    """Extended thinking, e.g. {'type': 'enabled', 'budget_tokens': 1024} (below max_tokens)."""
     metadata: dict[str, Any] | None
     """Request metadata such as {'user_id': ...}."""
     service_tier: Literal["auto", "standard_only"] | None

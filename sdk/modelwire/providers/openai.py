@@ -35,9 +35,11 @@ class OpenAIFields(RequestFields, total=False):
     """Token id to bias, -100 to 100."""
     user: str | None
     """A stable id for the end user."""
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None
-    """Reasoning effort for reasoning models."""
-    service_tier: Literal["auto", "default", "flex", "priority"] | None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None
+    """Reasoning effort for reasoning models (not every model takes every value)."""
+    verbosity: Literal["low", "medium", "high"] | None
+    """How long and detailed the answer is."""
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None
     """Processing tier."""
     store: bool | None
     """Store the completion for later retrieval."""

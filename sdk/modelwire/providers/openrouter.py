@@ -31,14 +31,10 @@ class OpenRouterFields(RequestFields, total=False):
     """Provider routing: order, allow_fallbacks, only, ignore, sort, ..."""
     models: list[str] | None
     """Fallback models, tried in order."""
-    route: Literal["fallback"] | None
-    """Routing strategy."""
-    transforms: list[str] | None
-    """Prompt transforms such as middle-out."""
+    route: Literal["fallback", "sort"] | None
+    """Routing strategy (deprecated by OpenRouter: use models= and provider=)."""
     reasoning: dict[str, Any] | None
     """Reasoning settings: effort, max_tokens, exclude."""
-    usage: dict[str, Any] | None
-    """Usage accounting, e.g. {'include': true}."""
     top_k: int | None
     """Sample from the k most likely tokens only."""
     frequency_penalty: float | None

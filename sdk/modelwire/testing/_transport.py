@@ -87,7 +87,10 @@ class MockServer:
 
     def _as_sent(self, reply: Reply, ctx: Context) -> Reply:
         """Structured output becomes a forced tool's call where the provider answers so."""
-        if not reply.structured or self.spec.capabilities.structured_output != "tool":
+        if not reply.structured or self.spec.capabilities.structured_output not in (
+            "tool",
+            "output_config",
+        ):
             return reply
         tool = self.renderer.structured_tool(ctx)
         if tool is None:

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import modelwire
+import modelwire.providers.anthropic
+import modelwire.providers.llamacpp
+import modelwire.providers.openai
 import pytest
 from modelwire import (
     CapabilityError,
@@ -20,6 +23,7 @@ from modelwire import (
 from modelwire._core import validation
 from modelwire.spec import ProviderSpec
 from modelwire.types import CompletionRequest, Message, NamedToolChoice, TextPart, ToolCall
+from pydantic import BaseModel
 
 from tests.unit.support import KEYS, PNG, Weather, Wire, image_message, no_io, tool_history
 
@@ -661,3 +665,74 @@ def test_basic_auth_beside_a_key_in_authorization_is_refused() -> None:
     client = modelwire.Anthropic(api_key="sk-x", base_url="https://u:pw@gateway.example")
     assert client.base_url == "https://gateway.example" and "pw" not in repr(client)
     client.close()
+
+
+# --------------------------------------------------------------------------- cross-field rules
+
+
+def test_parallel_tool_calls_without_tools_is_refused() -> None:
+    for value in (True, False):
+        with pytest.raises(RequestValidationError, match="parallel_tool_calls is set but no tools"):
+            check(parallel_tool_calls=value)()
+    check(parallel_tool_calls=False, tools=[{"name": "find"}])()
+
+
+class Loose(BaseModel):
+    counts: dict[str, int]
+
+
+def test_a_schema_that_cannot_be_strict_is_refused_before_sending() -> None:
+    openai = modelwire.providers.openai.SPEC
+    with pytest.raises(RequestValidationError, match="counts is an object with free keys"):
+        check(openai, model="gpt-4o-mini", response_format=Loose)()
+    tool = {"name": "count", "parameters": Loose.model_json_schema(), "strict": True}
+    with pytest.raises(RequestValidationError, match="tool 'count'"):
+        check(openai, model="gpt-4o-mini", tools=[tool])()
+    # not strict: sent as it is
+    check(openai, model="gpt-4o-mini", tools=[{**tool, "strict": False}])()
+    check(
+        openai,
+        model="gpt-4o-mini",
+        response_format={
+            "json_schema": {"type": "object", "additionalProperties": True},
+            "strict": False,
+        },
+    )()
+    # JSON mode has no schema to make strict (llama.cpp)
+    check(modelwire.providers.llamacpp.SPEC, model="local", response_format=Loose)()
+
+
+ANTHROPIC = {"model": "claude-sonnet-4-5", "max_tokens": 16000}
+THINKING = {"thinking": {"type": "enabled", "budget_tokens": 8000}}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"tools": [{"name": "f"}], "tool_choice": "required"}, "forces a tool call"),
+        ({"tools": [{"name": "f"}], "tool_choice": "f"}, "forces a tool call"),
+        ({"response_format": "json"}, "through a forced tool call"),
+        ({"response_format": Weather, "model": "claude-3-5-haiku-latest"}, "no native structured"),
+        ({"max_tokens": 8000}, "budget_tokens=8000 must be below max_tokens=8000"),
+        ({"options": {"thinking": {"type": "enabled", "budget_tokens": 512}}}, "at least 1024"),
+        ({"temperature": 0.5}, "temperature cannot be changed"),
+        ({"top_p": 0.5}, "top_p must be between 0.95 and 1"),
+        ({"options": {**THINKING, "top_k": 5}}, "top_k cannot be set"),
+    ],
+)
+def test_anthropic_thinking_rules(fields: dict[str, Any], message: str) -> None:
+    spec = modelwire.providers.anthropic.SPEC
+    options = fields.pop("options", THINKING)
+    with pytest.raises(RequestValidationError, match=message):
+        check(spec, **{**ANTHROPIC, "options": options, **fields})()
+
+
+def test_anthropic_thinking_with_what_it_allows() -> None:
+    spec = modelwire.providers.anthropic.SPEC
+    check(spec, **ANTHROPIC, options=THINKING, response_format=Weather)()
+    check(spec, **ANTHROPIC, options=THINKING, tools=[{"name": "f"}], tool_choice="auto")()
+    check(spec, **ANTHROPIC, options=THINKING, temperature=1, top_p=0.95)()
+    # without thinking, a forced tool and any temperature are fine
+    check(spec, **ANTHROPIC, tools=[{"name": "f"}], tool_choice="required", temperature=0.2)()
+    # with no max_tokens given, the dialect raises it above the budget: nothing to refuse
+    check(spec, model="claude-sonnet-4-5", options=THINKING)()

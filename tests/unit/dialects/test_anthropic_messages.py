@@ -407,13 +407,11 @@ def test_options_at_their_wire_path_and_extra_body_last() -> None:
         messages=[Message.user("x")],
         options={
             "top_k": 40,
-            "thinking": {"type": "enabled", "budget_tokens": 2048},
             "service_tier": "auto",
             "user_id": "u-1",
         },
         extra_body={"top_k": 5, "container": "c-1"},
     )
-    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert body["service_tier"] == "auto"
     assert body["metadata"] == {"user_id": "u-1"}
     assert body["top_k"] == 5  # extra_body is merged last
@@ -1113,11 +1111,53 @@ def test_structured_output_anthropic_forced_tool() -> None:
         "stop_reason": "tool_use",
     }
     wire = Wire(json_answer(answer))
+    # a model from before Anthropic's structured outputs: the spec names its prefix
     response = wire.client("anthropic", **KEYS["anthropic"]).complete(
-        messages=[{"role": "user", "content": "x"}], response_format=Weather
+        messages=[{"role": "user", "content": "x"}],
+        response_format=Weather,
+        model="claude-sonnet-4-0",
     )
     assert response.parsed == Weather(city="Lima")
     assert wire.body["tool_choice"] == {"type": "tool", "name": "Weather"}
+    assert "output_config" not in wire.body
+
+
+def test_structured_output_anthropic_native() -> None:
+    answer = {**ANTHROPIC_TEXT, "content": [{"type": "text", "text": '{"city": "Lima"}'}]}
+    wire = Wire(json_answer(answer))
+    response = wire.client("anthropic", **KEYS["anthropic"]).complete(
+        messages=[{"role": "user", "content": "x"}],
+        response_format=Weather,
+        thinking={"type": "enabled", "budget_tokens": 2048},
+    )
+    assert response.parsed == Weather(city="Lima")
+    fmt = wire.body["output_config"]["format"]
+    assert fmt["type"] == "json_schema" and fmt["schema"]["additionalProperties"] is False
+    assert "tools" not in wire.body and "tool_choice" not in wire.body
+
+
+def test_structured_output_anthropic_json_mode_and_loose_schemas_use_a_tool() -> None:
+    call = {"type": "tool_use", "id": "t1", "name": "response", "input": {"a": 1}}
+    answer = {**ANTHROPIC_TEXT, "content": [call], "stop_reason": "tool_use"}
+    for fmt in ("json", {"json_schema": {"type": "object"}, "strict": False}):
+        wire = Wire(json_answer(answer))
+        response = wire.client("anthropic", **KEYS["anthropic"]).complete(
+            messages=[{"role": "user", "content": "x"}], response_format=fmt
+        )
+        assert response.parsed == {"a": 1}
+        assert wire.body["tool_choice"] == {"type": "tool", "name": "response"}
+        assert "output_config" not in wire.body
+
+
+def test_max_tokens_is_raised_above_a_thinking_budget_when_not_given() -> None:
+    thinking = {"type": "enabled", "budget_tokens": 8000}
+    assert build(messages=[Message.user("x")], options={"thinking": thinking})["max_tokens"] == (
+        8000 + 4096
+    )
+    small = {"type": "enabled", "budget_tokens": 1024}
+    assert build(messages=[Message.user("x")], options={"thinking": small})["max_tokens"] == 4096
+    given = build(messages=[Message.user("x")], options={"thinking": thinking}, max_tokens=9000)
+    assert given["max_tokens"] == 9000
 
 
 def test_images_in_each_dialect_anthropic() -> None:

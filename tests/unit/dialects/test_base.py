@@ -57,10 +57,10 @@ def test_provider_options_reach_their_wire_path() -> None:
     wire = Wire(json_answer(ANTHROPIC_TEXT))
     wire.client("anthropic", **KEYS["anthropic"]).complete(
         messages=[{"role": "user", "content": "hi"}],
-        top_k=5,
+        metadata={"user_id": "u-1"},
         thinking={"type": "enabled", "budget_tokens": 1024},
     )
-    assert wire.body["top_k"] == 5
+    assert wire.body["metadata"] == {"user_id": "u-1"}
     assert wire.body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
 
 

@@ -189,7 +189,13 @@ def test_tools_with_strict_only_when_given() -> None:
             "function": {
                 "name": "get",
                 "description": "",
-                "parameters": {"type": "object", "properties": {}},
+                # a strict tool's parameters are sent in the strict form the API requires
+                "parameters": {
+                    "type": "object",
+                    "properties": {},
+                    "additionalProperties": False,
+                    "required": [],
+                },
                 "strict": True,
             },
         },
@@ -217,10 +223,14 @@ def test_no_tools_and_no_tool_choice_keys_by_default() -> None:
 
 def test_response_format_json_schema_where_the_spec_has_it() -> None:
     fmt = ResponseFormat.from_model(Weather)
-    assert build(response_format=fmt)["response_format"] == {
-        "type": "json_schema",
-        "json_schema": {"name": "Weather", "schema": Weather.model_json_schema(), "strict": True},
-    }
+    sent = build(response_format=fmt)["response_format"]
+    assert sent["type"] == "json_schema"
+    assert (sent["json_schema"]["name"], sent["json_schema"]["strict"]) == ("Weather", True)
+    # the strict form: closed, every property required, the default left out
+    schema = sent["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["city", "unit"]
+    assert schema["properties"]["unit"] == {"title": "Unit", "type": "string"}
     loose = ResponseFormat(name="any", json_schema={"type": "object"}, strict=False)
     assert build(response_format=loose)["response_format"]["json_schema"]["strict"] is False
 

@@ -62,8 +62,17 @@ def test_structured_output(dialect: str) -> None:
     assert response.parsed == City(name="Paris", country="France")
     with mock.stream_completion(**ask(mock, response_format=City)) as stream:
         assert stream.accumulate().parsed == City(name="Rome", country="Italy")
-    if dialect == "anthropic":  # asked through a forced tool, answered as its call
-        assert mock.last_request["tool_choice"] == {"type": "tool", "name": "City"}
+    if dialect == "anthropic":  # asked through output_config.format, answered as text
+        assert mock.last_request["output_config"]["format"]["type"] == "json_schema"
+        assert "tool_choice" not in mock.last_request
+
+
+def test_structured_output_through_a_forced_tool() -> None:
+    # Anthropic's models before structured outputs answer as the forced tool's call
+    mock = MockProvider("anthropic").reply_structured(City(name="Paris", country="France"))
+    response = mock.complete(**ask(mock, response_format=City), model="claude-sonnet-4-0")
+    assert response.parsed == City(name="Paris", country="France")
+    assert mock.last_request["tool_choice"] == {"type": "tool", "name": "City"}
 
 
 def test_structured_output_that_does_not_validate() -> None:

@@ -1,0 +1,415 @@
+"""Every request shape modelwire can produce, for every provider, built exactly as a client
+builds it (validation, then the dialect) and validated against the provider's official API
+description. A shape a provider cannot take must be refused before sending, with a typed
+error, and only where `REFUSED` says so.
+
+Groq, LM Studio and llama.cpp publish no API description of their own: their requests are
+validated against OpenAI's, whose API they reimplement, with their own options (which
+OpenAI's document does not name) left out of that check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from modelwire import ImagePart, Message, ProviderError, TextPart, Tool, ToolCall
+from modelwire._core.calls import ClientConfig
+from modelwire.spec import ProviderSpec
+from pydantic import BaseModel, Field
+
+from tests.conformance import documents
+from tests.conformance.strict import strict_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+# every provider of spec/providers/, as the package ships it
+SPECS: dict[str, ProviderSpec] = {
+    path.stem: importlib.import_module(f"modelwire.providers.{path.stem}").SPEC
+    for path in sorted((ROOT / "spec" / "providers").glob("*.yaml"))
+}
+
+
+class Address(BaseModel):
+    street: str
+    city: str
+    postcode: str | None = None
+
+
+class Stop(BaseModel):
+    """A stop on the way."""
+
+    name: str
+    nights: int = Field(ge=1, description="Nights spent there")
+    address: Address
+
+
+class Trip(BaseModel):
+    """Plan a trip."""
+
+    title: str
+    stops: list[Stop]
+    budget: float | None = None
+    tags: list[str] = []
+    kind: Literal["city", "nature"] = "city"
+
+
+class City(BaseModel):
+    name: str
+    country: str
+    population: int | None = None
+    landmarks: list[Address] = []
+
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["c", "f"]},
+        },
+        "required": ["city"],
+    },
+}
+USER = {"role": "user", "content": "Plan a weekend in Lisbon."}
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+CALL = ToolCall(id="call_1", name="get_weather", arguments={"city": "Lisbon"})
+TOOL_TURNS = [
+    USER,
+    Message.assistant("", tool_calls=[CALL]),
+    Message.tool("call_1", '{"temp": 21}', name="get_weather"),
+]
+
+
+def with_tools(**fields: Any) -> dict[str, Any]:
+    return {"messages": [USER], "tools": [WEATHER], **fields}
+
+
+# each shape: the keyword fields of one call, and whether it is streamed
+SHAPES: dict[str, tuple[dict[str, Any], bool]] = {
+    "text": ({"messages": [USER]}, False),
+    "history": (
+        {
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello!"},
+                USER,
+            ]
+        },
+        False,
+    ),
+    "sampling": (
+        {"messages": [USER], "temperature": 0.5, "top_p": 0.9, "max_tokens": 200},
+        False,
+    ),
+    "seed": ({"messages": [USER], "seed": 7}, False),
+    "stop": ({"messages": [USER], "stop": ["END", "STOP"]}, False),
+    "tools_json_schema": (with_tools(), False),
+    "tools_pydantic_nested": (
+        {"messages": [USER], "tools": [Tool.from_model(Trip)]},
+        False,
+    ),
+    "tools_strict": (
+        {"messages": [USER], "tools": [Tool.from_model(Trip).model_copy(update={"strict": True})]},
+        False,
+    ),
+    "tool_choice_auto": (with_tools(tool_choice="auto"), False),
+    "tool_choice_none": (with_tools(tool_choice="none"), False),
+    "tool_choice_required": (with_tools(tool_choice="required"), False),
+    "tool_choice_named": (with_tools(tool_choice="get_weather"), False),
+    "parallel_calls_off": (with_tools(parallel_tool_calls=False), False),
+    "parallel_calls_on": (with_tools(parallel_tool_calls=True), False),
+    "parallel_calls_without_tools": ({"messages": [USER], "parallel_tool_calls": False}, False),
+    "tool_results": ({"messages": TOOL_TURNS, "tools": [WEATHER]}, False),
+    "image_url": (
+        {
+            "messages": [
+                Message.user(
+                    [TextPart(text="What is this?"), ImagePart(url="https://example.com/a.png")]
+                )
+            ]
+        },
+        False,
+    ),
+    "image_bytes": (
+        {"messages": [Message.user([TextPart(text="And this?"), ImagePart.from_bytes(PNG)])]},
+        False,
+    ),
+    "structured_pydantic": ({"messages": [USER], "response_format": City}, False),
+    "structured_json_schema": (
+        {
+            "messages": [USER],
+            "response_format": {
+                "name": "city",
+                "json_schema": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "size": {"type": "integer"}},
+                    "required": ["name"],
+                },
+            },
+        },
+        False,
+    ),
+    "json_mode": ({"messages": [USER], "response_format": "json"}, False),
+    "stream": ({"messages": [USER]}, True),
+    "stream_tools": (with_tools(tool_choice="auto"), True),
+    "stream_structured": ({"messages": [USER], "response_format": City}, True),
+}
+
+# (provider, shape) -> why it is refused before sending; every other pair must be sent
+REFUSED: dict[tuple[str, str], str] = {
+    **{(name, "parallel_calls_without_tools"): "parallel_tool_calls needs tools" for name in SPECS},
+    ("anthropic", "seed"): "Anthropic has no seed",
+    ("ollama", "tool_choice_required"): "Ollama has no tool_choice",
+    ("ollama", "tool_choice_named"): "Ollama has no tool_choice",
+    ("ollama", "image_url"): "Ollama takes images only as bytes",
+    ("llamacpp", "image_url"): "the spec says llama.cpp takes no images",
+    ("llamacpp", "image_bytes"): "the spec says llama.cpp takes no images",
+}
+
+
+def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
+    """What a spec's own capabilities and limits refuse, for every provider alike."""
+    refused: dict[tuple[str, str], str] = {}
+    caps, name = spec.capabilities, spec.name
+    if not caps.seed:
+        refused[(name, "seed")] = f"the spec says {spec.display_name} has no seed"
+    if not caps.vision:
+        refused[(name, "image_url")] = refused[(name, "image_bytes")] = "no images"
+    elif not caps.image_urls:
+        refused[(name, "image_url")] = "images only as bytes"
+    if not caps.forced_tool_choice:
+        refused[(name, "tool_choice_required")] = "no forced tool_choice"
+        refused[(name, "tool_choice_named")] = "no forced tool_choice"
+    stops = SHAPES["stop"][0].get("stop") or []
+    if spec.limits.max_stop_sequences and len(stops) > spec.limits.max_stop_sequences:
+        refused[(name, "stop")] = f"at most {spec.limits.max_stop_sequences} stop sequences"
+    return refused
+
+
+for _spec in SPECS.values():
+    REFUSED.update(_refused_by_capabilities(_spec))
+
+
+def model_of(spec: ProviderSpec) -> str:
+    # a self-hosted server (vLLM) names no model: any id it serves will do
+    return spec.default_model or (spec.models[0] if spec.models else "served-model")
+
+
+def config_of(spec: ProviderSpec) -> ClientConfig:
+    return ClientConfig.create(spec, api_key="sk-conformance", model=model_of(spec))
+
+
+def chat_body(spec: ProviderSpec, fields: dict[str, Any], stream: bool) -> dict[str, Any]:
+    config = config_of(spec)
+    call = config.chat_call(config.request(None, fields), stream=stream)
+    assert call.method == "POST" and call.content is not None
+    body: dict[str, Any] = json.loads(call.content)
+    return body
+
+
+def chat_operation(spec: ProviderSpec) -> documents.Operation:
+    return documents.operation(documents.document_name(spec.name), spec.endpoints.chat, "post")
+
+
+def own_options(spec: ProviderSpec) -> set[str]:
+    """The top-level keys of a provider's own options, for the providers checked against
+    OpenAI's document: they are documented by the provider alone (Groq's reasoning_effort
+    takes "default", which OpenAI's does not), so OpenAI's document does not judge them."""
+    if spec.name not in documents.WITHOUT_DOCUMENT:
+        return set()
+    return {o.wire_path[0] for o in spec.options} | {spec.limits.seed_field}
+
+
+@dataclass(frozen=True)
+class Case:
+    provider: str
+    shape: str
+    fields: dict[str, Any]
+    stream: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.provider}-{self.shape}"
+
+
+def conforms(case: Case) -> None:
+    spec = SPECS[case.provider]
+    why = REFUSED.get((case.provider, case.shape))
+    if why is not None:
+        with pytest.raises(ProviderError) as refused:
+            chat_body(spec, case.fields, case.stream)
+        assert refused.value.provider == spec.name, why
+        return
+    body = chat_body(spec, case.fields, case.stream)
+    checked = {k: v for k, v in body.items() if k not in own_options(spec)}
+    problems = chat_operation(spec).errors(checked)
+    problems += strict_problems(spec, body)
+    assert not problems, (
+        f"{case.id}: the {documents.document_name(spec.name)} request schema refuses the "
+        f"body:\n  " + "\n  ".join(problems) + f"\nbody: {json.dumps(body)[:2000]}"
+    )
+
+
+CASES = [
+    Case(provider, shape, fields, stream)
+    for provider in sorted(SPECS)
+    for shape, (fields, stream) in SHAPES.items()
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_request_shape(case: Case) -> None:
+    conforms(case)
+
+
+# ------------------------------------------------------------------- provider options
+
+# a representative value for the options whose type alone says too little
+REPRESENTATIVE: dict[tuple[str, str], Any] = {
+    ("anthropic", "thinking"): {"type": "enabled", "budget_tokens": 1024},
+    ("anthropic", "metadata"): {"user_id": "user-1"},
+    ("openai", "logit_bias"): {"50256": -100},
+    ("openai", "metadata"): {"topic": "travel"},
+    ("openrouter", "provider"): {"order": ["openai"], "allow_fallbacks": True},
+    ("openrouter", "models"): ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4.5"],
+    ("openrouter", "reasoning"): {"effort": "high"},
+    ("llamacpp", "grammar"): 'root ::= "yes" | "no"',
+    ("lmstudio", "draft_model"): "qwen3-0.6b",
+    ("ollama", "keep_alive"): "5m",
+    ("vllm", "chat_template_kwargs"): {"enable_thinking": False},
+    ("zai", "thinking"): {"type": "enabled"},
+}
+BY_TYPE: dict[str, Any] = {"int": 1, "float": 0.5, "bool": True, "str": "user-1"}
+
+
+def option_values(spec: ProviderSpec) -> list[tuple[str, Any]]:
+    values: list[tuple[str, Any]] = []
+    for option in spec.options:
+        if option.enum:
+            values += [(option.name, value) for value in option.enum]
+            continue
+        key = (spec.name, option.name)
+        if key in REPRESENTATIVE:
+            values.append((option.name, REPRESENTATIVE[key]))
+            continue
+        assert option.type in BY_TYPE, (
+            f"{spec.name} option {option.name!r} ({option.type}) needs a value in REPRESENTATIVE"
+        )
+        value = BY_TYPE[option.type]
+        if isinstance(value, (int, float)) and option.min is not None:
+            value = type(value)(max(value, option.min))
+        values.append((option.name, value))
+    return values
+
+
+OPTION_CASES = [
+    Case(name, f"option-{option}={value!r}", {"messages": [USER], option: value}, False)
+    for name in sorted(SPECS)
+    for option, value in option_values(SPECS[name])
+]
+
+
+@pytest.mark.parametrize("case", OPTION_CASES, ids=[case.id for case in OPTION_CASES])
+def test_provider_option(case: Case) -> None:
+    conforms(case)
+
+
+# ------------------------------------------------------------------- embeddings, models
+
+
+@pytest.mark.parametrize(
+    "provider", sorted(name for name, spec in SPECS.items() if spec.endpoints.embeddings)
+)
+@pytest.mark.parametrize("inputs", ["one text", ["two", "texts"]])
+def test_embeddings(provider: str, inputs: str | list[str]) -> None:
+    spec = SPECS[provider]
+    assert spec.endpoints.embeddings is not None
+    call = config_of(spec).embeddings_call(inputs, model_of(spec), {})
+    assert call.content is not None
+    body = json.loads(call.content)
+    name = documents.document_name(provider)
+    problems = documents.operation(name, spec.endpoints.embeddings, "post").errors(body)
+    assert not problems, f"{provider} embeddings: {problems}\nbody: {body}"
+
+
+@pytest.mark.parametrize(
+    "provider", sorted(n for n, spec in SPECS.items() if spec.endpoints.models)
+)
+def test_models_listing(provider: str) -> None:
+    spec = SPECS[provider]
+    call = config_of(spec).models_call()
+    assert call.method == "GET" and call.content is None
+    assert spec.endpoints.models is not None
+    found = documents.operation(documents.document_name(provider), spec.endpoints.models, "get")
+    required = [p for p in found.spec.get("parameters") or () if p.get("required")]
+    assert not [p for p in required if p.get("in") != "path"], required
+
+
+def test_every_shape_is_checked_for_every_provider() -> None:
+    def checked(provider: str) -> set[str]:
+        return {case.shape for case in CASES if case.provider == provider}
+
+    assert all(checked(name) == set(SHAPES) for name in SPECS)
+    assert {p for p, _ in REFUSED} <= set(SPECS) and {s for _, s in REFUSED} <= set(SHAPES)
+
+
+# ------------------------------------------------------------------- Anthropic thinking
+
+THINKING = {"type": "enabled", "budget_tokens": 8000}
+ANTHROPIC_CASES = [
+    # the budget is spent from max_tokens: with none given, it is raised above the budget
+    Case(
+        "anthropic",
+        "thinking_default_max_tokens",
+        {"messages": [USER], "thinking": THINKING},
+        False,
+    ),
+    Case(
+        "anthropic",
+        "thinking_structured_native",
+        {"messages": [USER], "thinking": THINKING, "response_format": City},
+        False,
+    ),
+    Case(
+        "anthropic",
+        "thinking_tools_auto",
+        with_tools(thinking=THINKING, tool_choice="auto", max_tokens=16000),
+        True,
+    ),
+    Case(
+        "anthropic",
+        "structured_forced_tool_model",
+        {"messages": [USER], "model": "claude-sonnet-4-0", "response_format": City},
+        False,
+    ),
+]
+ANTHROPIC_REFUSED = [
+    with_tools(thinking=THINKING, tool_choice="required"),
+    with_tools(thinking=THINKING, tool_choice="get_weather"),
+    {"messages": [USER], "thinking": THINKING, "max_tokens": 8000},
+    {"messages": [USER], "thinking": THINKING, "response_format": "json"},
+    {
+        "messages": [USER],
+        "model": "claude-sonnet-4-0",
+        "thinking": THINKING,
+        "response_format": City,
+    },
+]
+
+
+@pytest.mark.parametrize("case", ANTHROPIC_CASES, ids=[case.shape for case in ANTHROPIC_CASES])
+def test_anthropic_thinking(case: Case) -> None:
+    conforms(case)
+
+
+@pytest.mark.parametrize("fields", ANTHROPIC_REFUSED)
+def test_anthropic_thinking_refused(fields: dict[str, Any]) -> None:
+    with pytest.raises(ProviderError, match="thinking"):
+        chat_body(SPECS["anthropic"], fields, stream=False)
