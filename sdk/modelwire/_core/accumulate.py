@@ -7,6 +7,8 @@ when a snapshot is asked for.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..dialects.base import parse_arguments
 from ..types import CompletionResponse, FinishReason, StreamingChunk, ToolCall, Usage
 
@@ -23,6 +25,7 @@ class _ToolCallParts:
 class Accumulator:
     __slots__ = (
         "_content",
+        "_items",
         "_reasoning",
         "_tools",
         "chunks_seen",
@@ -38,6 +41,7 @@ class Accumulator:
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._tools: dict[int, _ToolCallParts] = {}
+        self._items: list[dict[str, Any]] = []
         self.id: str | None = None
         self.model: str | None = None
         self.finish_reason: FinishReason | None = None
@@ -75,6 +79,8 @@ class Accumulator:
             self.usage = chunk.usage
         if chunk.reasoning_signature:
             self.reasoning_signature = chunk.reasoning_signature
+        if chunk.items:
+            self._items.extend(chunk.items)
 
     def snapshot(self) -> CompletionResponse:
         tool_calls = [
@@ -95,4 +101,5 @@ class Accumulator:
             finish_reason=self.finish_reason,
             raw_finish_reason=self.raw_finish_reason,
             usage=self.usage,
+            provider_items=list(self._items),
         )

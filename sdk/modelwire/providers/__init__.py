@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .lmstudio import AsyncLMStudio, LMStudio
     from .ollama import AsyncOllama, Ollama
     from .openai import AsyncOpenAI, OpenAI
+    from .openai_responses import AsyncOpenAIResponses, OpenAIResponses
     from .openrouter import AsyncOpenRouter, OpenRouter
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "AsyncOllama",
     "OpenAI",
     "AsyncOpenAI",
+    "OpenAIResponses",
+    "AsyncOpenAIResponses",
     "OpenRouter",
     "AsyncOpenRouter",
 ]
@@ -52,6 +55,7 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "lmstudio": ("lmstudio", "LMStudio", "AsyncLMStudio"),
     "ollama": ("ollama", "Ollama", "AsyncOllama"),
     "openai": ("openai", "OpenAI", "AsyncOpenAI"),
+    "openai_responses": ("openai_responses", "OpenAIResponses", "AsyncOpenAIResponses"),
     "openrouter": ("openrouter", "OpenRouter", "AsyncOpenRouter"),
 }
 registry = Registry(__name__, PROVIDERS)
@@ -81,6 +85,10 @@ def client(target: Literal["ollama"], **kwargs: Any) -> Ollama: ...
 
 @overload
 def client(target: Literal["openai"], **kwargs: Any) -> OpenAI: ...
+
+
+@overload
+def client(target: Literal["openai_responses"], **kwargs: Any) -> OpenAIResponses: ...
 
 
 @overload
@@ -118,6 +126,10 @@ def async_client(target: Literal["ollama"], **kwargs: Any) -> AsyncOllama: ...
 
 @overload
 def async_client(target: Literal["openai"], **kwargs: Any) -> AsyncOpenAI: ...
+
+
+@overload
+def async_client(target: Literal["openai_responses"], **kwargs: Any) -> AsyncOpenAIResponses: ...
 
 
 @overload
