@@ -340,7 +340,7 @@ class OpenAIResponsesStreamParser:
     OpenRouter sends). `response.completed` and `response.incomplete` are terminal;
     `response.failed` and `error` raise."""
 
-    __slots__ = ("_arguments", "_calls", "_parts", "finished", "id", "model")
+    __slots__ = ("_arguments", "_calls", "_items", "_parts", "finished", "id", "model")
 
     def __init__(self) -> None:
         self.finished = False
@@ -351,6 +351,8 @@ class OpenAIResponsesStreamParser:
         self._calls = False
         # the reasoning parts (output index, kind, part index) seen, to separate them
         self._parts: set[tuple[int, str, int]] = set()
+        # the items the unified fields do not hold, as each was done
+        self._items: list[dict[str, Any]] = []
 
     def parse(self, event: ServerSentEvent) -> StreamingChunk | None:
         try:
@@ -463,19 +465,24 @@ class OpenAIResponsesStreamParser:
             else:
                 return None
             return StreamingChunk(tool_calls=(call,), model=self.model, id=self.id, raw=data)
-        if kind == "message" and not _is_refusal(item):
-            return None
-        if kind is None:
-            return None
-        # reasoning (complete with its encrypted state here), built-in tools, refusals
-        return StreamingChunk(model=self.model, id=self.id, raw=data, items=(item,))
+        if kind is not None and (kind not in _UNIFIED_ITEMS or _is_refusal(item)):
+            # reasoning, built-in tools, refusals: handed over with the terminal event
+            self._items.append(item)
+        return None
 
     def _end(self, response: dict[str, Any], data: dict[str, Any]) -> StreamingChunk:
         self.finished = True
         model = optional_str(response.get("model")) or self.model
-        refused = any(
-            isinstance(item, dict) and _is_refusal(item) for item in response.get("output") or []
+        output = [item for item in response.get("output") or [] if isinstance(item, dict)]
+        # the terminal event's output is the whole answer (its reasoning items carry the
+        # state to send back, and it has the items a server did not stream); without one,
+        # the items as they were done
+        items = (
+            [item for item in output if item.get("type") not in _UNIFIED_ITEMS or _is_refusal(item)]
+            if output
+            else self._items
         )
+        refused = any(_is_refusal(item) for item in items)
         has_calls = self._calls or any(
             isinstance(item, dict) and item.get("type") == "function_call"
             for item in response.get("output") or []
@@ -500,6 +507,7 @@ class OpenAIResponsesStreamParser:
             usage=usage_from(response.get("usage")),
             id=optional_str(response.get("id")) or self.id,
             raw=data,
+            items=tuple(items),
         )
 
 
