@@ -29,6 +29,8 @@ TEST_DEPS = [
     "openai>=1.50",
     "anthropic>=0.40",
     "ollama>=0.4",
+    # OpenAI's OpenAPI document checks the Responses requests
+    "jsonschema>=4.23",
 ]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
 LOCAL_DEPS = ["llama-cpp-python[server]==0.3.36"]

@@ -104,6 +104,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "StreamDecodeError",
         "LineTooLongError",
         "OutputValidationError",
+        "ResponseFailedError",
     ),
 }
 for _module, _names in _LAZY_MODULES.items():
@@ -155,6 +156,7 @@ __all__ = [
     "RequestTooLargeError",
     "RequestValidationError",
     "ResponseEvent",
+    "ResponseFailedError",
     "ResponseFormat",
     "RetryEvent",
     "RetryPolicy",

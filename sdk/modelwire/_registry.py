@@ -34,6 +34,9 @@ class Registry:
     def split(self, target: str) -> tuple[str, str | None]:
         """("provider", "model") from "provider/model"; the model may be absent."""
         name, _, model = target.partition("/")
+        if name not in self._table and name.replace("-", "_") in self._table:
+            # "openai-responses" names the spec `openai_responses`
+            name = name.replace("-", "_")
         if name not in self._table:
             raise ConfigurationError(
                 f"unknown provider {name!r}: use one of {', '.join(sorted(self._table))}, "

@@ -196,6 +196,11 @@ class LineTooLongError(StreamDecodeError):
     """A single SSE line or NDJSON record exceeded the configured limit."""
 
 
+class ResponseFailedError(ProviderError):
+    """The provider took the request but reported that producing the answer failed (the
+    Responses API's `failed` status); `error_code` and the message are the provider's."""
+
+
 class OutputValidationError(ProviderError):
     """The model's structured output does not validate against the requested schema."""
 

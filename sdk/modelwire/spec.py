@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ERROR_CLASSES, SpecError
 
-DialectName = Literal["openai_chat", "anthropic_messages", "ollama_chat"]
+DialectName = Literal["openai_chat", "openai_responses", "anthropic_messages", "ollama_chat"]
 
 # Python annotations a spec may give an option; kept to a closed list so that generated
 # code is always valid and typed.
@@ -159,6 +159,7 @@ class LimitsSpec(_Spec):
     # the body key for the sampling seed (Mistral's is random_seed)
     seed_field: str = "seed"
     default_max_tokens: int | None = None
+    # 0: the provider takes no stop sequences (the Responses API)
     max_stop_sequences: int | None = None
 
 

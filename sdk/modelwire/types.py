@@ -172,6 +172,9 @@ class Message(_Model):
     name: str | None = None
     # reasoning the model produced in an earlier assistant turn (sent back where supported)
     reasoning: str | None = None
+    # an earlier response's `provider_items`, sent back where the dialect takes them (the
+    # Responses API's reasoning items, with their encrypted state); ignored elsewhere
+    provider_items: list[dict[str, Any]] | None = None
 
     @field_validator("role", mode="before")
     @classmethod
@@ -325,6 +328,11 @@ class CompletionResponse(_Model):
     finish_reason: FinishReason | None = None
     raw_finish_reason: str | None = None
     usage: Usage | None = None
+    # output items of the provider's own that the fields above do not hold, as it sent
+    # them: the Responses API's reasoning items (with the opaque state a next turn sends
+    # back), built-in tool calls and their results (web search, file search, code
+    # interpreter, ...) and refusals
+    provider_items: list[dict[str, Any]] = Field(default_factory=list)
     # the structured output, validated, when a response format was asked for
     parsed: Any = None
     # the provider's own response body (or, for a stream, None)
@@ -336,6 +344,17 @@ class CompletionResponse(_Model):
     @property
     def text(self) -> str:
         return self.content
+
+    def to_message(self) -> Message:
+        """This answer as the assistant turn of a next request: its text, tool calls,
+        reasoning and provider items, for the dialect to send back what it takes."""
+        return Message(
+            role="assistant",
+            content=self.content,
+            tool_calls=list(self.tool_calls) or None,
+            reasoning=self.reasoning,
+            provider_items=list(self.provider_items) or None,
+        )
 
 
 # --------------------------------------------------------------------------- streaming
@@ -371,6 +390,8 @@ class StreamingChunk:
     raw_finish_reason: str | None = None
     id: str | None = None
     raw: Any = field(default=None, repr=False)
+    # whole provider items completed by this event (see CompletionResponse.provider_items)
+    items: tuple[dict[str, Any], ...] = ()
 
 
 def text_chunk(content: str, model: str | None, chunk_id: str | None, raw: Any) -> StreamingChunk:

@@ -25,7 +25,7 @@ import pytest
 
 from tests.cassettes import importer
 
-__all__ = ["ENV_VAR", "converted_dir", "shared_source_dir"]
+__all__ = ["ENV_VAR", "converted_dir", "converted_part_2", "shared_source_dir"]
 
 ENV_VAR: Final = "MODELWIRE_SHARED_CASSETTES"
 MANIFESTS: Final = ("MANIFEST.md", "NATIVE-MANIFEST.md")
@@ -69,3 +69,21 @@ def converted_dir() -> Path:
             pytrace=False,
         )
     return folder
+
+
+@functools.cache
+def converted_part_2(folder: str) -> Path:
+    """One folder of the recordings that ``MANIFEST-2.md`` lists (e.g. ``openai-responses``),
+    converted into vcrpy cassettes in a temporary folder, once per process."""
+    source = shared_source_dir()
+    if not (source / "MANIFEST-2.md").is_file():
+        pytest.fail(f"MANIFEST-2.md was not found in {source} ({ENV_VAR})", pytrace=False)
+    entries = importer.read_manifest_2(source, folder)
+    if not entries:
+        pytest.fail(f"MANIFEST-2.md of {source} lists no file in {folder}/", pytrace=False)
+    target = Path(tempfile.mkdtemp(prefix=f"modelwire-{folder}-"))
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
+    projects = {"pydantic-ai": importer.SourceProject(*importer.PYDANTIC_AI_SOURCE)}
+    for entry in entries:
+        importer.convert_file(source, entry, target, projects)
+    return target / folder

@@ -73,6 +73,7 @@ __all__ = [
     "main",
     "output_relpath",
     "parse_r_expression",
+    "read_manifest_2",
     "read_manifests",
     "render_vcr_cassette",
     "sanitize",
@@ -1328,6 +1329,21 @@ def read_manifests(src_dir: Path | str) -> tuple[list[ManifestEntry], dict[str, 
                 ManifestEntry(f"{section}/{relname}", section, source, _strip_md(cells[2]))
             )
     return entries, projects
+
+
+def read_manifest_2(src_dir: Path | str, folder: str) -> list[ManifestEntry]:
+    """The files of one folder listed in ``MANIFEST-2.md`` (its "Files" table: folder,
+    file, ...), all pydantic-ai vcrpy YAML. Only the folders a test asks for are read:
+    the manifest lists 29 MB of recordings, most of them of APIs modelwire does not speak."""
+    lines = (Path(src_dir) / "MANIFEST-2.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("## Files")
+    entries = []
+    for cells in _table_rows(lines[start:]):
+        if len(cells) < 2 or _strip_md(cells[0]) != folder:
+            continue
+        name = _strip_md(cells[1])
+        entries.append(ManifestEntry(f"{folder}/{name}", folder, "pydantic-ai", "vcrpy YAML"))
+    return entries
 
 
 def output_relpath(relpath: str) -> str:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import jsonschema._keywords
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # own are checked against OpenAI's, whose API they reimplement
 DOCUMENTS = {
     "openai": "openai.openapi.yaml",
+    "openai_responses": "openai.openapi.yaml",
     "openrouter": "openrouter.openapi.yaml",
     "anthropic": "anthropic.openapi.yaml",
     "ollama": "ollama.openapi.yaml",
@@ -137,11 +140,47 @@ def _uri(name: str) -> str:
     return f"urn:modelwire-official:{name}"
 
 
+def _declares(validator: Any, branch: dict[str, Any], name: str, value: Any) -> bool:
+    """Whether a union branch takes `value` for its discriminator `name` (a branch that
+    does not say takes any)."""
+    if "$ref" in branch:
+        branch = validator._resolver.lookup(branch["$ref"]).contents
+    parts = [branch, *branch.get("allOf", [])]
+    for part in parts:
+        if "$ref" in part:
+            part = validator._resolver.lookup(part["$ref"]).contents
+        declared = (part.get("properties") or {}).get(name)
+        if isinstance(declared, dict):
+            if "const" in declared:
+                return bool(declared["const"] == value)
+            if "enum" in declared:
+                return value in declared["enum"]
+    return True
+
+
+def discriminated_one_of(
+    validator: Any, branches: list[dict[str, Any]], instance: Any, schema: dict[str, Any]
+) -> Any:
+    """OpenAPI's `oneOf` with a `discriminator`: the server picks the branch by the
+    discriminating property, so a body fits when it fits one of the branches that take its
+    value. Plain JSON Schema `oneOf` also fails a body that fits two branches (OpenAI's user
+    message is both an EasyInputMessage and an InputMessage); read as `anyOf` over those."""
+    name = (schema.get("discriminator") or {}).get("propertyName")
+    if name and isinstance(instance, dict) and name in instance:
+        branches = [b for b in branches if _declares(validator, b, name, instance[name])]
+    return jsonschema._keywords.anyOf(validator, branches, instance, schema)
+
+
+_OpenAPIValidator = jsonschema.validators.extend(
+    Draft202012Validator, {"oneOf": discriminated_one_of}
+)
+
+
 @functools.cache
-def _validator(name: str, schema_json: str) -> Draft202012Validator:
+def _validator(name: str, schema_json: str) -> Any:
     # the operation's schema, each "#/components/..." in it read from its document
     schema = _rebased(name, json.loads(schema_json))
-    return Draft202012Validator(schema, registry=_registry(name))
+    return _OpenAPIValidator(schema, registry=_registry(name))
 
 
 def _rebased(name: str, schema: Any) -> Any:

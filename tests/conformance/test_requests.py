@@ -188,8 +188,9 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
         refused[(name, "tool_choice_required")] = "no forced tool_choice"
         refused[(name, "tool_choice_named")] = "no forced tool_choice"
     stops = SHAPES["stop"][0].get("stop") or []
-    if spec.limits.max_stop_sequences and len(stops) > spec.limits.max_stop_sequences:
-        refused[(name, "stop")] = f"at most {spec.limits.max_stop_sequences} stop sequences"
+    limit = spec.limits.max_stop_sequences
+    if limit is not None and len(stops) > limit:
+        refused[(name, "stop")] = f"at most {limit} stop sequences"
     return refused
 
 
@@ -285,6 +286,8 @@ REPRESENTATIVE: dict[tuple[str, str], Any] = {
     ("ollama", "keep_alive"): "5m",
     ("vllm", "chat_template_kwargs"): {"enable_thinking": False},
     ("zai", "thinking"): {"type": "enabled"},
+    ("openai_responses", "include"): ["reasoning.encrypted_content"],
+    ("openai_responses", "metadata"): {"topic": "travel"},
 }
 BY_TYPE: dict[str, Any] = {"int": 1, "float": 0.5, "bool": True, "str": "user-1"}
 

@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from modelwire._core.accumulate import Accumulator
 from modelwire._framing import NDJSONDecoder, SSEDecoder, make_decoder
-from modelwire.dialects import get_dialect
+from modelwire.dialects import get_dialect, get_writer
+from modelwire.dialects.base import Answer, ToolCallText
 from modelwire.errors import LineTooLongError, ProviderError, StreamEventError
 from modelwire.providers import PROVIDERS
 from modelwire.spec import ProviderSpec
@@ -131,7 +132,21 @@ def _recorded_streams() -> dict[str, list[bytes]]:
     return seeds
 
 
+# answers the Responses writer streams: text, reasoning with its state, tool calls, a cut
+RESPONSES = [
+    Answer(model="gpt-5", chunks=["Hel", "lo"]),
+    Answer(model="gpt-5", chunks=["4"], reasoning="hmm", reasoning_signature="enc"),
+    Answer(
+        model="gpt-5",
+        tool_calls=[ToolCallText("get_weather", '{"city": "Paris"}')],
+        argument_chunk_size=4,
+    ),
+    Answer(model="gpt-5", chunks=["Hi"], finish_reason="length"),
+]
+
+
 def _handmade_streams() -> dict[str, list[bytes]]:
+    responses = get_writer("openai_responses")
     tool_openai = [
         b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,'
         b'"tool_calls":[{"index":0,"id":"call_1","type":"function","function":'
@@ -165,6 +180,9 @@ def _handmade_streams() -> dict[str, list[bytes]]:
             b"".join(whole_stream("anthropic", [])[:2] + tool_anthropic),
         ],
         "ollama_chat": [b"".join(whole_stream("ollama", ["Hel", "lo"])), b"".join(tool_ollama)],
+        "openai_responses": [
+            b"".join(event.data for event in responses.stream(answer)) for answer in RESPONSES
+        ],
     }
 
 
@@ -271,7 +289,55 @@ _TOOL_OPENAI = {
     "type": ("function",),
     "function": {"name": None, "arguments": None},
 }
+_ITEM_RESPONSES = {
+    "type": ("message", "function_call", "reasoning", "web_search_call"),
+    "id": ("item_1",),
+    "call_id": ("call_1",),
+    "name": ("get_weather",),
+    "arguments": ('{"a": 1}',),
+    "encrypted_content": ("enc",),
+    "summary": [{"type": ("summary_text",), "text": ("s",)}],
+    "content": [{"type": ("output_text", "refusal"), "text": ("Hi",), "refusal": ("no",)}],
+}
+_RESPONSE = {
+    "id": ("resp_1",),
+    "model": ("gpt-5",),
+    "status": ("completed", "incomplete", "failed", "in_progress"),
+    "incomplete_details": {"reason": ("max_output_tokens", "content_filter")},
+    "error": {"code": ("server_error",), "message": ("Boom",)},
+    "usage": {
+        "input_tokens": (1,),
+        "output_tokens": (2,),
+        "input_tokens_details": {"cached_tokens": (0,)},
+        "output_tokens_details": {"reasoning_tokens": (1,)},
+    },
+    "output": [_ITEM_RESPONSES],
+}
 TREES: dict[str, Any] = {
+    "openai_responses": {
+        "type": (
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.output_item.done",
+            "response.output_text.delta",
+            "response.function_call_arguments.delta",
+            "response.reasoning_summary_text.delta",
+            "response.reasoning_text.delta",
+            "response.completed",
+            "response.incomplete",
+            "response.failed",
+            "error",
+        ),
+        "output_index": (0, 1),
+        "summary_index": (0, 1),
+        "content_index": (0,),
+        "delta": ("Hi",),
+        "item": _ITEM_RESPONSES,
+        "response": _RESPONSE,
+        "code": ("server_error",),
+        "message": ("Boom",),
+    },
     "openai_chat": {
         "id": None,
         "model": None,

@@ -41,10 +41,17 @@ def test_an_unknown_provider_says_what_to_write() -> None:
     with pytest.raises(
         ConfigurationError,
         match=r"unknown provider 'OpenAI': use one of anthropic, cerebras, deepseek, fireworks, "
-        r"groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, openrouter, together, "
-        r"vllm, xai, zai, optionally followed by /model",
+        r"groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, openai_responses, "
+        r"openrouter, together, vllm, xai, zai, optionally followed by /model",
     ):
         registry.split("OpenAI/gpt-4o")
+
+
+def test_a_hyphen_names_the_spec_with_an_underscore() -> None:
+    assert registry.split("openai-responses/gpt-5") == ("openai_responses", "gpt-5")
+    assert registry.split("openai_responses") == ("openai_responses", None)
+    with pytest.raises(ConfigurationError, match="unknown provider 'open-ai'"):
+        registry.split("open-ai/gpt-5")
 
 
 def test_classes_by_provider_name_and_by_class_name() -> None:

@@ -143,7 +143,8 @@ def test_error_rules() -> None:
         ({"class_name": "Ac me"}, r"class_name 'Ac me' must be"),
         (
             {"dialect": "klingon"},
-            r"dialect: Input should be 'openai_chat', 'anthropic_messages' or 'ollama_chat'",
+            r"dialect: Input should be 'openai_chat', 'openai_responses', 'anthropic_messages' or "
+            r"'ollama_chat'",
         ),
         ({"stream_format": "websocket"}, r"stream_format"),
         (

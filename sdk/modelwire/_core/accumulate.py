@@ -8,6 +8,8 @@ keeps its text, not one object per chunk: memory grows by the text's own size.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..dialects.base import parse_arguments
 from ..types import CompletionResponse, FinishReason, StreamingChunk, ToolCall, Usage
 
@@ -41,6 +43,7 @@ class Accumulator:
     __slots__ = (
         "_content",
         "_content_blocks",
+        "_items",
         "_reasoning",
         "_reasoning_blocks",
         "_tools",
@@ -59,6 +62,7 @@ class Accumulator:
         self._reasoning: list[str] = []
         self._reasoning_blocks: list[str] = []
         self._tools: dict[int, _ToolCallParts] = {}
+        self._items: list[dict[str, Any]] = []
         self.id: str | None = None
         self.model: str | None = None
         self.finish_reason: FinishReason | None = None
@@ -98,6 +102,8 @@ class Accumulator:
             self.usage = chunk.usage
         if chunk.reasoning_signature:
             self.reasoning_signature = chunk.reasoning_signature
+        if chunk.items:
+            self._items.extend(chunk.items)
 
     def _fold(self) -> None:
         _fold(self._content, self._content_blocks)
@@ -124,4 +130,5 @@ class Accumulator:
             finish_reason=self.finish_reason,
             raw_finish_reason=self.raw_finish_reason,
             usage=self.usage,
+            provider_items=list(self._items),
         )

@@ -587,6 +587,12 @@ def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: boo
         and limits.default_max_tokens is None
     ):
         raise _fail(spec, f"{spec.display_name} needs max_tokens: pass max_tokens=")
+    if request.stop and limits.max_stop_sequences == 0:
+        raise _fail(
+            spec,
+            f"{spec.display_name} takes no stop sequences: leave stop= unset "
+            "(or cut the text yourself)",
+        )
     if request.stop and limits.max_stop_sequences and len(request.stop) > limits.max_stop_sequences:
         raise _fail(
             spec,

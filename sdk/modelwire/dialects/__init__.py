@@ -12,6 +12,7 @@ from .base import Dialect, Writer
 
 _MODULES = {
     "openai_chat": "openai_chat",
+    "openai_responses": "openai_responses",
     "anthropic_messages": "anthropic_messages",
     "ollama_chat": "ollama_chat",
 }

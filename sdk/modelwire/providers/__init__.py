@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .mistral import AsyncMistral, Mistral
     from .ollama import AsyncOllama, Ollama
     from .openai import AsyncOpenAI, OpenAI
+    from .openai_responses import AsyncOpenAIResponses, OpenAIResponses
     from .openrouter import AsyncOpenRouter, OpenRouter
     from .together import AsyncTogether, Together
     from .vllm import VLLM, AsyncVLLM
@@ -59,6 +60,8 @@ __all__ = [
     "AsyncOllama",
     "OpenAI",
     "AsyncOpenAI",
+    "OpenAIResponses",
+    "AsyncOpenAIResponses",
     "OpenRouter",
     "AsyncOpenRouter",
     "Together",
@@ -84,6 +87,7 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "mistral": ("mistral", "Mistral", "AsyncMistral"),
     "ollama": ("ollama", "Ollama", "AsyncOllama"),
     "openai": ("openai", "OpenAI", "AsyncOpenAI"),
+    "openai_responses": ("openai_responses", "OpenAIResponses", "AsyncOpenAIResponses"),
     "openrouter": ("openrouter", "OpenRouter", "AsyncOpenRouter"),
     "together": ("together", "Together", "AsyncTogether"),
     "vllm": ("vllm", "VLLM", "AsyncVLLM"),
@@ -137,6 +141,10 @@ def client(target: Literal["ollama"], **kwargs: Any) -> Ollama: ...
 
 @overload
 def client(target: Literal["openai"], **kwargs: Any) -> OpenAI: ...
+
+
+@overload
+def client(target: Literal["openai_responses"], **kwargs: Any) -> OpenAIResponses: ...
 
 
 @overload
@@ -210,6 +218,10 @@ def async_client(target: Literal["ollama"], **kwargs: Any) -> AsyncOllama: ...
 
 @overload
 def async_client(target: Literal["openai"], **kwargs: Any) -> AsyncOpenAI: ...
+
+
+@overload
+def async_client(target: Literal["openai_responses"], **kwargs: Any) -> AsyncOpenAIResponses: ...
 
 
 @overload

@@ -55,6 +55,12 @@ CASES = {
         ("stop", "length", "tool_calls", "content_filter", "other"),
         ids=True,
     ),
+    "openai_responses": Case(
+        "openai_responses",
+        Usage(input_tokens=12, output_tokens=34, reasoning_tokens=5, cache_read_tokens=3),
+        ("stop", "length", "tool_calls", "content_filter"),
+        ids=True,
+    ),
     "ollama_chat": Case(
         "ollama", Usage(input_tokens=12, output_tokens=34), ("stop", "length"), ids=False
     ),
@@ -186,7 +192,11 @@ def test_a_stream_is_framed_events_in_their_parts(dialect: str) -> None:
     # starts are deltas too (Anthropic's are block starts), and Ollama sends calls whole
     def pieces(arguments: str) -> int:
         fragments = (len(arguments) + 4) // 5
-        return {"openai_chat": 1 + fragments, "anthropic_messages": fragments}.get(dialect, 1)
+        return {
+            "openai_chat": 1 + fragments,
+            "anthropic_messages": fragments,
+            "openai_responses": fragments,
+        }.get(dialect, 1)
 
     fragments = sum(pieces(call.arguments) for call in answer.tool_calls)
     assert kinds.count("delta") == 2 + 1 + fragments
