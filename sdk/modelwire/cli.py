@@ -1,4 +1,4 @@
-"""`modelwire` on the command line: chat, models, providers, generate (and --version).
+"""`modelwire` on the command line: chat, models, providers, serve, generate (and --version).
 
 Stays within argparse and the runtime dependencies, and imports clients only when a
 command needs them, so that it starts fast.
@@ -209,6 +209,60 @@ def _listening(url: str) -> str:
         return f"not listening at {host}:{port}"
 
 
+# the engines `modelwire.local` starts (its ENGINES; spelled out so the parser imports nothing)
+SERVE_ENGINES = ("llama-cpp-python", "llama-server")
+
+# dialect name -> what it is called, and the client that speaks it
+_DIALECT_LABELS = {
+    "openai_chat": ("OpenAI chat completions", "modelwire.LlamaCpp / modelwire.OpenAI"),
+    "anthropic_messages": ("Anthropic messages", "modelwire.Anthropic"),
+    "openai_responses": ("OpenAI responses", "the openai-responses dialect"),
+}
+
+
+def _serve_lines(server: Any) -> list[str]:
+    """One line per dialect the server speaks: its endpoint, and the base URL to give a client."""
+    lines = []
+    for dialect, endpoint in server.dialect_urls.items():
+        label, clients = _DIALECT_LABELS.get(dialect, (dialect, "a client"))
+        base = server.url if dialect == "anthropic_messages" else server.base_url
+        lines.append(f"{label:<24} {endpoint}   ({clients}, base_url={base})")
+    return lines
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the bundled local server and keep it running until interrupted (exit 130)."""
+    from .local import LocalServer, default_engine
+
+    try:
+        engine = args.engine or default_engine()
+        server = LocalServer(
+            args.model_path,
+            host=args.host,
+            port=args.port,
+            n_ctx=args.ctx_size,
+            embedding=args.embeddings,
+            startup_timeout=args.startup_timeout,
+            engine=engine,
+            server_binary=args.server_binary,
+            log_file=args.log_file,
+        )
+        _err(f"starting the local {engine} server (model {server.model_path.name}) ...")
+        with server:
+            _err(f"ready in {server.startup_seconds or 0:.1f} s; model id {server.model_id}")
+            for line in _serve_lines(server):
+                print(line, flush=True)
+            _err("serving until interrupted (Ctrl-C)")
+            while server.is_running:
+                time.sleep(0.2)
+            tail = server.log_tail()
+            _err(f"the server exited on its own; last lines of its log:\n{tail}")
+            return EXIT_PROVIDER_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted: server stopped")
+        return EXIT_INTERRUPTED
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     """Runs the generator of a source checkout (it is not part of the installed package)."""
     command = [sys.executable, "-m", "codegen", "--spec-dir", args.spec_dir, "--out", args.out]
@@ -249,6 +303,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     providers = sub.add_parser("providers", help="what is configured (never prints keys)")
     providers.set_defaults(func=cmd_providers)
+
+    serve = sub.add_parser("serve", help="run the bundled local llama.cpp server until interrupted")
+    serve.add_argument(
+        "--engine",
+        choices=SERVE_ENGINES,
+        help="which server (default: llama-server if installed, else llama-cpp-python)",
+    )
+    serve.add_argument(
+        "--model-path", help="a GGUF file (default: MODELWIRE_LOCAL_MODEL, else SmolLM2)"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: a free port")
+    serve.add_argument("--ctx-size", type=int, default=2048, help="the context window")
+    serve.add_argument("--embeddings", action="store_true", help="serve /v1/embeddings")
+    serve.add_argument("--server-binary", help="llama-server's path (default: found)")
+    serve.add_argument("--startup-timeout", type=float, default=120.0)
+    serve.add_argument("--log-file", help="where the server's output goes (default: a temp file)")
+    serve.set_defaults(func=cmd_serve)
 
     generate = sub.add_parser("generate", help="regenerate clients from a spec folder")
     generate.add_argument("--root", default=".", help="the source checkout (default: .)")

@@ -154,13 +154,24 @@ def checkout_with_cassettes(folder: Path, converted: Path) -> Path:
     return root
 
 
-def _skip_without_local_extra() -> None:
-    from modelwire.local import LocalDependencyError, check_local_extra, find_model_path
+def _skip_without_local_extra(source: str) -> None:
+    """Skip a block whose server is not installed (fail, under MODELWIRE_LIVE_REQUIRED)."""
+    from modelwire.local import (
+        LocalDependencyError,
+        check_local_extra,
+        find_llama_server,
+        find_model_path,
+    )
 
     try:
-        check_local_extra()
+        if 'engine="llama-server"' in source:
+            find_llama_server()
+        else:
+            check_local_extra()
         find_model_path()
     except LocalDependencyError as exc:
+        if os.environ.get("MODELWIRE_LIVE_REQUIRED"):
+            pytest.fail(f"MODELWIRE_LIVE_REQUIRED is set, but {exc.message}")
         pytest.skip(f"modelwire local server unavailable: {exc.message}")
 
 
@@ -193,7 +204,7 @@ def test_example_runs(
         server: LocalServer = request.getfixturevalue("modelwire_local_server")
         monkeypatch.setenv("LLAMACPP_BASE_URL", server.base_url)
     elif any(word in source for word in STARTS_SERVER):
-        _skip_without_local_extra()
+        _skip_without_local_extra(source)
     if REPLAYS in source:
         converted: Path = request.getfixturevalue("converted_cassettes")
         monkeypatch.chdir(checkout_with_cassettes(tmp_path, converted))

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+from typing import IO
 
+import modelwire
 import pytest
 from modelwire.local import LocalServer
+
+from tests.live.support import engine_or_skip
 
 pytestmark = pytest.mark.live
 
@@ -97,3 +106,63 @@ def test_providers_never_prints_a_key() -> None:
     line = next(line for line in result.stdout.splitlines() if line.startswith("anthropic"))
     assert "key set" in line and "ANTHROPIC_API_KEY" in line
     assert "needs OPENAI_API_KEY" in result.stdout
+
+
+# --------------------------------------------------------------------------- modelwire serve
+
+URL = re.compile(r"(http://127\.0\.0\.1:\d+\S*)")
+
+
+def _lines(stream: IO[str], into: queue.Queue[str]) -> None:
+    for line in stream:
+        into.put(line)
+
+
+@pytest.mark.parametrize("engine", ["llama-server", "llama-cpp-python"])
+def test_serve_prints_the_urls_serves_them_and_exits_130_on_ctrl_c(engine: str) -> None:
+    engine_or_skip(engine)
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelwire.cli", "serve", "--engine", engine],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    out: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(proc.stdout, out), daemon=True).start()
+    try:
+        expected = 3 if engine == "llama-server" else 1
+        lines = []
+        deadline = time.monotonic() + 150
+        while len(lines) < expected:
+            try:
+                lines.append(out.get(timeout=max(0.1, deadline - time.monotonic())))
+            except queue.Empty:
+                pytest.fail(f"no URLs from modelwire serve: {proc.poll()=}")
+        # "<dialect>  <endpoint URL>   (<clients>, base_url=<base URL>)"
+        urls = {line.split("http")[0].strip(): URL.findall(line) for line in lines}
+        endpoint, base = urls["OpenAI chat completions"]
+        assert endpoint.endswith("/v1/chat/completions") and base.endswith("/v1)")
+        with modelwire.OpenAI(base_url=base.rstrip(")"), api_key="sk-local") as client:
+            response = client.complete(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+        assert response.content.strip()
+        if engine == "llama-server":
+            endpoint, base = urls["Anthropic messages"]
+            assert endpoint.endswith("/v1/messages")
+            with modelwire.Anthropic(base_url=base.rstrip(")"), api_key="sk-local") as claude:
+                answer = claude.complete(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+            assert answer.content.strip()
+            endpoint, base = urls["OpenAI responses"]
+            assert endpoint.endswith("/v1/responses") and base.endswith("/v1)")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stderr

