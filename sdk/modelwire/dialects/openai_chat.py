@@ -409,6 +409,45 @@ def _wire_usage(usage: Usage) -> dict[str, Any]:
     return out
 
 
+# OpenAI's error bodies and list endpoints: the same for its chat and Responses APIs
+
+
+def openai_error_body(
+    status: int, message: str, *, error_type: str | None = None, code: str | int | None = None
+) -> bytes:
+    """`{"error": {...}}` with the type and code OpenAI sends for that status."""
+    if status == 429:
+        default_type = "requests"
+    else:
+        default_type = "server_error" if status >= 500 else "invalid_request_error"
+    default_code = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
+    error = {
+        "message": message,
+        "type": error_type or default_type,
+        "param": None,
+        "code": code if code is not None else default_code,
+    }
+    return json_bytes({"error": error})
+
+
+def openai_models_body(ids: Sequence[str], created: int) -> bytes:
+    data = [
+        {"id": model, "object": "model", "created": created, "owned_by": "system"} for model in ids
+    ]
+    return json_bytes({"object": "list", "data": data})
+
+
+def openai_embeddings_body(
+    vectors: Sequence[Sequence[float]], *, model: str | None, input_tokens: int
+) -> bytes:
+    data = [
+        {"object": "embedding", "index": i, "embedding": list(vector)}
+        for i, vector in enumerate(vectors)
+    ]
+    usage = {"prompt_tokens": input_tokens, "total_tokens": input_tokens}
+    return json_bytes({"object": "list", "data": data, "model": model, "usage": usage})
+
+
 @dataclass(frozen=True)
 class OpenAIChatWriter:
     """What an OpenAI-compatible server sends: `chat.completion` bodies, SSE streams of
@@ -525,35 +564,15 @@ class OpenAIChatWriter:
         error_type: str | None = None,
         code: str | int | None = None,
     ) -> bytes:
-        if status == 429:
-            default_type = "requests"
-        else:
-            default_type = "server_error" if status >= 500 else "invalid_request_error"
-        default_code = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
-        error = {
-            "message": message,
-            "type": error_type or default_type,
-            "param": None,
-            "code": code if code is not None else default_code,
-        }
-        return json_bytes({"error": error})
+        return openai_error_body(status, message, error_type=error_type, code=code)
 
     def models(self, ids: Sequence[str]) -> bytes:
-        data = [
-            {"id": model, "object": "model", "created": self.created, "owned_by": "system"}
-            for model in ids
-        ]
-        return json_bytes({"object": "list", "data": data})
+        return openai_models_body(ids, self.created)
 
     def embeddings(
         self, vectors: Sequence[Sequence[float]], *, model: str | None, input_tokens: int
     ) -> bytes:
-        data = [
-            {"object": "embedding", "index": i, "embedding": list(vector)}
-            for i, vector in enumerate(vectors)
-        ]
-        usage = {"prompt_tokens": input_tokens, "total_tokens": input_tokens}
-        return json_bytes({"object": "list", "data": data, "model": model, "usage": usage})
+        return openai_embeddings_body(vectors, model=model, input_tokens=input_tokens)
 
     def forced_tool(self, request: Mapping[str, Any]) -> str | None:
         choice = request.get("tool_choice")

@@ -56,6 +56,7 @@ from .base import (
     str_or_empty,
     text_pieces,
 )
+from .openai_chat import openai_embeddings_body, openai_error_body, openai_models_body
 
 # `incomplete_details.reason` -> the unified finish reason
 _INCOMPLETE: dict[str, FinishReason] = {
@@ -722,35 +723,15 @@ class OpenAIResponsesWriter:
         error_type: str | None = None,
         code: str | int | None = None,
     ) -> bytes:
-        if status == 429:
-            default_type = "requests"
-        else:
-            default_type = "server_error" if status >= 500 else "invalid_request_error"
-        default_code = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
-        error = {
-            "message": message,
-            "type": error_type or default_type,
-            "param": None,
-            "code": code if code is not None else default_code,
-        }
-        return json_bytes({"error": error})
+        return openai_error_body(status, message, error_type=error_type, code=code)
 
     def models(self, ids: Sequence[str]) -> bytes:
-        data = [
-            {"id": model, "object": "model", "created": self.created, "owned_by": "system"}
-            for model in ids
-        ]
-        return json_bytes({"object": "list", "data": data})
+        return openai_models_body(ids, self.created)
 
     def embeddings(
         self, vectors: Sequence[Sequence[float]], *, model: str | None, input_tokens: int
     ) -> bytes:
-        data = [
-            {"object": "embedding", "index": i, "embedding": list(vector)}
-            for i, vector in enumerate(vectors)
-        ]
-        usage = {"prompt_tokens": input_tokens, "total_tokens": input_tokens}
-        return json_bytes({"object": "list", "data": data, "model": model, "usage": usage})
+        return openai_embeddings_body(vectors, model=model, input_tokens=input_tokens)
 
     def forced_tool(self, request: Mapping[str, Any]) -> str | None:
         choice = request.get("tool_choice")
