@@ -16,7 +16,12 @@ import httpcore
 import httpx
 import modelwire
 import pytest
-from modelwire.errors import BadRequestError, ContextLengthExceededError, ProviderError
+from modelwire.errors import (
+    BadRequestError,
+    ContextLengthExceededError,
+    NotFoundError,
+    ProviderError,
+)
 from modelwire.local import LocalServer
 from modelwire.types import CompletionResponse, StreamingChunk
 from pydantic import BaseModel
@@ -327,3 +332,12 @@ def test_a_prompt_longer_than_the_context_is_context_length_exceeded(
             client.complete(messages=long_prompt, max_tokens=4)
         assert info.value.attempts == 1 and info.value.retryable is False
         assert "context" in str(info.value)
+
+
+def test_a_base_url_without_v1_is_a_404_that_says_so(local_server: LocalServer) -> None:
+    # the commonest slip: the server's address without the /v1 its API is under
+    assert local_server.base_url.endswith("/v1")
+    bare = local_server.base_url.removesuffix("/v1")
+    with modelwire.LlamaCpp(base_url=bare) as client, pytest.raises(NotFoundError) as info:
+        client.complete(messages=HI, max_tokens=4)
+    assert "the base URL has no /v1" in str(info.value) and info.value.status_code == 404

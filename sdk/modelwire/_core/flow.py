@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ..errors import (
     APIConnectionError,
@@ -283,7 +284,25 @@ def _status_error(
             attempts=attempt,
         )
     return error_from_response(
-        spec, head.status, head.headers, content, attempts=attempt, secrets=call.secrets
+        spec,
+        head.status,
+        head.headers,
+        content,
+        attempts=attempt,
+        secrets=call.secrets,
+        hint=_missing_version_hint(call, spec) if head.status == 404 else None,
+    )
+
+
+def _missing_version_hint(call: HTTPCall, spec: ProviderSpec) -> str | None:
+    """A 404 from a base URL without the `/v1` that the provider's own URL has: the
+    commonest slip with OpenAI-compatible servers (`http://localhost:8080` for `.../v1`)."""
+    wanted = "v1" in urlsplit(spec.base_url).path.split("/")
+    if not wanted or "v1" in urlsplit(call.url).path.split("/"):
+        return None
+    return (
+        f"the base URL has no /v1, which {spec.display_name}'s API is under: try a base_url "
+        "ending in /v1"
     )
 
 

@@ -249,9 +249,11 @@ def error_from_response(
     body: Any = None,
     attempts: int | None = None,
     secrets: tuple[str, ...] = (),
+    hint: str | None = None,
 ) -> ProviderError:
     """The typed error for an error status, mapped by the spec's rules first; no secret
-    the server echoes (`secrets`) is left in its message or body."""
+    the server echoes (`secrets`) is left in its message or body. A `hint` (what to
+    change, as the caller can tell it) ends the message."""
     if body is None:
         body = decode_body(content)
     body = scrub(body, secrets)
@@ -259,6 +261,8 @@ def error_from_response(
     if message is None:
         text = body if isinstance(body, str) else _json_preview(body)
         message = text.strip()[:500] or f"HTTP {status} with an empty body"
+    if hint:
+        message = f"{message}; {hint}"
     cls: type[ProviderError] | None = None
     retryable: bool | None = None
     for rule in spec.errors:

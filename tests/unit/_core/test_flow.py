@@ -388,3 +388,23 @@ def test_an_echoed_key_is_redacted_before_a_retry_hook_sees_it() -> None:
     (event,) = seen
     assert str(event.error).endswith("busy: <redacted>")
     assert "sk-flow-secret-key-42" not in repr(event.error.body)
+
+
+def test_a_404_from_a_base_url_without_v1_says_to_add_it() -> None:
+    not_found = (404, {}, [b'{"detail":"Not Found"}'])
+    call = HTTPCall(
+        "POST",
+        "http://127.0.0.1:8080/chat/completions",  # the server's API is under /v1
+        {},
+        b"{}",
+        False,
+        Timeout(),
+        NO_JITTER,
+        "local",
+    )
+    error = error_of(call, Driver([not_found]))
+    assert type(error).__name__ == "NotFoundError"
+    assert "the base URL has no /v1" in str(error) and "ending in /v1" in str(error)
+    # with /v1 in the URL, a 404 is only what the server said
+    error = error_of(make_call(), Driver([not_found]))
+    assert "no /v1" not in str(error)
