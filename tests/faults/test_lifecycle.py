@@ -26,6 +26,7 @@ from .server import FaultServer, Pause, Respond
 from .support import (
     MESSAGES,
     STREAMS,
+    VARIANTS,
     Clients,
     Variant,
     assert_pool_clean,
@@ -125,11 +126,15 @@ async def test_a_stream_closed_or_finished_warns_of_nothing_when_dropped(
 # --------------------------------------------------------------------------- cancellation
 
 
+# task cancellation is asyncio's: the sync client has no tasks to cancel (KeyboardInterrupt
+# is its case, below)
+ASYNC_ONLY = [variant for variant in VARIANTS if variant.is_async]
+
+
+@pytest.mark.parametrize("variant", ASYNC_ONLY, ids=lambda v: v.name)
 async def test_ten_thousand_cancellations_under_pool_contention_leave_the_pool_whole(
     make_client: Clients, server: FaultServer, variant: Variant
 ) -> None:
-    if not variant.is_async:
-        pytest.skip("task cancellation is asyncio's; the sync client has no tasks to cancel")
     client = make_client()
     pool = pool_of(client)
     pool._max_connections = pool._max_keepalive_connections = 5  # contention: 50 tasks, 5 slots
@@ -204,12 +209,20 @@ def _chunk_hook_interrupting_after(count: int) -> modelwire.Hooks:
     return modelwire.Hooks(on_chunk=on_chunk)
 
 
-@pytest.mark.parametrize("how", ["close", "keyboard-interrupt", "idle-timeout", "cancel"])
+STOPS = [
+    *(
+        (variant, how)
+        for variant in VARIANTS
+        for how in ("close", "keyboard-interrupt", "idle-timeout")
+    ),
+    *((variant, "cancel") for variant in ASYNC_ONLY),
+]
+
+
+@pytest.mark.parametrize(("variant", "how"), STOPS, ids=[f"{v.name}-{h}" for v, h in STOPS])
 async def test_accumulate_after_the_reading_stopped_raises_with_the_partial(
     make_client: Clients, server: FaultServer, variant: Variant, how: str
 ) -> None:
-    if how == "cancel" and not variant.is_async:
-        pytest.skip("task cancellation is asyncio's; KeyboardInterrupt is the sync case")
     events = STREAMS["openai"][0](["one ", "two ", "three"])
     kwargs: dict[str, Any] = {}
     if how == "keyboard-interrupt":
