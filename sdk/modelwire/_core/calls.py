@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
 from ..dialects import get_dialect
-from ..dialects.base import Dialect, WireKind, parse_structured
+from ..dialects.base import BODY_NAMES, Dialect, WireKind, parse_structured
 from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
 from ..hooks import NO_HOOKS, Hooks
 from ..retries import RetryPolicy
@@ -307,12 +307,12 @@ class ClientConfig:
             body = json.loads(content)
         except ValueError as exc:
             error = UnexpectedResponseError(
-                f"the {_WHAT[kind]} is not JSON ({exc}): {content[:200]!r}",
+                f"the {BODY_NAMES[kind]} is not JSON ({exc}): {content[:200]!r}",
                 provider=self.spec.name,
             )
         except RecursionError:
             error = UnexpectedResponseError(
-                f"the {_WHAT[kind]} nests its JSON too deep to decode: {content[:50]!r}...",
+                f"the {BODY_NAMES[kind]} nests its JSON too deep to decode: {content[:50]!r}...",
                 provider=self.spec.name,
             )
         else:
@@ -335,14 +335,6 @@ class ClientConfig:
             return body
         # raised here, not in the handler, so that it holds no decoder exception
         raise scrub_error(error, self.secrets)
-
-
-# what each kind of body is called in an error message
-_WHAT: dict[WireKind, str] = {
-    "response": "response",
-    "models": "model list",
-    "embeddings": "embeddings response",
-}
 
 
 def _unchanged(response: CompletionResponse) -> CompletionResponse:

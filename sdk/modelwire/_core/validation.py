@@ -13,7 +13,12 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from ..dialects.base import structured_via_tool, thinking_budget, thinking_enabled
+from ..dialects.base import (
+    structured_via_tool,
+    thinking_budget,
+    thinking_enabled,
+    validation_problems,
+)
 from ..dialects.schemas import strict_schema
 from ..errors import (
     CapabilityError,
@@ -308,12 +313,8 @@ def check_client_settings(spec: ProviderSpec, settings: Mapping[str, Any]) -> No
                 f"{name}={value!r} must be {wanted}, not {type(value).__name__}",
                 provider=spec.name,
             )
-    headers = settings.get("default_headers") or {}
-    for key, value in headers.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ConfigurationError(
-                f"default_headers[{key!r}] must map a string to a string", provider=spec.name
-            )
+    # each header's name and value are checked with the rest of the client's headers
+    # (check_headers), once they are merged
     size = settings.get("max_line_bytes")
     if size is not None and size < 1:
         raise ConfigurationError("max_line_bytes must be 1 or more", provider=spec.name)
@@ -353,33 +354,10 @@ def request_from(
     try:
         prepared = CompletionRequest.model_validate(data)
     except ValidationError as exc:
-        raise _fail(spec, f"invalid request: {_problems(exc)}") from None
+        raise _fail(spec, f"invalid request: {validation_problems(exc)}") from None
     except ValueError as exc:
         raise _fail(spec, f"invalid request: {exc}") from None
     return prepared
-
-
-def _union_branch(part: str) -> bool:
-    # pydantic names each branch of a union in the location: `float`, `Timeout`, `str`,
-    # `function-after[...]`; the field names of a request are lower-case words
-    return part[:1].isupper() or "[" in part or part in ("float", "int", "str", "bool")
-
-
-def _problems(error: ValidationError) -> str:
-    """pydantic's report in a line or two: each field once, with what was given."""
-    seen: dict[str, str] = {}
-    for item in error.errors(include_url=False):
-        # a union reports every branch: keep the first word on each field
-        where = ".".join(str(p) for p in item["loc"] if not _union_branch(str(p)))
-        if where in seen:
-            continue
-        message = item["msg"].removeprefix("Value error, ")
-        given = item.get("input")
-        shown = "" if isinstance(given, (dict, list)) else f" (given {given!r:.40})"
-        seen[where] = f"{where or 'request'}: {message}{shown}"
-        if len(seen) == 3:
-            break
-    return "; ".join(seen.values())
 
 
 def _check_range(

@@ -40,6 +40,13 @@ from ..types import (
 
 WireKind = Literal["response", "models", "embeddings"]
 
+# what each kind of body is called in an error message
+BODY_NAMES: dict[WireKind, str] = {
+    "response": "response",
+    "models": "models response",
+    "embeddings": "embeddings response",
+}
+
 
 class StreamParser(Protocol):
     """Turns decoded events into chunks; `finished` turns true at the terminal event."""
@@ -74,8 +81,7 @@ class Dialect:
                 for e in exc.errors()[:5]
             )
             raise UnexpectedResponseError(
-                f"the {'response' if kind == 'response' else kind + ' response'} does not have "
-                f"the expected shape ({problems})",
+                f"the {BODY_NAMES[kind]} does not have the expected shape ({problems})",
                 provider=provider,
                 body=body,
             ) from None
@@ -295,6 +301,30 @@ def malformed_event(what: str, event: ServerSentEvent, exc: Exception) -> Stream
     )
 
 
+def _union_branch(part: str) -> bool:
+    # pydantic names each branch of a union in the location: `float`, `Timeout`, `str`,
+    # `function-after[...]`; the field names of a request are lower-case words
+    return part[:1].isupper() or "[" in part or part in ("float", "int", "str", "bool")
+
+
+def validation_problems(error: ValidationError, subject: str = "request") -> str:
+    """pydantic's report in a line or two: each field once (the first three), with what was
+    given; `subject` names the whole when the problem is at the top."""
+    seen: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        # a union reports every branch: keep the first word on each field
+        where = ".".join(str(p) for p in item["loc"] if not _union_branch(str(p)))
+        if where in seen:
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        given = item.get("input")
+        shown = "" if isinstance(given, (dict, list)) else f" (given {given!r:.40})"
+        seen[where] = f"{where or subject}: {message}{shown}"
+        if len(seen) == 3:
+            break
+    return "; ".join(seen.values())
+
+
 def parse_structured(
     request: CompletionRequest, response: CompletionResponse, provider: str | None = None
 ) -> Any:
@@ -330,18 +360,11 @@ def parse_structured(
         return fmt.model.model_validate(value)
     except ValidationError as exc:
         raise OutputValidationError(
-            f"the model's output does not match {fmt.model.__name__}{cut}: {_brief(exc)}",
+            f"the model's output does not match {fmt.model.__name__}{cut}: "
+            + validation_problems(exc, subject="output"),
             provider=provider,
             raw_output=response.content,
         ) from None
-
-
-def _brief(error: ValidationError) -> str:
-    """pydantic's findings in a line: the first three fields and what is wrong with them."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in item['loc']) or 'output'}: {item['msg']}"
-        for item in error.errors(include_url=False)[:3]
-    )
 
 
 # ---------------------------------------------------------------- writers

@@ -532,7 +532,7 @@ def test_embedding_inputs() -> None:
         ({"timeout": float("nan")}, r"must be a number of seconds above 0"),
         ({"timeout": modelwire.Timeout(read="x")}, r"Timeout\(read=...\) must be"),  # type: ignore[arg-type]
         ({"max_retries": "3"}, r"max_retries='3' must be a number of retries"),
-        ({"default_headers": {"X-Id": 1}}, r"default_headers\['X-Id'\] must map a string"),
+        ({"default_headers": {"X-Id": 1}}, r"the client's headers: header 'X-Id' is int, not a"),
         ({"default_headers": ["X-Id"]}, r"default_headers=.* must be a mapping"),
         ({"allow_insecure_http": "yes"}, r"allow_insecure_http='yes' must be True or False"),
         ({"max_line_bytes": 0}, r"max_line_bytes must be 1 or more"),

@@ -36,6 +36,7 @@ from modelwire.types import (
 )
 
 from tests.cassettes.converted import shared_source_dir
+from tests.conformance import documents
 from tests.unit.support import PNG, Weather, tool_history
 
 # where the recordings are, the official API documents are too (read at test time)
@@ -52,8 +53,6 @@ def build(*, stream: bool = False, **fields: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the official schema
-
-from tests.conformance import documents  # noqa: E402  (the one reading of the documents)
 
 
 @functools.cache
