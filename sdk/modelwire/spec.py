@@ -240,6 +240,10 @@ class ProviderSpec(_Spec):
     retry_statuses: list[int] = Field(default_factory=lambda: [408, 409, 429, 500, 502, 503, 504])
     # where the provider puts the request id in its response headers
     request_id_headers: list[str] = Field(default_factory=lambda: ["x-request-id", "request-id"])
+    # the header under which the provider recognises a repeated request (e.g. a gateway's
+    # `Idempotency-Key`): each call then sends a key of its own, the same on every retry.
+    # None of the built-in providers documents one.
+    idempotency_header: str | None = None
 
     @field_validator("name")
     @classmethod
