@@ -13,7 +13,6 @@ from typing import Any
 import modelwire
 import pytest
 from modelwire.dialects.base import Answer, ToolCallText
-from modelwire.providers.openai import SPEC as OPENAI_SPEC
 from modelwire.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -23,6 +22,7 @@ from modelwire.errors import (
     StreamInterruptedError,
     UnexpectedResponseError,
 )
+from modelwire.providers.openai import SPEC as OPENAI_SPEC
 
 from .server import FaultServer, Reset, Respond, Stream, refused_url
 from .support import (
