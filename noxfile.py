@@ -208,7 +208,10 @@ def record(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Stream-consumption benchmarks against peers, side by side (`-- --quick` for short)."""
+    """Stream-consumption benchmarks against peers, side by side (`-- --quick` for short).
+
+    A full run replaces the committed bench/results/latest.*; a quick or partial one writes
+    to the git-ignored bench/results/scratch/ and says so."""
     session.install("-e", ".", "-r", "bench/requirements.txt")
     session.run("python", "bench/run.py", *session.posargs)
 
