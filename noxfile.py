@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "check_generated", "tests"]
+nox.options.sessions = ["lint", "typecheck", "check_generated", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
@@ -37,6 +37,13 @@ TEST_DEPS = [
     "jsonschema>=4.23",
 ]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
+# the documentation site (mkdocs.yml): the theme and the API reference from the docstrings
+DOCS_DEPS = [
+    "mkdocs-material==9.8.1",
+    "mkdocstrings[python]==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "ruff==0.17.6",  # formats the signatures in the reference
+]
 LOCAL_DEPS = ["llama-cpp-python[server]==0.3.36"]
 # llama-cpp-python's sdist compiles llama.cpp's libraries. Its CMakeLists already leaves
 # out llama.cpp's tests, examples and tools; this also leaves out the multimodal library
@@ -165,6 +172,17 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, the generator and the typed surface users see."""
     session.install("mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, "-e", ".")
     session.run("mypy", "--strict", "sdk/modelwire", "codegen", "tests/typing")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with `mkdocs build --strict`: a broken link, anchor or
+    API reference fails it. Offline; into a temporary folder, or `-- FOLDER`."""
+    session.install(*DOCS_DEPS)
+    site = session.posargs[0] if session.posargs else str(Path(session.create_tmp()) / "site")
+    # the reference is read from sdk/ without importing it: no install of the package
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+    session.log(f"the site is in {site} (open index.html)")
 
 
 @nox.session
