@@ -218,6 +218,9 @@ class ErrorRule(_Spec):
 
 
 class ProviderSpec(_Spec):
+    """A provider as data: one `spec/providers/*.yaml` file, validated (docs/spec-format.md
+    lists every key). `load_spec()` turns one into client classes."""
+
     name: str
     display_name: str
     class_name: str
@@ -270,6 +273,7 @@ class ProviderSpec(_Spec):
         return self
 
     def option(self, name: str) -> OptionSpec | None:
+        """The provider option called `name`, or None if the spec has none by that name."""
         for option in self.options:
             if option.name == name:
                 return option
