@@ -177,3 +177,87 @@ def test_an_async_hook_is_refused_when_the_hooks_are_made() -> None:
 
     with pytest.raises(modelwire.ConfigurationError, match="async def"):
         Hooks(on_chunk=on_chunk)
+
+
+# --------------------------------------------------------------------------- per call
+
+
+class CallRecorder:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def hooks(self) -> Hooks:
+        return Hooks(
+            on_start=self.events.append,
+            on_first_chunk=self.events.append,
+            on_end=self.events.append,
+        )
+
+    def kinds(self) -> list[str]:
+        return [type(event).__name__ for event in self.events]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_call_starts_once_and_ends_once_whatever_its_retries(asynchronous: bool) -> None:
+    from modelwire.testing import AsyncMockProvider, MockProvider
+
+    recorder = CallRecorder()
+    mock_class = AsyncMockProvider if asynchronous else MockProvider
+    client = mock_class(hooks=recorder.hooks()).fail(status=503).reply("a b c")
+    if asynchronous:
+        asyncio.run(client.complete(messages=[{"role": "user", "content": "hi"}]))
+    else:
+        client.complete(messages=[{"role": "user", "content": "hi"}])
+    assert recorder.kinds() == ["StartEvent", "EndEvent"]
+    start, end = recorder.events
+    assert end.start is start and start.operation == "chat" and not start.stream
+    assert end.response.content == "a b c" and end.error is None and end.elapsed >= 0
+    assert start.request.messages[0].content == "hi"
+
+
+def test_a_stream_tells_its_first_chunk_and_its_end() -> None:
+    from modelwire.testing import MockProvider
+
+    recorder = CallRecorder()
+    client = MockProvider(hooks=recorder.hooks()).reply("a b c")
+    with client.stream_completion(messages=[{"role": "user", "content": "hi"}]) as stream:
+        chunks = list(stream)
+    assert recorder.kinds() == ["StartEvent", "FirstChunkEvent", "EndEvent"]
+    _, first, end = recorder.events
+    assert first.chunk is chunks[0] and first.elapsed <= end.elapsed
+    assert end.response.content == "a b c" and end.interrupted_by is None
+
+
+def test_a_stream_closed_before_its_end_is_interrupted_by_generator_exit() -> None:
+    from modelwire.testing import MockProvider
+
+    recorder = CallRecorder()
+    client = MockProvider(hooks=recorder.hooks()).reply("a b c d")
+    stream = client.stream_completion(messages=[{"role": "user", "content": "hi"}])
+    stream.close()  # never read
+    stream.close()  # and the end is told once
+    assert recorder.kinds() == ["StartEvent", "EndEvent"]
+    assert recorder.events[1].interrupted_by == "GeneratorExit"
+
+
+def test_a_failed_call_ends_with_its_typed_error() -> None:
+    from modelwire.testing import MockProvider
+
+    recorder = CallRecorder()
+    client = MockProvider(hooks=recorder.hooks(), max_retries=0).fail(status=401)
+    with pytest.raises(modelwire.AuthenticationError) as info:
+        client.complete(messages=[{"role": "user", "content": "hi"}])
+    assert recorder.events[-1].error is info.value
+
+
+def test_combined_hooks_call_each_in_turn() -> None:
+    seen: list[str] = []
+    first = Hooks(on_start=lambda e: seen.append("first"), on_end=lambda e: seen.append("end"))
+    second = Hooks(on_start=lambda e: seen.append("second"))
+    combined = Hooks.combine(first, second)
+    assert combined.on_end is first.on_end  # one hook alone is passed as it is
+    assert combined.on_chunk is None
+    from modelwire.testing import MockProvider
+
+    MockProvider(hooks=combined).reply("x").complete(messages=[{"role": "user", "content": "hi"}])
+    assert seen == ["first", "second", "end"]
