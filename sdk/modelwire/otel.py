@@ -22,7 +22,15 @@ from urllib.parse import urlsplit
 from .dialects import get_dialect
 from .errors import ConfigurationError
 from .hooks import EndEvent, FirstChunkEvent, Hooks, StartEvent
-from .types import CompletionRequest, CompletionResponse, EmbeddingResponse, ImagePart, Message
+from .types import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingResponse,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCall,
+)
 
 try:
     from opentelemetry import metrics, trace
@@ -286,10 +294,7 @@ def _output_content(response: CompletionResponse) -> str:
         message["parts"].append({"type": "reasoning", "content": response.reasoning})
     if response.content:
         message["parts"].append({"type": "text", "content": response.content})
-    for call in response.tool_calls:
-        message["parts"].append(
-            {"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments}
-        )
+    message["parts"].extend(_tool_call(call) for call in response.tool_calls)
     message["finish_reason"] = response.finish_reason or "error"
     return _json([message])
 
@@ -303,40 +308,39 @@ def _message(message: Message) -> dict[str, Any]:
 
 def _parts(message: Message) -> list[dict[str, Any]]:
     if message.role == "tool":
-        return [
-            {"type": "tool_call_response", "id": message.tool_call_id, "response": message.text()}
-        ]
+        response = message.text()
+        return [{"type": "tool_call_response", "id": message.tool_call_id, "response": response}]
     parts: list[dict[str, Any]] = []
     if message.reasoning:
         parts.append({"type": "reasoning", "content": message.reasoning})
-    if isinstance(message.content, str):
-        if message.content:
-            parts.append({"type": "text", "content": message.content})
-    else:
-        for part in message.content:
-            parts.append(_image(part) if isinstance(part, ImagePart) else
-                         {"type": "text", "content": part.text})  # fmt: skip
-    for call in message.tool_calls or ():
-        parts.append(
-            {"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments}
-        )
+    content = (
+        [TextPart(text=message.content)] if isinstance(message.content, str) else message.content
+    )
+    for part in content:
+        if isinstance(part, ImagePart):
+            parts.append(_image(part))
+        elif part.text:
+            parts.append({"type": "text", "content": part.text})
+    parts.extend(_tool_call(call) for call in message.tool_calls or ())
     return parts
 
 
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    return {"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments}
+
+
 def _image(part: ImagePart) -> dict[str, Any]:
-    if part.url is not None and not part.url.startswith("data:"):
-        return {"type": "uri", "modality": "image", "uri": part.url}
-    if part.data is None:  # a data: URL as given
-        media, _, data = (
-            part.url.removeprefix("data:").partition(";base64,") if part.url else ("", "", "")
-        )
-        return {"type": "blob", "modality": "image", "mime_type": media or None, "content": data}
-    return {
-        "type": "blob",
-        "modality": "image",
-        "mime_type": part.media_type,
-        "content": part.base64(),
-    }
+    """A URL is a `uri` part; bytes, or a data: URL, a `blob` with its base64 content."""
+    if part.data is not None:
+        media_type: str | None = part.media_type
+        data = part.base64()
+    else:
+        assert part.url is not None  # an ImagePart has one or the other
+        if not part.url.startswith("data:"):
+            return {"type": "uri", "modality": "image", "uri": part.url}
+        media, _, data = part.url.removeprefix("data:").partition(";base64,")
+        media_type = media or None
+    return {"type": "blob", "modality": "image", "mime_type": media_type, "content": data}
 
 
 def _json(value: Any) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import modelwire
 import modelwire.otel
 import pytest
@@ -335,8 +336,6 @@ def test_provider_names_are_the_conventions_well_known_values(
 
 
 def test_embeddings_are_an_embeddings_span(telemetry: Telemetry) -> None:
-    import httpx
-
     body = {
         "object": "list",
         "model": "text-embedding-3-small",
@@ -366,3 +365,40 @@ def test_without_the_extra_a_clear_error_names_it() -> None:
         "ConfigurationError modelwire.otel needs the OpenTelemetry API: "
         'pip install "modelwire[otel]"'
     )
+
+
+def test_no_key_reaches_a_span(telemetry: Telemetry) -> None:
+    secret = "sk-otel-secret-0123456789abcdef"
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        # a server that echoes the key it was sent
+        return httpx.Response(401, json={"error": {"message": f"bad key {secret}"}})
+
+    client = Wire(refuse).client(
+        "openai", api_key=secret, hooks=telemetry.hooks(capture_content=True)
+    )
+    with pytest.raises(modelwire.AuthenticationError):
+        client.complete(messages=HI)
+    span = telemetry.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert secret not in span.to_json()
+
+
+def test_images_are_uri_or_blob_parts(telemetry: Telemetry) -> None:
+    message = modelwire.Message.user(
+        [
+            modelwire.TextPart(text="Which is bigger?"),
+            modelwire.ImagePart(url="https://example.com/a.png"),
+            modelwire.ImagePart.from_bytes(b"\x89PNG", media_type="image/png"),
+        ]
+    )
+    client = MockProvider(
+        "openai", model="gpt-4o-mini", hooks=telemetry.hooks(capture_content=True)
+    )
+    client.reply("The first.").complete(messages=[message])
+    (sent,) = json.loads(str((telemetry.span().attributes or {})["gen_ai.input.messages"]))
+    assert sent["parts"] == [
+        {"type": "text", "content": "Which is bigger?"},
+        {"type": "uri", "modality": "image", "uri": "https://example.com/a.png"},
+        {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBORw=="},
+    ]
