@@ -402,3 +402,27 @@ def test_images_are_uri_or_blob_parts(telemetry: Telemetry) -> None:
         {"type": "uri", "modality": "image", "uri": "https://example.com/a.png"},
         {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBORw=="},
     ]
+
+
+async def test_a_cancelled_stream_is_an_error_named_by_the_cancellation(
+    telemetry: Telemetry,
+) -> None:
+    import asyncio
+
+    client = AsyncMockProvider(hooks=telemetry.hooks()).reply("a b c d e f", delay=0.05)
+    stream = await client.stream_completion(messages=HI)
+
+    async def read() -> None:
+        async with stream:
+            async for _ in stream:
+                pass
+
+    task = asyncio.create_task(read())
+    await asyncio.sleep(0.12)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    span = telemetry.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert (span.attributes or {})["error.type"] == "CancelledError"
+    await client.close()
