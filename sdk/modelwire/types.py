@@ -362,7 +362,9 @@ class CompletionResponse(_Model):
     parsed: Any = None
     # the provider's own response body (or, for a stream, None)
     raw: Any = Field(default=None, repr=False)
-    # the provider's request id, and how many requests it took (retries included)
+    # the provider (its spec's name) that answered, the provider's request id, and how many
+    # requests it took (retries included)
+    provider: str | None = None
     request_id: str | None = None
     attempts: int | None = None
 

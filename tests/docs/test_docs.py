@@ -52,6 +52,7 @@ PAGES = [
     "local.md",
     "architecture.md",
     "observability.md",
+    "cost.md",
     *(
         f"providers/{name}.md"
         for name in (

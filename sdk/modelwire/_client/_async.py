@@ -96,12 +96,16 @@ class AsyncStreamingResponse:
             self._state.stopped_by = "GeneratorExit"  # accumulate() must not look whole
         await self._chunks.aclose()
         await self._response.aclose()
+        self._state.ended()  # a stream closed before its first read never ran its chunks
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
         # without `with`): release the connection now and warn, as an unclosed file does.
         # Nothing holds this object but its caller (the chunk generator holds only the
         # response and the state), so this runs as soon as the last reference goes.
+        state = getattr(self, "_state", None)
+        if state is not None:
+            state.ended()  # its call is over, even if nobody closed it
         response = getattr(self, "_response", None)
         if response is None or response.is_closed:
             return
@@ -164,6 +168,7 @@ async def _chunks(
         raise
     finally:
         await response.aclose()
+        state.ended()
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
@@ -235,11 +240,22 @@ class AsyncClient:
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
-        prepared = self._config.request(request, fields)
-        outcome, _ = await self._send(self._config.chat_call(prepared, stream=False))
-        response = self._config.parse_completion(prepared, outcome.content)
+        config = self._config
+        prepared = config.request(request, fields)
+        call = config.chat_call(prepared, stream=False)
+        watch = config.watch(call, "chat", prepared)
+        try:
+            outcome, _ = await self._send(call)
+            response = config.parse_completion(prepared, outcome.content)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            raise
+        response.provider = config.spec.name
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
+        if watch is not None:
+            watch.end(response)
         return response
 
     async def stream_completion(
@@ -248,7 +264,14 @@ class AsyncClient:
         """Returns once the response head has arrived; HTTP errors raise here."""
         config = self._config
         prepared = config.request(request, fields)
-        outcome, response = await self._send(config.chat_call(prepared, stream=True))
+        call = config.chat_call(prepared, stream=True)
+        watch = config.watch(call, "chat", prepared)
+        try:
+            outcome, response = await self._send(call)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            raise
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -259,6 +282,7 @@ class AsyncClient:
             attempts=outcome.attempts,
             hooks=config.hooks,
             secrets=config.secrets,
+            watch=watch,
         )
         return AsyncStreamingResponse(response, state)
 
@@ -274,8 +298,18 @@ class AsyncClient:
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
-        outcome, _ = await self._send(self._config.embeddings_call(input, model, options))
-        return self._config.parse_embeddings(outcome.content)
+        call = self._config.embeddings_call(input, model, options)
+        watch = self._config.watch(call, "embeddings")
+        try:
+            outcome, _ = await self._send(call)
+            embeddings = self._config.parse_embeddings(outcome.content)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            raise
+        if watch is not None:
+            watch.end(embeddings)
+        return embeddings
 
     # ----------------------------------------------------------------- the driver
 

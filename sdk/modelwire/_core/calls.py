@@ -17,7 +17,7 @@ from .._version import __version__
 from ..dialects import get_dialect
 from ..dialects.base import BODY_NAMES, Dialect, WireKind, parse_structured
 from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
-from ..hooks import NO_HOOKS, Hooks
+from ..hooks import NO_HOOKS, Hooks, Operation, StartEvent
 from ..retries import RetryPolicy
 from ..spec import ProviderSpec
 from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo, Timeout
@@ -33,6 +33,7 @@ from .policy import (
     secrets_of,
     split_userinfo,
 )
+from .watch import CallWatch
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -271,6 +272,24 @@ class ClientConfig:
         body = self.dialect.build_embeddings_request(items, chosen, dict(options))
         assert self.spec.endpoints.embeddings is not None  # checked above
         return self._call("POST", self.spec.endpoints.embeddings, body, model=chosen)
+
+    def watch(
+        self, call: HTTPCall, operation: Operation, request: CompletionRequest | None = None
+    ) -> CallWatch | None:
+        """The per-call hooks' watch of one call, started now; None (nothing is kept, nothing
+        is timed) when no per-call hook is set."""
+        if not self.hooks.watches_calls:
+            return None
+        start = StartEvent(
+            self.spec.name,
+            self.spec.dialect,
+            operation,
+            call.url,
+            call.model,
+            call.stream,
+            request,
+        )
+        return CallWatch(self.hooks, start)
 
     # ----------------------------------------------------------------- reading answers
 

@@ -198,6 +198,8 @@ class AnthropicMessagesDialect(Dialect):
         "response": wire.Message,
         "models": wire.ModelList,
     }
+    # `input_tokens` is only what came after the last cache breakpoint
+    input_tokens_include_cache = False
 
     def build_request(
         self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool

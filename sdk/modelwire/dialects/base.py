@@ -63,6 +63,17 @@ class Dialect:
     finish_reasons: ClassVar[dict[str, FinishReason]] = {}
     # the generated wire models (spec/schemas) that a whole response body must fit
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {}
+    # whether the provider's input token count already holds the tokens read from and
+    # written to its prompt cache (OpenAI's does; Anthropic's counts them apart)
+    input_tokens_include_cache: ClassVar[bool] = True
+
+    def all_input_tokens(self, usage: Usage) -> int:
+        """Every input token of a call, cached ones included: what OpenTelemetry's
+        `gen_ai.usage.input_tokens` and price tables count. `Usage.input_tokens` stays as
+        the provider reported it."""
+        if self.input_tokens_include_cache:
+            return usage.input_tokens
+        return usage.input_tokens + (usage.cache_read_tokens or 0) + (usage.cache_write_tokens or 0)
 
     def check_wire(self, kind: WireKind, body: Any, provider: str | None = None) -> None:
         """Raises a typed error when a response body does not have its documented shape.
