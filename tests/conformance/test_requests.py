@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from modelwire import ImagePart, Message, ProviderError, TextPart, Tool, ToolCall
+from modelwire import ImagePart, Message, ProviderError, Reasoning, TextPart, Tool, ToolCall
 from modelwire._core.calls import ClientConfig
 from modelwire.spec import ProviderSpec
 from pydantic import BaseModel, Field
@@ -174,6 +174,11 @@ REFUSED: dict[tuple[str, str], str] = {
 }
 
 
+def model_of(spec: ProviderSpec) -> str:
+    # a self-hosted server (vLLM) names no model: any id it serves will do
+    return spec.default_model or (spec.models[0] if spec.models else "served-model")
+
+
 def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
     """What a spec's own capabilities and limits refuse, for every provider alike."""
     refused: dict[tuple[str, str], str] = {}
@@ -187,6 +192,8 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
     if not caps.forced_tool_choice:
         refused[(name, "tool_choice_required")] = "no forced tool_choice"
         refused[(name, "tool_choice_named")] = "no forced tool_choice"
+    if any(model_of(spec).startswith(p) for p in caps.fixed_sampling_models):
+        refused[(name, "sampling")] = "a reasoning model takes no temperature or top_p"
     stops = SHAPES["stop"][0].get("stop") or []
     limit = spec.limits.max_stop_sequences
     if limit is not None and len(stops) > limit:
@@ -196,11 +203,6 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
 
 for _spec in SPECS.values():
     REFUSED.update(_refused_by_capabilities(_spec))
-
-
-def model_of(spec: ProviderSpec) -> str:
-    # a self-hosted server (vLLM) names no model: any id it serves will do
-    return spec.default_model or (spec.models[0] if spec.models else "served-model")
 
 
 def config_of(spec: ProviderSpec) -> ClientConfig:
@@ -280,7 +282,6 @@ REPRESENTATIVE: dict[tuple[str, str], Any] = {
     ("openai", "metadata"): {"topic": "travel"},
     ("openrouter", "provider"): {"order": ["openai"], "allow_fallbacks": True},
     ("openrouter", "models"): ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4.5"],
-    ("openrouter", "reasoning"): {"effort": "high"},
     ("llamacpp", "grammar"): 'root ::= "yes" | "no"',
     ("lmstudio", "draft_model"): "qwen3-0.6b",
     ("ollama", "keep_alive"): "5m",
@@ -416,3 +417,50 @@ def test_anthropic_thinking(case: Case) -> None:
 def test_anthropic_thinking_refused(fields: dict[str, Any]) -> None:
     with pytest.raises(ProviderError, match="thinking"):
         chat_body(SPECS["anthropic"], fields, stream=False)
+
+
+# ------------------------------------------------------------------- unified reasoning
+
+
+def reasoning_values(spec: ProviderSpec) -> list[Reasoning]:
+    """Every shape of `reasoning=` the spec says the provider takes."""
+    how = spec.reasoning
+    assert how is not None
+    values = [Reasoning(effort=effort) for effort in how.efforts]  # type: ignore[arg-type]
+    if how.budget:
+        values.append(Reasoning(budget_tokens=2048))
+    if how.summary:
+        values.append(Reasoning(effort=how.efforts[-1], summary="auto"))  # type: ignore[arg-type]
+    if how.exclude:
+        values.append(Reasoning(effort=how.efforts[-1], exclude=True))  # type: ignore[arg-type]
+    if how.wire in ("anthropic_thinking", "ollama_think", "openrouter"):
+        values.append(Reasoning())  # on, at the provider's default
+    return values
+
+
+REASONING_CASES = [
+    Case(name, f"reasoning-{value!r}", {"messages": [USER], "reasoning": value}, stream)
+    for name in sorted(SPECS)
+    if SPECS[name].reasoning is not None
+    for value in reasoning_values(SPECS[name])
+    for stream in (False, True)
+]
+
+
+@pytest.mark.parametrize("case", REASONING_CASES, ids=[case.id for case in REASONING_CASES])
+def test_unified_reasoning(case: Case) -> None:
+    conforms(case)
+
+
+def test_reasoning_with_structured_output_keeps_both_in_output_config() -> None:
+    case = Case(
+        "anthropic",
+        "reasoning_effort_structured",
+        {"messages": [USER], "reasoning": "high", "response_format": City},
+        False,
+    )
+    conforms(case)
+    body = chat_body(SPECS["anthropic"], case.fields, stream=False)
+    assert body["output_config"]["effort"] == "high"
+    assert body["output_config"]["format"]["type"] == "json_schema"
+    assert body["thinking"] == {"type": "adaptive"}

@@ -499,9 +499,76 @@ def _check_response_format(spec: ProviderSpec, request: CompletionRequest) -> No
             )
 
 
+def _check_reasoning(spec: ProviderSpec, request: CompletionRequest) -> None:
+    """The unified `reasoning=` field against what the spec says the provider takes, and
+    the models that refuse sampling settings while they reason."""
+    reasoning = request.reasoning
+    effort = reasoning.effort if reasoning is not None else None
+    fixed = request.model is not None and any(
+        request.model.startswith(prefix) for prefix in spec.capabilities.fixed_sampling_models
+    )
+    if fixed and effort != "none":
+        for name in ("temperature", "top_p"):
+            if getattr(request, name) is not None:
+                raise _unsupported(
+                    spec,
+                    f"model {request.model!r} is a reasoning model and takes no {name}: leave "
+                    f"{name} unset (or turn reasoning off with reasoning='none' where the "
+                    "model takes it)",
+                )
+    if reasoning is None:
+        return
+    how = spec.reasoning
+    if how is None:
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} takes no reasoning settings: leave reasoning= unset "
+            "(its reasoning models, if any, reason on their own)",
+        )
+    both = [name for name in how.options if name in request.options]
+    if both:
+        raise _fail(
+            spec,
+            f"reasoning= and the option {both[0]}= both set the reasoning: give one of them "
+            "(reasoning= is the same for every provider)",
+        )
+    if effort is not None and effort not in how.efforts:
+        raise _unsupported(
+            spec,
+            f"reasoning effort {effort!r} is not one {spec.display_name} takes: use one of "
+            f"{', '.join(how.efforts)}",
+        )
+    unsupported = [
+        name
+        for name, given, taken in (
+            ("budget_tokens", reasoning.budget_tokens, how.budget),
+            ("summary", reasoning.summary, how.summary),
+            ("exclude", reasoning.exclude, how.exclude),
+        )
+        if given is not None and not taken
+    ]
+    if unsupported:
+        hint = " (give an effort instead)" if unsupported[0] == "budget_tokens" else ""
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} takes no reasoning {unsupported[0]}: leave it unset{hint}",
+        )
+    if effort is None and how.wire in ("reasoning_effort", "responses") and not (reasoning.summary):
+        raise _fail(
+            spec,
+            f"{spec.display_name} needs a reasoning effort: pass e.g. "
+            f"reasoning=Reasoning(effort={how.efforts[-1]!r})",
+        )
+    if how.wire == "openrouter" and effort is not None and reasoning.budget_tokens is not None:
+        raise _fail(
+            spec,
+            "OpenRouter takes a reasoning effort or budget_tokens, not both: give one of them",
+        )
+
+
 def _check_thinking(spec: ProviderSpec, request: CompletionRequest) -> None:
     """Anthropic's rules for extended thinking, which no schema states."""
-    if spec.dialect != "anthropic_messages" or not thinking_enabled(request):
+    if spec.dialect != "anthropic_messages" or not thinking_enabled(request, spec):
         return
     choice = request.tool_choice
     if choice == "required" or isinstance(choice, NamedToolChoice):
@@ -524,7 +591,7 @@ def _check_thinking(spec: ProviderSpec, request: CompletionRequest) -> None:
             "strict=True on a model with structured outputs (e.g. claude-sonnet-4-5), or "
             "turn thinking off",
         )
-    budget = thinking_budget(request)
+    budget = thinking_budget(request, spec)
     if budget is not None:
         if budget < 1024:
             raise _fail(spec, f"thinking budget_tokens={budget} must be at least 1024")
@@ -588,6 +655,7 @@ def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: boo
         raise _fail(spec, problem)
     for name, value in request.options.items():
         _check_option(spec, name, value)
+    _check_reasoning(spec, request)
     _check_thinking(spec, request)
 
 

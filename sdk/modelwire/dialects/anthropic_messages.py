@@ -42,6 +42,7 @@ from .base import (
     WireKind,
     Writer,
     apply_options,
+    apply_reasoning,
     arguments_value,
     count_or_none,
     json_bytes,
@@ -254,6 +255,7 @@ class AnthropicMessagesDialect(Dialect):
         # (a tool_choice without tools is an Anthropic 400, so it is dropped)
         if stream:
             body["stream"] = True
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 

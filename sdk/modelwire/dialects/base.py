@@ -160,20 +160,77 @@ def apply_options(body: dict[str, Any], request: CompletionRequest, spec: Provid
         target[path[-1]] = value
 
 
+def apply_reasoning(body: dict[str, Any], request: CompletionRequest, spec: ProviderSpec) -> None:
+    """Places the unified `reasoning=` field as the provider's spec says (see
+    `modelwire.spec.ReasoningSpec`); validation has checked that it takes each part."""
+    for key, value in reasoning_fields(request, spec).items():
+        if isinstance(value, dict) and isinstance(body.get(key), dict):
+            body[key] = {**body[key], **value}  # e.g. output_config beside its format
+        else:
+            body[key] = value
+
+
+def reasoning_fields(request: CompletionRequest, spec: ProviderSpec) -> dict[str, Any]:
+    """The top-level body fields that carry the request's `reasoning`, in its wire shape."""
+    reasoning = request.reasoning
+    if reasoning is None or spec.reasoning is None:
+        return {}
+    effort, budget = reasoning.effort, reasoning.budget_tokens
+    wire = spec.reasoning.wire
+    if wire == "reasoning_effort":
+        return {"reasoning_effort": effort} if effort is not None else {}
+    if wire == "responses":
+        given = {"effort": effort, "summary": reasoning.summary}
+        return {"reasoning": {k: v for k, v in given.items() if v is not None}}
+    if wire == "anthropic_thinking":
+        if effort == "none":
+            return {"thinking": {"type": "disabled"}}
+        fields: dict[str, Any] = {
+            "thinking": (
+                {"type": "enabled", "budget_tokens": budget}
+                if budget is not None
+                else {"type": "adaptive"}
+            )
+        }
+        if effort is not None:
+            fields["output_config"] = {"effort": effort}
+        return fields
+    if wire == "ollama_think":
+        if effort is None:
+            return {"think": True}
+        return {"think": False if effort == "none" else effort}
+    # openrouter: effort and max_tokens are one or the other; neither turns it on
+    settings: dict[str, Any] = {
+        "effort": effort,
+        "max_tokens": budget,
+        "summary": reasoning.summary,
+        "exclude": reasoning.exclude,
+    }
+    settings = {k: v for k, v in settings.items() if v is not None}
+    return {"reasoning": settings or {"enabled": True}}
+
+
 # ---------------------------------------------------------------- what several checks share
 
 
-def thinking_budget(request: CompletionRequest) -> int | None:
+def anthropic_thinking(request: CompletionRequest, spec: ProviderSpec) -> Any:
+    """The `thinking` a request sends Anthropic: its own option, or the unified field's."""
+    if "thinking" in request.options:
+        return request.options["thinking"]
+    return reasoning_fields(request, spec).get("thinking")
+
+
+def thinking_budget(request: CompletionRequest, spec: ProviderSpec) -> int | None:
     """The budget of extended thinking, when the request enables it with one."""
-    thinking = request.options.get("thinking")
+    thinking = anthropic_thinking(request, spec)
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
         return budget if isinstance(budget, int) else None
     return None
 
 
-def thinking_enabled(request: CompletionRequest) -> bool:
-    thinking = request.options.get("thinking")
+def thinking_enabled(request: CompletionRequest, spec: ProviderSpec) -> bool:
+    thinking = anthropic_thinking(request, spec)
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
 
@@ -184,7 +241,7 @@ def max_tokens_of(request: CompletionRequest, spec: ProviderSpec) -> int | None:
     if request.max_tokens is not None:
         return request.max_tokens
     default = spec.limits.default_max_tokens
-    budget = thinking_budget(request)
+    budget = thinking_budget(request, spec)
     if budget is not None and default is not None and budget >= default:
         return budget + default
     return default

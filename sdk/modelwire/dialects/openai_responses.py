@@ -43,6 +43,7 @@ from .base import (
     WireKind,
     Writer,
     apply_options,
+    apply_reasoning,
     check_str,
     count_or_none,
     json_bytes,
@@ -275,6 +276,7 @@ class OpenAIResponsesDialect(Dialect):
             body["text"] = {"format": text_format}
         if stream:
             body["stream"] = True
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 

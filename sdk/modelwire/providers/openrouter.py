@@ -33,8 +33,6 @@ class OpenRouterFields(RequestFields, total=False):
     """Fallback models, tried in order."""
     route: Literal["fallback", "sort"] | None
     """Routing strategy (deprecated by OpenRouter: use models= and provider=)."""
-    reasoning: dict[str, Any] | None
-    """Reasoning settings: effort, max_tokens, exclude."""
     top_k: int | None
     """Sample from the k most likely tokens only."""
     frequency_penalty: float | None
