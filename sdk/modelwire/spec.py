@@ -108,6 +108,10 @@ class OptionSpec(_Spec):
         return OPTION_TYPES[self.type]
 
 
+# the dialects with a token-counting shape of their own (`Dialect.token_count_fields`)
+COUNTING_DIALECTS: frozenset[str] = frozenset(("anthropic_messages", "openai_responses"))
+
+
 class TokenCountSpec(_Spec):
     """The endpoint that counts a request's input tokens, and the kind of body it takes.
 
@@ -308,6 +312,13 @@ class ProviderSpec(_Spec):
             raise ValueError(f"options are named more than once: {sorted(dupes)}")
         if self.capabilities.embeddings and not self.endpoints.embeddings:
             raise ValueError("capabilities.embeddings is true but endpoints.embeddings is unset")
+        counting = self.endpoints.count_tokens
+        if counting and counting.body == "dialect" and self.dialect not in COUNTING_DIALECTS:
+            raise ValueError(
+                f"endpoints.count_tokens: the {self.dialect} dialect has no token-counting "
+                f"body (those that do: {sorted(COUNTING_DIALECTS)}); use body: tokenize for "
+                "llama.cpp's /tokenize"
+            )
         unknown = [n for n in (self.reasoning.options if self.reasoning else []) if n not in names]
         if unknown:
             raise ValueError(f"reasoning.options names no option of this spec: {unknown}")

@@ -352,6 +352,8 @@ class Usage(_Model):
 
 # what `CompletionResponse.parsed` holds: the response format's model (Any without one)
 ParsedT = TypeVar("ParsedT", default=Any)
+# a response format given as a pydantic model, in the clients' overloads
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class CompletionResponse(_Model, Generic[ParsedT]):

@@ -464,3 +464,46 @@ def test_reasoning_with_structured_output_keeps_both_in_output_config() -> None:
     assert body["output_config"]["effort"] == "high"
     assert body["output_config"]["format"]["type"] == "json_schema"
     assert body["thinking"] == {"type": "adaptive"}
+
+
+# ------------------------------------------------------------------- token counting
+
+COUNTED_SHAPES = [
+    "text",
+    "history",
+    "tools_json_schema",
+    "tool_choice_auto",
+    "tool_results",
+    "image_bytes",
+    "structured_pydantic",
+]
+COUNTING_CASES = [
+    (name, shape)
+    for name in sorted(SPECS)
+    if SPECS[name].endpoints.count_tokens is not None and name in documents.DOCUMENTS
+    for shape in COUNTED_SHAPES
+]
+
+
+@pytest.mark.parametrize(("provider", "shape"), COUNTING_CASES)
+def test_token_count_request(provider: str, shape: str) -> None:
+    spec = SPECS[provider]
+    counting = spec.endpoints.count_tokens
+    assert counting is not None
+    config = config_of(spec)
+    fields = dict(SHAPES[shape][0])
+    if spec.reasoning is not None and spec.reasoning.budget:
+        fields["reasoning"] = Reasoning(budget_tokens=2048)
+    elif spec.reasoning is not None:
+        fields["reasoning"] = Reasoning(effort="low")
+    call = config.count_tokens_call(config.request(None, fields))
+    assert call.method == "POST" and call.content is not None
+    body = json.loads(call.content)
+    name = documents.document_name(provider)
+    problems = documents.operation(name, counting.path, "post").errors(body)
+    assert not problems, f"{provider} {shape} token count: {problems}\nbody: {body}"
+    assert "reasoning" in body or "thinking" in body
+
+
+def test_every_counting_provider_with_a_document_is_checked() -> None:
+    assert {p for p, _ in COUNTING_CASES} == {"anthropic", "openai_responses"}

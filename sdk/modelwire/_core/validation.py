@@ -29,7 +29,7 @@ from ..errors import (
 )
 from ..hooks import Hooks
 from ..retries import RetryPolicy
-from ..spec import ProviderSpec
+from ..spec import ProviderSpec, TokenCountSpec
 from ..types import CompletionRequest, ImagePart, NamedToolChoice, Timeout
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
@@ -660,6 +660,18 @@ def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: boo
 
 
 # --------------------------------------------------------------------------- other calls
+
+
+def check_token_count(spec: ProviderSpec) -> TokenCountSpec:
+    """The provider's token-counting endpoint, which it must have."""
+    if spec.endpoints.count_tokens is None:
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} has no token counting (count_tokens() needs an "
+            "endpoints.count_tokens in its spec: Anthropic, the OpenAI Responses API and "
+            "llama.cpp have one)",
+        )
+    return spec.endpoints.count_tokens
 
 
 def check_models(spec: ProviderSpec) -> str:

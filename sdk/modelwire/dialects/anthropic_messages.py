@@ -194,6 +194,10 @@ def usage_from(data: Any) -> Usage | None:
 
 class AnthropicMessagesDialect(Dialect):
     name = "anthropic_messages"
+    # what /v1/messages/count_tokens takes of a chat body
+    token_count_fields = frozenset(
+        ("messages", "model", "system", "thinking", "tool_choice", "tools", "output_config")
+    )
     finish_reasons: ClassVar[dict[str, FinishReason]] = _FINISH
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {
         "response": wire.Message,

@@ -35,16 +35,18 @@ from ..types import (
     FinishReason,
     ModelInfo,
     StreamingChunk,
+    TokenCount,
     Usage,
 )
 
-WireKind = Literal["response", "models", "embeddings"]
+WireKind = Literal["response", "models", "embeddings", "token_count"]
 
 # what each kind of body is called in an error message
 BODY_NAMES: dict[WireKind, str] = {
     "response": "response",
     "models": "models response",
     "embeddings": "embeddings response",
+    "token_count": "token count response",
 }
 
 
@@ -63,6 +65,9 @@ class Dialect:
     finish_reasons: ClassVar[dict[str, FinishReason]] = {}
     # the generated wire models (spec/schemas) that a whole response body must fit
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {}
+    # the keys of a chat body that the provider's token-counting endpoint takes (none:
+    # the dialect has no counting shape; spec.COUNTING_DIALECTS names those that do)
+    token_count_fields: ClassVar[frozenset[str]] = frozenset()
 
     def check_wire(self, kind: WireKind, body: Any, provider: str | None = None) -> None:
         """Raises a typed error when a response body does not have its documented shape.
@@ -96,6 +101,27 @@ class Dialect:
 
     def stream_parser(self, spec: ProviderSpec) -> StreamParser:
         raise NotImplementedError
+
+    # ---------------------------------------------------------------- token counting
+
+    def build_token_count_request(
+        self, request: CompletionRequest, spec: ProviderSpec
+    ) -> dict[str, Any]:
+        """The body that counts a request's input tokens: the chat body as it would be
+        sent, with only the fields the counting endpoint takes."""
+        body = self.build_request(request, spec, stream=False)
+        return {key: value for key, value in body.items() if key in self.token_count_fields}
+
+    def parse_token_count(self, body: Any, spec: ProviderSpec) -> TokenCount:
+        """`{"input_tokens": N, ...}`, as Anthropic and the Responses API answer."""
+        count = body.get("input_tokens") if isinstance(body, dict) else None
+        if type(count) is not int:
+            raise UnexpectedResponseError(
+                "the token count response has no input_tokens number",
+                provider=spec.name,
+                body=body,
+            )
+        return TokenCount(input_tokens=count, raw=body)
 
     # ---------------------------------------------------------------- models & embeddings
 
@@ -158,6 +184,22 @@ def apply_options(body: dict[str, Any], request: CompletionRequest, spec: Provid
         for key in path[:-1]:
             target = target.setdefault(key, {})
         target[path[-1]] = value
+
+
+def tokenize_body(request: CompletionRequest) -> dict[str, Any]:
+    """llama.cpp's `/tokenize` body: the messages' text, one message a line (the chat
+    template's own tokens are not in it)."""
+    return {"content": "\n".join(message.text() for message in request.messages)}
+
+
+def parse_tokenize(body: Any, spec: ProviderSpec) -> TokenCount:
+    """llama.cpp's `/tokenize` answer, `{"tokens": [...]}`: the tokens, counted."""
+    tokens = body.get("tokens") if isinstance(body, dict) else None
+    if not isinstance(tokens, list):
+        raise UnexpectedResponseError(
+            "the tokenize response has no tokens list", provider=spec.name, body=body
+        )
+    return TokenCount(input_tokens=len(tokens), raw=body)
 
 
 def apply_reasoning(body: dict[str, Any], request: CompletionRequest, spec: ProviderSpec) -> None:

@@ -221,6 +221,21 @@ def _error_event(data: dict[str, Any]) -> StreamEventError:
 
 class OpenAIResponsesDialect(Dialect):
     name = "openai_responses"
+    # what /responses/input_tokens takes of a chat body
+    token_count_fields = frozenset(
+        (
+            "model",
+            "input",
+            "instructions",
+            "previous_response_id",
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "text",
+            "reasoning",
+            "truncation",
+        )
+    )
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {
         "response": wire.Response,
         "models": wire.ModelList,
