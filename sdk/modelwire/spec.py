@@ -157,6 +157,9 @@ class ReasoningSpec(_Spec):
     exclude: bool = False
     # the provider's own options that set reasoning too: a request gives one or the other
     options: list[str] = Field(default_factory=list)
+    # the models (a prefix match) that take an effort, and for Anthropic adaptive thinking
+    # (an effort, or Reasoning() alone); empty: every model
+    effort_models: list[str] = Field(default_factory=list)
 
 
 class CapabilitiesSpec(_Spec):

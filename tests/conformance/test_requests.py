@@ -438,8 +438,18 @@ def reasoning_values(spec: ProviderSpec) -> list[Reasoning]:
     return values
 
 
+def reasoning_fields(spec: ProviderSpec, value: Reasoning) -> dict[str, Any]:
+    """A request with `value`, on a model that takes it (the spec's `effort_models`)."""
+    fields: dict[str, Any] = {"messages": [USER], "reasoning": value}
+    how = spec.reasoning
+    assert how is not None
+    if how.effort_models and value.budget_tokens is None and value.effort != "none":
+        fields["model"] = how.effort_models[0]
+    return fields
+
+
 REASONING_CASES = [
-    Case(name, f"reasoning-{value!r}", {"messages": [USER], "reasoning": value}, stream)
+    Case(name, f"reasoning-{value!r}", reasoning_fields(SPECS[name], value), stream)
     for name in sorted(SPECS)
     if SPECS[name].reasoning is not None
     for value in reasoning_values(SPECS[name])
@@ -456,7 +466,12 @@ def test_reasoning_with_structured_output_keeps_both_in_output_config() -> None:
     case = Case(
         "anthropic",
         "reasoning_effort_structured",
-        {"messages": [USER], "reasoning": "high", "response_format": City},
+        {
+            "messages": [USER],
+            "model": "claude-opus-4-6",
+            "reasoning": "high",
+            "response_format": City,
+        },
         False,
     )
     conforms(case)
@@ -507,3 +522,22 @@ def test_token_count_request(provider: str, shape: str) -> None:
 
 def test_every_counting_provider_with_a_document_is_checked() -> None:
     assert {p for p, _ in COUNTING_CASES} == {"anthropic", "openai_responses"}
+
+
+def test_openrouter_reasoning_keys_are_ones_openrouter_documents() -> None:
+    """The chat document names `effort` and `summary` in `reasoning`; the same document's
+    ReasoningConfig adds `enabled` and `max_tokens` (and the shared recordings show the chat
+    endpoint taking `enabled`); `exclude` is in OpenRouter's reasoning guide alone."""
+    name = "openrouter.openapi.yaml"
+    chat = documents.operation(name, "/chat/completions", "post").body_schema
+    documented = {
+        key
+        for schema in documents.field_schemas(name, chat, ["reasoning"])
+        for key in documents.property_names(name, schema)
+    }
+    config = documents.load(name)["components"]["schemas"]["ReasoningConfig"]
+    documented |= documents.property_names(name, config) | {"exclude"}
+    spec = SPECS["openrouter"]
+    for value in reasoning_values(spec):
+        sent = chat_body(spec, reasoning_fields(spec, value), stream=False)["reasoning"]
+        assert set(sent) <= documented, (value, sent)

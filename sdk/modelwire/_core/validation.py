@@ -532,6 +532,17 @@ def _check_reasoning(spec: ProviderSpec, request: CompletionRequest) -> None:
             f"reasoning= and the option {both[0]}= both set the reasoning: give one of them "
             "(reasoning= is the same for every provider)",
         )
+    adaptive = how.wire == "anthropic_thinking" and reasoning.budget_tokens is None
+    wants_effort = effort not in (None, "none") or (adaptive and effort is None)
+    model = request.model or ""
+    if wants_effort and how.effort_models and not model.startswith(tuple(how.effort_models)):
+        kind = "adaptive thinking or a reasoning effort" if adaptive else "a reasoning effort"
+        fix = " (give Reasoning(budget_tokens=N) instead)" if how.budget else ""
+        raise _unsupported(
+            spec,
+            f"model {request.model!r} takes no {kind}: use a model that does "
+            f"({', '.join(how.effort_models)}){fix}",
+        )
     if effort is not None and effort not in how.efforts:
         raise _unsupported(
             spec,

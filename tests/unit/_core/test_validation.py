@@ -27,6 +27,7 @@ from modelwire.types import CompletionRequest, Message, NamedToolChoice, TextPar
 from pydantic import BaseModel
 
 from tests.unit.support import (
+    ANTHROPIC_TEXT,
     KEYS,
     OPENAI_TEXT,
     PNG,
@@ -786,9 +787,23 @@ def _openai_request(provider: str, **fields: Any) -> None:
         ),
         (
             "anthropic",
-            {"reasoning": Reasoning(effort="high", summary="auto")},
+            {"reasoning": Reasoning(budget_tokens=2048, summary="auto")},
             CapabilityError,
             "no reasoning summary",
+        ),
+        # an effort (adaptive thinking) is for the models that take one; a budget is not
+        (
+            "anthropic",
+            {"model": "claude-sonnet-4-5", "reasoning": "high"},
+            CapabilityError,
+            r"'claude-sonnet-4-5' takes no adaptive thinking or a reasoning effort: .*"
+            r"claude-opus-4-6.* \(give Reasoning\(budget_tokens=N\) instead\)",
+        ),
+        (
+            "anthropic",
+            {"model": "claude-haiku-4-5", "reasoning": Reasoning()},
+            CapabilityError,
+            "takes no adaptive thinking",
         ),
         ("openai", {"reasoning": Reasoning()}, RequestValidationError, "needs a reasoning effort"),
         (
@@ -836,6 +851,22 @@ def test_reasoning_is_checked_before_any_io(
 ) -> None:
     with pytest.raises(error, match=message):
         _openai_request(provider, **fields)
+
+
+def test_anthropic_thinking_off_and_a_budget_suit_every_model() -> None:
+    wire = Wire(json_answer(ANTHROPIC_TEXT))
+    client = wire.client("anthropic", api_key="sk-x")
+    for reasoning in ("none", Reasoning(budget_tokens=2048)):
+        client.complete(
+            model="claude-haiku-4-5",
+            messages=[{"role": "user", "content": "Hi"}],
+            reasoning=reasoning,
+        )
+    assert wire.body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    client.complete(
+        model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}], reasoning="low"
+    )
+    assert wire.body["output_config"] == {"effort": "low"}
 
 
 def test_sampling_is_taken_where_reasoning_is_turned_off() -> None:

@@ -340,11 +340,13 @@ def test_structured_output_cut_off_at_max_tokens_says_so() -> None:
 
 
 def _reasoning_body(provider: str, **fields: Any) -> dict[str, Any]:
-    """The body a client of `provider` sends for `fields` (all keyword fields)."""
+    """The body a client of `provider` sends for `fields` (all keyword fields); Anthropic's
+    on a model with adaptive thinking and efforts."""
     from modelwire._core.calls import ClientConfig
 
     spec = importlib.import_module(f"modelwire.providers.{provider}").SPEC
-    config = ClientConfig.create(spec, api_key="sk-test")
+    model = "claude-opus-4-6" if provider == "anthropic" else None
+    config = ClientConfig.create(spec, api_key="sk-test", model=model)
     request = config.request(None, {"messages": [{"role": "user", "content": "Hi"}], **fields})
     body: dict[str, Any] = json.loads(config.chat_call(request, stream=False).content or b"")
     return body
