@@ -44,31 +44,33 @@ class PartialOutput:
     """The partial structured output of one stream. `feed(chunk)` returns a new partial
     object when the chunk changed it, else None."""
 
-    __slots__ = ("_format", "_last", "_last_value", "_parts", "_source")
+    __slots__ = ("_format", "_last", "_last_shown", "_last_value", "_source", "_text")
 
     def __init__(self, response_format: ResponseFormat) -> None:
         self._format = response_format
-        self._parts: list[str] = []
+        self._text = ""
         # where the output arrives: the text, or (structured output through a forced
         # tool) the first tool call's arguments; whichever shows first
         self._source: str | None = None
-        # the last partial JSON value parsed, and the last partial object given
+        # the last partial JSON value parsed, the last partial object given, and that
+        # object as JSON (comparing models field by field costs far more)
         self._last_value: Any = None
+        self._last_shown: Any = None
         self._last: Any = None
 
     def feed(self, chunk: StreamingChunk) -> Any:
         if chunk.content and self._source != "tool":
             self._source = "text"
-            self._parts.append(chunk.content)
+            self._text += chunk.content
         elif chunk.tool_calls and self._source != "text":
             pieces = [d.arguments for d in chunk.tool_calls if d.index == 0 and d.arguments]
             if not pieces:
                 return None
             self._source = "tool"
-            self._parts.extend(pieces)
+            self._text += "".join(pieces)
         else:
             return None
-        text = "".join(self._parts)
+        text = self._text
         if text.rstrip()[-1:] in _NUMBER_TAIL:
             return None
         try:
@@ -78,24 +80,27 @@ class PartialOutput:
         if value == self._last_value:
             return None
         self._last_value = value
-        partial = self._validated(value)
-        if partial is None or partial == self._last:
+        found = self._validated(value)
+        if found is None or found[0] == self._last_shown:
             return None
-        self._last = partial
-        return partial
+        self._last_shown, self._last = found
+        return self._last
 
     @property
     def last(self) -> Any:
         """The last partial object given (None before the first)."""
         return self._last
 
-    def _validated(self, value: Any) -> Any:
+    def _validated(self, value: Any) -> tuple[Any, Any] | None:
+        """(the object made of the part of `value` that validates, as JSON; the object),
+        or None."""
         model = self._format.model
         if model is None:
-            return value
+            return value, value
         for _ in range(MAX_TRIMS):
             try:
-                return model.model_validate(value)
+                made = model.model_validate(value)
+                return made.model_dump_json(), made
             except ValidationError:
                 value = _without_last(value)
                 if value is None:
