@@ -161,6 +161,12 @@ class ReasoningSpec(_Spec):
     # (an effort, or Reasoning() alone); empty: every model
     effort_models: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _efforts_named(self) -> ReasoningSpec:
+        if not self.efforts and self.wire in ("reasoning_effort", "responses"):
+            raise ValueError(f"reasoning wire {self.wire!r} needs `efforts:` (the levels taken)")
+        return self
+
 
 class CapabilitiesSpec(_Spec):
     """What the provider can do; asking for what it cannot raises before any request."""

@@ -161,10 +161,11 @@ def test_error_rules() -> None:
             r"the openai_chat dialect has no token-counting body",
         ),
         (
-            {"reasoning": {"wire": "reasoning_effort", "options": ["reasoning_effort"]}},
+            {"reasoning": {"wire": "ollama_think", "options": ["reasoning_effort"]}},
             r"reasoning.options names no option of this spec: \['reasoning_effort'\]",
         ),
         ({"reasoning": {"wire": "telepathy"}}, r"reasoning.wire: Input should be"),
+        ({"reasoning": {"wire": "reasoning_effort"}}, r"needs `efforts:`"),
     ],
 )
 def test_invalid_specs_name_the_key(overrides: dict[str, Any], match: str) -> None:

@@ -152,7 +152,8 @@ class AsyncStreamingResponse(Generic[ParsedT]):
     async def partial_objects(self) -> AsyncIterator[ParsedT]:
         """The structured output as it arrives: each a valid instance of the response
         format's model (a partial JSON value for a dict schema), grown from the one before,
-        and last the whole output, equal to `accumulate().parsed`. Reads the stream."""
+        and last the whole output, equal to `accumulate().parsed`. It reads the stream: use
+        it in place of iterating the chunks, from the stream's start."""
         if self._format is None:
             raise RequestValidationError(
                 "partial_objects() needs a structured-output stream: pass response_format= "

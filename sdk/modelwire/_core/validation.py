@@ -564,11 +564,12 @@ def _check_reasoning(spec: ProviderSpec, request: CompletionRequest) -> None:
             spec,
             f"{spec.display_name} takes no reasoning {unsupported[0]}: leave it unset{hint}",
         )
-    if effort is None and how.wire in ("reasoning_effort", "responses") and not (reasoning.summary):
+    if effort is None and how.wire in ("reasoning_effort", "responses") and not reasoning.summary:
+        example = "medium" if "medium" in how.efforts else how.efforts[-1]  # efforts: checked
         raise _fail(
             spec,
             f"{spec.display_name} needs a reasoning effort: pass e.g. "
-            f"reasoning=Reasoning(effort={how.efforts[-1]!r})",
+            f"reasoning=Reasoning(effort={example!r}) (it takes {', '.join(how.efforts)})",
         )
     if how.wire == "openrouter" and effort is not None and reasoning.budget_tokens is not None:
         raise _fail(
