@@ -12,10 +12,9 @@ import builtins
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Literal, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from typing_extensions import TypeVar
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
@@ -350,8 +349,15 @@ class Usage(_Model):
         return self.input_tokens + self.output_tokens
 
 
-# what `CompletionResponse.parsed` holds: the response format's model (Any without one)
-ParsedT = TypeVar("ParsedT", default=Any)
+# what `CompletionResponse.parsed` holds: the response format's model (Any without one).
+# The default (PEP 696) is for type checkers: Python 3.11's TypeVar takes none, and at run
+# time modelwire needs no typing_extensions
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as DefaultingTypeVar
+
+    ParsedT = DefaultingTypeVar("ParsedT", default=Any)
+else:
+    ParsedT = TypeVar("ParsedT")
 # a response format given as a pydantic model, in the clients' overloads
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
