@@ -46,6 +46,7 @@ PAGES = [
     "streaming.md",
     "errors.md",
     "tools-and-structured-output.md",
+    "reasoning.md",
     "spec-format.md",
     "adding-a-provider.md",
     "testing.md",

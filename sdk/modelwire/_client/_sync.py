@@ -12,20 +12,26 @@ from __future__ import annotations
 import warnings
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
+from .._core.partial import PartialOutput
 from .._core.stream import StreamState
 from .._framing import ServerSentEvent
-from ..errors import ConfigurationError, ProviderError
+from ..errors import ConfigurationError, ProviderError, RequestValidationError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
     EmbeddingResponse,
     ModelInfo,
+    ModelT,
+    ParsedT,
+    RequestInput,
+    ResponseFormat,
     StreamingChunk,
+    TokenCount,
 )
 from ._lifecycle import sync_mend_pool, sync_release
 
@@ -54,17 +60,24 @@ def _httpx_timeout(timeout: Phases) -> httpx.Timeout:
     )
 
 
-class StreamingResponse:
+class StreamingResponse(Generic[ParsedT]):
     """A lazy stream of `StreamingChunk`s over one open HTTP response.
 
     Iterate it (`for chunk in stream`), use it as a context manager, and close it to
     release the connection at once. `accumulate()` reads the rest and returns the same
     `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
+    With a response format, `partial_objects()` gives the structured output as it grows.
     """
 
-    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        state: StreamState,
+        response_format: ResponseFormat | None = None,
+    ) -> None:
         self._response = response
         self._state = state
+        self._format = response_format
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
         self._chunks = _chunks(response, state)
@@ -124,11 +137,11 @@ class StreamingResponse:
     def closed(self) -> bool:
         return self._response.is_closed
 
-    def snapshot(self) -> CompletionResponse:
+    def snapshot(self) -> CompletionResponse[ParsedT]:
         """Everything received so far, as a response (without reading further)."""
         return self._state.snapshot()
 
-    def accumulate(self) -> CompletionResponse:
+    def accumulate(self) -> CompletionResponse[ParsedT]:
         """Reads the rest of the stream and returns the whole response."""
         for _ in self._chunks:
             pass
@@ -141,6 +154,26 @@ class StreamingResponse:
         for chunk in self._chunks:
             if chunk.content:
                 yield chunk.content
+
+    def partial_objects(self) -> Iterator[ParsedT]:
+        """The structured output as it arrives: each a valid instance of the response
+        format's model (a partial JSON value for a dict schema), grown from the one before,
+        and last the whole output, equal to `accumulate().parsed`. It reads the stream: use
+        it in place of iterating the chunks, from the stream's start."""
+        if self._format is None:
+            raise RequestValidationError(
+                "partial_objects() needs a structured-output stream: pass response_format= "
+                "(e.g. a pydantic model) to stream_completion()",
+                provider=self.provider,
+            )
+        output = PartialOutput(self._format)
+        for chunk in self._chunks:
+            partial = output.feed(chunk)
+            if partial is not None:
+                yield partial
+        parsed = self._state.finish().parsed
+        if parsed != output.last:
+            yield parsed
 
 
 def _chunks(response: httpx.Response, state: StreamState) -> Generator[StreamingChunk, None, None]:
@@ -236,10 +269,19 @@ class Client:
 
     # ----------------------------------------------------------------- the seed API
 
+    @overload
+    def complete(
+        self, request: RequestInput = None, /, *, response_format: type[ModelT], **fields: Any
+    ) -> CompletionResponse[ModelT]: ...
+    @overload
+    def complete(
+        self, request: RequestInput = None, /, **fields: Any
+    ) -> CompletionResponse[Any]: ...
     def complete(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
-    ) -> CompletionResponse:
-        """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
+    ) -> CompletionResponse[Any]:
+        """One whole answer. Takes a `CompletionRequest`, keyword fields, or both; with a
+        pydantic model as `response_format`, its `parsed` is an instance of that model."""
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=False)
@@ -258,9 +300,17 @@ class Client:
             watch.end(response)
         return response
 
+    @overload
+    def stream_completion(
+        self, request: RequestInput = None, /, *, response_format: type[ModelT], **fields: Any
+    ) -> StreamingResponse[ModelT]: ...
+    @overload
+    def stream_completion(
+        self, request: RequestInput = None, /, **fields: Any
+    ) -> StreamingResponse[Any]: ...
     def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
-    ) -> StreamingResponse:
+    ) -> StreamingResponse[Any]:
         """Returns once the response head has arrived; HTTP errors raise here."""
         config = self._config
         prepared = config.request(request, fields)
@@ -284,7 +334,17 @@ class Client:
             secrets=config.secrets,
             watch=watch,
         )
-        return StreamingResponse(response, state)
+        return StreamingResponse(response, state, prepared.response_format)
+
+    def count_tokens(
+        self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> TokenCount:
+        """How many input tokens a request would take, from the provider's counting
+        endpoint; the same fields as `complete()`. A provider without one raises
+        `CapabilityError` before any request."""
+        prepared = self._config.request(request, fields)
+        outcome, _ = self._send(self._config.count_tokens_call(prepared))
+        return self._config.parse_token_count(prepared, outcome.content)
 
     def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
