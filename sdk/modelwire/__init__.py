@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         StreamingResponse,
     )
     from ._loader import load_spec
+    from .limits import Limiter, Limits, RedisLimiter
     from ._protocols import AsyncModelProvider, ModelProvider
     from .errors import *
     from .hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
@@ -48,6 +49,9 @@ _LAZY: dict[str, str] = {
     "AsyncBaseClient": "._client",
     "AsyncStreamingResponse": "._client",
     "ProviderSpec": ".spec",
+    "Limits": ".limits",
+    "Limiter": ".limits",
+    "RedisLimiter": ".limits",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
@@ -80,6 +84,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "InsecureTransportError",
         "ConfigurationError",
         "SpecError",
+        "LimitExceededError",
+        "LimiterUnavailableError",
         "UnexpectedResponseError",
         "APIStatusError",
         "BadRequestError",
@@ -102,7 +108,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "StreamIncompleteError",
         "StreamEventError",
         "StreamDecodeError",
-        "LineTooLongError",
+    "LineTooLongError",
         "OutputValidationError",
         "ResponseFailedError",
     ),
@@ -138,6 +144,10 @@ __all__ = [
     "ImagePart",
     "InsecureTransportError",
     "InternalServerError",
+    "LimitExceededError",
+    "Limiter",
+    "LimiterUnavailableError",
+    "Limits",
     "LineTooLongError",
     "Message",
     "ModelInfo",
@@ -150,6 +160,7 @@ __all__ = [
     "ProviderError",
     "ProviderSpec",
     "RateLimitError",
+    "RedisLimiter",
     "RequestEvent",
     "RequestFields",
     "RequestInput",

@@ -30,6 +30,8 @@ from ._lifecycle import async_mend_pool, async_release
 if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self, Unpack
+
+    from ..limits import Permit, RateLimiter
 else:
     from .._lazy import LazyModule
 
@@ -60,12 +62,15 @@ class AsyncStreamingResponse:
     `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
     """
 
-    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+    def __init__(
+        self, response: httpx.Response, state: StreamState, permit: Permit | None = None
+    ) -> None:
         self._response = response
         self._state = state
+        self._permit = permit  # the client's limits: held until the stream ends
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state)
+        self._chunks = _chunks(response, state, permit)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
@@ -96,6 +101,8 @@ class AsyncStreamingResponse:
             self._state.stopped_by = "GeneratorExit"  # accumulate() must not look whole
         await self._chunks.aclose()
         await self._response.aclose()
+        if self._permit is not None:  # a stream closed before its first read
+            await self._permit.settle_async(self._state.snapshot().usage)
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
@@ -113,6 +120,8 @@ class AsyncStreamingResponse:
             source=self,
         )
         async_release(response)
+        if self._permit is not None:
+            self._permit.abandon()
 
     @property
     def closed(self) -> bool:
@@ -138,7 +147,7 @@ class AsyncStreamingResponse:
 
 
 async def _chunks(
-    response: httpx.Response, state: StreamState
+    response: httpx.Response, state: StreamState, permit: Permit | None
 ) -> AsyncGenerator[StreamingChunk, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
@@ -164,6 +173,8 @@ async def _chunks(
         raise
     finally:
         await response.aclose()
+        if permit is not None:
+            await permit.settle_async(state.snapshot().usage)
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
@@ -192,7 +203,13 @@ class AsyncClient:
                 f"{type(self).__name__} needs a provider: pass spec= (e.g. from load_spec()), "
                 "or use a provider's class such as modelwire.OpenAI"
             )
+        limits = settings.pop("limits", None)
         self._config = ClientConfig.create(self.spec, **settings)
+        self._limiter: RateLimiter | None = None
+        if limits is not None:
+            from ..limits import limiter_from
+
+            self._limiter = limiter_from(limits)
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(follow_redirects=False)
@@ -234,8 +251,16 @@ class AsyncClient:
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
         prepared = self._config.request(request, fields)
-        outcome, _ = await self._send(self._config.chat_call(prepared, stream=False))
-        response = self._config.parse_completion(prepared, outcome.content)
+        permit = await self._acquire(prepared)
+        try:
+            outcome, _ = await self._send(self._config.chat_call(prepared, stream=False))
+            response = self._config.parse_completion(prepared, outcome.content)
+        except BaseException:
+            if permit is not None:  # sent or not: the estimate stands
+                await permit.settle_async(None)
+            raise
+        if permit is not None:
+            await permit.settle_async(response.usage)
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
         return response
@@ -246,7 +271,13 @@ class AsyncClient:
         """Returns once the response head has arrived; HTTP errors raise here."""
         config = self._config
         prepared = config.request(request, fields)
-        outcome, response = await self._send(config.chat_call(prepared, stream=True))
+        permit = await self._acquire(prepared)
+        try:
+            outcome, response = await self._send(config.chat_call(prepared, stream=True))
+        except BaseException:
+            if permit is not None:
+                await permit.settle_async(None)
+            raise
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -258,7 +289,7 @@ class AsyncClient:
             hooks=config.hooks,
             secrets=config.secrets,
         )
-        return AsyncStreamingResponse(response, state)
+        return AsyncStreamingResponse(response, state, permit)
 
     async def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
@@ -276,6 +307,16 @@ class AsyncClient:
         return self._config.parse_embeddings(outcome.content)
 
     # ----------------------------------------------------------------- the driver
+
+    async def _acquire(self, request: CompletionRequest) -> Permit | None:
+        """Waits for the client's limits (`limits=`) to let the request go: the one place
+        a completion meets them. The caller settles the permit when the call ends."""
+        if self._limiter is None:
+            return None
+        from ..limits import LimitKey
+
+        key = LimitKey(self._config.spec.name, request.model or self._config.model)
+        return await self._limiter.acquire_async(key, request)
 
     async def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns

@@ -32,6 +32,8 @@ from ._lifecycle import sync_mend_pool, sync_release
 if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self, Unpack
+
+    from ..limits import Permit, RateLimiter
 else:
     from .._lazy import LazyModule
 
@@ -62,12 +64,15 @@ class StreamingResponse:
     `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
     """
 
-    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+    def __init__(
+        self, response: httpx.Response, state: StreamState, permit: Permit | None = None
+    ) -> None:
         self._response = response
         self._state = state
+        self._permit = permit  # the client's limits: held until the stream ends
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state)
+        self._chunks = _chunks(response, state, permit)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
@@ -98,6 +103,8 @@ class StreamingResponse:
             self._state.stopped_by = "GeneratorExit"  # accumulate() must not look whole
         self._chunks.close()
         self._response.close()
+        if self._permit is not None:  # a stream closed before its first read
+            self._permit.settle(self._state.snapshot().usage)
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
@@ -115,6 +122,8 @@ class StreamingResponse:
             source=self,
         )
         sync_release(response)
+        if self._permit is not None:
+            self._permit.abandon()
 
     @property
     def closed(self) -> bool:
@@ -139,7 +148,9 @@ class StreamingResponse:
                 yield chunk.content
 
 
-def _chunks(response: httpx.Response, state: StreamState) -> Generator[StreamingChunk, None, None]:
+def _chunks(
+    response: httpx.Response, state: StreamState, permit: Permit | None
+) -> Generator[StreamingChunk, None, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
     error: ProviderError | None = None
@@ -164,6 +175,8 @@ def _chunks(response: httpx.Response, state: StreamState) -> Generator[Streaming
         raise
     finally:
         response.close()
+        if permit is not None:
+            permit.settle(state.snapshot().usage)
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
@@ -192,7 +205,13 @@ class Client:
                 f"{type(self).__name__} needs a provider: pass spec= (e.g. from load_spec()), "
                 "or use a provider's class such as modelwire.OpenAI"
             )
+        limits = settings.pop("limits", None)
         self._config = ClientConfig.create(self.spec, **settings)
+        self._limiter: RateLimiter | None = None
+        if limits is not None:
+            from ..limits import limiter_from
+
+            self._limiter = limiter_from(limits)
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.Client(follow_redirects=False)
@@ -234,8 +253,16 @@ class Client:
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
         prepared = self._config.request(request, fields)
-        outcome, _ = self._send(self._config.chat_call(prepared, stream=False))
-        response = self._config.parse_completion(prepared, outcome.content)
+        permit = self._acquire(prepared)
+        try:
+            outcome, _ = self._send(self._config.chat_call(prepared, stream=False))
+            response = self._config.parse_completion(prepared, outcome.content)
+        except BaseException:
+            if permit is not None:  # sent or not: the estimate stands
+                permit.settle(None)
+            raise
+        if permit is not None:
+            permit.settle(response.usage)
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
         return response
@@ -246,7 +273,13 @@ class Client:
         """Returns once the response head has arrived; HTTP errors raise here."""
         config = self._config
         prepared = config.request(request, fields)
-        outcome, response = self._send(config.chat_call(prepared, stream=True))
+        permit = self._acquire(prepared)
+        try:
+            outcome, response = self._send(config.chat_call(prepared, stream=True))
+        except BaseException:
+            if permit is not None:
+                permit.settle(None)
+            raise
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -258,7 +291,7 @@ class Client:
             hooks=config.hooks,
             secrets=config.secrets,
         )
-        return StreamingResponse(response, state)
+        return StreamingResponse(response, state, permit)
 
     def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
@@ -276,6 +309,16 @@ class Client:
         return self._config.parse_embeddings(outcome.content)
 
     # ----------------------------------------------------------------- the driver
+
+    def _acquire(self, request: CompletionRequest) -> Permit | None:
+        """Waits for the client's limits (`limits=`) to let the request go: the one place
+        a completion meets them. The caller settles the permit when the call ends."""
+        if self._limiter is None:
+            return None
+        from ..limits import LimitKey
+
+        key = LimitKey(self._config.spec.name, request.model or self._config.model)
+        return self._limiter.acquire(key, request)
 
     def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
