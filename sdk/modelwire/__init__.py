@@ -22,10 +22,10 @@ if TYPE_CHECKING:
         StreamingResponse,
     )
     from ._loader import load_spec
-    from .limits import Limiter, Limits, RedisLimiter
     from ._protocols import AsyncModelProvider, ModelProvider
     from .errors import *
     from .hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
+    from .limits import Limiter, Limits, RedisLimiter
     from .providers import *
     from .retries import RetryPolicy
     from .spec import ProviderSpec
@@ -108,7 +108,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "StreamIncompleteError",
         "StreamEventError",
         "StreamDecodeError",
-    "LineTooLongError",
+        "LineTooLongError",
         "OutputValidationError",
         "ResponseFailedError",
     ),
