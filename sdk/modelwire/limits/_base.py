@@ -24,14 +24,17 @@ class Limits:
     """Limits for one provider and model: each (provider, model) pair has its own.
 
     `max_concurrency`: calls in flight at once (a stream counts until it is closed);
-    `requests_per_minute`, `tokens_per_minute`: token buckets that refill evenly over a
-    minute and start full. None means no limit on that figure.
+    `requests_per_minute`, `tokens_per_minute`: token buckets that refill evenly and start
+    full. None means no limit on that figure.
+    `burst_seconds`: how many seconds' worth each bucket holds, so the most that may go at
+    once after a quiet spell (60: a whole minute's worth; 1: a sixtieth of it).
     `default_output_tokens`: the output a request without `max_tokens` is assumed to take.
     """
 
     max_concurrency: int | None = None
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
+    burst_seconds: float = 60.0
     default_output_tokens: int = 1024
 
     def __post_init__(self) -> None:
@@ -41,6 +44,10 @@ class Limits:
                 raise ConfigurationError(
                     f"Limits({name}={value!r}): give a number above 0, or None"
                 )
+        if not 0 < self.burst_seconds <= 60:
+            raise ConfigurationError(
+                f"Limits(burst_seconds={self.burst_seconds!r}): give more than 0, at most 60"
+            )
         if self.default_output_tokens < 0:
             raise ConfigurationError(
                 f"Limits(default_output_tokens={self.default_output_tokens!r}): give 0 or more"
@@ -89,11 +96,15 @@ def used_tokens(usage: Usage | None) -> int | None:
 
 def check_fits(key: LimitKey, limits: Limits, tokens: int) -> None:
     """A request larger than the whole bucket would wait for ever: refuse it now."""
-    if limits.tokens_per_minute is not None and tokens > limits.tokens_per_minute:
+    if limits.tokens_per_minute is None:
+        return
+    capacity = limits.tokens_per_minute * limits.burst_seconds / 60
+    if tokens > capacity:
         raise LimitExceededError(
-            f"the request is estimated at {tokens} tokens, more than {key}'s "
-            f"tokens_per_minute={limits.tokens_per_minute:g}: lower max_tokens or shorten "
-            "the prompt, or raise tokens_per_minute",
+            f"the request is estimated at {tokens} tokens, more than {key}'s bucket holds "
+            f"({capacity:g}: tokens_per_minute={limits.tokens_per_minute:g}, "
+            f"burst_seconds={limits.burst_seconds:g}): lower max_tokens or shorten the "
+            "prompt, or raise tokens_per_minute or burst_seconds",
             provider=key.provider,
         )
 

@@ -29,8 +29,9 @@ MAX_SLEEP = 1.0
 
 @dataclass(slots=True)
 class _Bucket:
-    """A token bucket: `capacity` a minute, refilled evenly, starting full."""
+    """A token bucket holding `capacity`, refilled by `per_minute` evenly, starting full."""
 
+    per_minute: float
     capacity: float
     level: float
     updated: float
@@ -38,7 +39,7 @@ class _Bucket:
     blocked_until: float = 0.0
 
     def refill(self, now: float) -> None:
-        self.level = min(self.capacity, self.level + (now - self.updated) * self.capacity / 60)
+        self.level = min(self.capacity, self.level + (now - self.updated) * self.per_minute / 60)
         self.updated = now
 
     def wait_for(self, amount: float, now: float) -> float:
@@ -46,7 +47,7 @@ class _Bucket:
         if now < self.blocked_until:
             return self.blocked_until - now
         missing = amount - self.level
-        return 0.0 if missing <= 0 else missing * 60 / self.capacity
+        return 0.0 if missing <= 0 else missing * 60 / self.per_minute
 
 
 @dataclass(slots=True)
@@ -153,8 +154,11 @@ class Limiter:
         state = self._states.get(key)
         if state is None:
 
-            def bucket(capacity: float | None) -> _Bucket | None:
-                return None if capacity is None else _Bucket(capacity, capacity, now)
+            def bucket(per_minute: float | None) -> _Bucket | None:
+                if per_minute is None:
+                    return None
+                capacity = per_minute * limits.burst_seconds / 60
+                return _Bucket(per_minute, capacity, capacity, now)
 
             state = _State(
                 limits, bucket(limits.requests_per_minute), bucket(limits.tokens_per_minute)

@@ -48,17 +48,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("modelwire")
 
-# Refills bucket `p` (fields p..'level', p..'updated', p..'blocked' of KEYS[1]) to `now`;
-# returns its level and the time it is blocked until. Shared by the scripts below.
+# Refills bucket `p` (fields p..'level', p..'updated', p..'blocked' of KEYS[1]), which
+# gains `rate` a minute up to `rate * burst / 60`, to `now`; returns its level, the time it
+# is blocked until and its capacity. ARGV[1] is always `burst`. Shared by the scripts.
 _REFILL = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local function refill(p, cap)
+local burst = tonumber(ARGV[1])
+local function refill(p, rate)
+  local cap = rate * burst / 60
   local v = redis.call('HMGET', KEYS[1], p .. 'level', p .. 'updated', p .. 'blocked')
   local level = tonumber(v[1]) or cap
   local updated = tonumber(v[2]) or now
-  level = math.min(cap, level + math.max(0, now - updated) * cap / 60)
-  return level, tonumber(v[3]) or 0
+  level = math.min(cap, level + math.max(0, now - updated) * rate / 60)
+  return level, tonumber(v[3]) or 0, cap
 end
 local function store(p, level)
   redis.call('HSET', KEYS[1], p .. 'level', tostring(level), p .. 'updated', tostring(now))
@@ -71,21 +74,22 @@ local function keep(lease)
 end
 """
 
-# KEYS: buckets, holders. ARGV: rpm, tpm, max_concurrency (0: none), tokens, holder, lease.
-# Returns {1, 0} when taken, else {0, milliseconds to wait} (-1: wait for a free slot).
+# KEYS: buckets, holders. ARGV: burst, rpm, tpm, max_concurrency (0: none), tokens,
+# holder, lease. Returns {1, 0} when taken, else {0, milliseconds to wait} (-1: wait for a
+# free slot).
 _ACQUIRE = (
     _REFILL
     + """
-local rpm, tpm, conc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local tokens, holder, lease = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local rpm, tpm, conc = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local tokens, holder, lease = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 local wait = 0
 local rl, tl
-local function need(p, cap, amount)
-  local level, blocked = refill(p, cap)
+local function need(p, rate, amount)
+  local level, blocked = refill(p, rate)
   if now < blocked then
     wait = math.max(wait, blocked - now)
   elseif level < amount then
-    wait = math.max(wait, (amount - level) * 60 / cap)
+    wait = math.max(wait, (amount - level) * 60 / rate)
   end
   return level
 end
@@ -104,39 +108,41 @@ return {1, 0}
 """
 )
 
-# KEYS: buckets, holders. ARGV: tpm, holder, estimated tokens, used tokens (-1: unknown).
+# KEYS: buckets, holders. ARGV: burst, tpm, holder, estimated tokens, used tokens (-1:
+# unknown), lease.
 _SETTLE = (
     _REFILL
     + """
-local tpm, holder = tonumber(ARGV[1]), ARGV[2]
-local estimated, used = tonumber(ARGV[3]), tonumber(ARGV[4])
+local tpm, holder = tonumber(ARGV[2]), ARGV[3]
+local estimated, used = tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('ZREM', KEYS[2], holder)
 if tpm > 0 and used >= 0 then
-  local level = refill('t_', tpm)
-  store('t_', math.min(tpm, level + estimated - used))
+  local level, blocked, cap = refill('t_', tpm)
+  store('t_', math.min(cap, level + estimated - used))
+  keep(tonumber(ARGV[6]))
 end
 return 1
 """
 )
 
-# KEYS: buckets, holders. ARGV: rpm, tpm, then remaining and reset for requests and for
-# tokens ('' where the provider said nothing), lease.
+# KEYS: buckets, holders. ARGV: burst, rpm, tpm, then remaining and reset for requests and
+# for tokens ('' where the provider said nothing), lease.
 _OBSERVE = (
     _REFILL
     + """
-local caps = {r_ = tonumber(ARGV[1]), t_ = tonumber(ARGV[2])}
-local given = {r_ = {ARGV[3], ARGV[4]}, t_ = {ARGV[5], ARGV[6]}}
-for p, cap in pairs(caps) do
+local rates = {r_ = tonumber(ARGV[2]), t_ = tonumber(ARGV[3])}
+local given = {r_ = {ARGV[4], ARGV[5]}, t_ = {ARGV[6], ARGV[7]}}
+for p, rate in pairs(rates) do
   local remaining, reset = tonumber(given[p][1]), tonumber(given[p][2])
-  if cap > 0 and remaining then
-    local level, blocked = refill(p, cap)
+  if rate > 0 and remaining then
+    local level, blocked = refill(p, rate)
     store(p, math.min(level, remaining))
     if remaining <= 0 and reset then
       redis.call('HSET', KEYS[1], p .. 'blocked', tostring(math.max(blocked, now + reset)))
     end
   end
 end
-keep(tonumber(ARGV[7]))
+keep(tonumber(ARGV[8]))
 return 1
 """
 )
@@ -225,6 +231,7 @@ class RedisLimiter:
 
     def _acquire_args(self, limits: Limits, permit: Permit) -> list[Any]:
         return [
+            limits.burst_seconds,
             _figure(limits.requests_per_minute),
             _figure(limits.tokens_per_minute),
             limits.max_concurrency or 0,
@@ -234,9 +241,15 @@ class RedisLimiter:
         ]
 
     def _settle_args(self, permit: Permit, used_tokens: int | None) -> list[Any]:
-        limits = limits_for(permit.key, self.default, self.models)
-        tpm = _figure(limits.tokens_per_minute) if limits else 0
-        return [tpm, permit.holder, permit.tokens, -1 if used_tokens is None else used_tokens]
+        limits = limits_for(permit.key, self.default, self.models) or Limits()
+        return [
+            limits.burst_seconds,
+            _figure(limits.tokens_per_minute),
+            permit.holder,
+            permit.tokens,
+            -1 if used_tokens is None else used_tokens,
+            self.lease,
+        ]
 
     def _permit(self, key: LimitKey, request: CompletionRequest) -> tuple[Limits, Permit] | None:
         limits = limits_for(key, self.default, self.models)
@@ -300,6 +313,7 @@ class RedisLimiter:
         if limits is None:
             return
         args: list[Any] = [
+            limits.burst_seconds,
             _figure(limits.requests_per_minute),
             _figure(limits.tokens_per_minute),
             _given(rate_limits.remaining_requests),

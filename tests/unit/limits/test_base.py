@@ -84,4 +84,4 @@ def test_limits_makes_a_limiter_of_its_own_and_a_limiter_is_shared() -> None:
     with pytest.raises(ConfigurationError, match=r"give a modelwire\.limits\.Limits"):
         limiter_from(5)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"give a modelwire\.limits\.Limits"):
-        modelwire.OpenAI(api_key="sk-x", limits={"max_concurrency": 1})  # type: ignore[typeddict-item]
+        modelwire.OpenAI(api_key="sk-x", limits={"max_concurrency": 1})  # type: ignore[arg-type]

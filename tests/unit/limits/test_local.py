@@ -218,4 +218,6 @@ def test_observe_ignores_figures_the_provider_did_not_give(observed: Limiter) ->
     observed.observe(KEY, Figures())
     state = observed._states[KEY]
     assert state.requests is not None and state.requests.level == 6000
-    assert Limiter().observe(KEY, Figures(remaining_requests=0)) is None  # no limits: nothing
+    unlimited = Limiter()
+    unlimited.observe(KEY, Figures(remaining_requests=0))  # no limits for the key: nothing
+    assert unlimited._states == {}
