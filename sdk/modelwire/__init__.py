@@ -13,6 +13,7 @@ from . import providers as _providers  # only the table: each client loads on fi
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._batch import AsyncBatch, Batch, BatchProgress, BatchResult, async_batch, batch
     from ._client import (
         AsyncBaseClient,
         AsyncClient,
@@ -52,6 +53,12 @@ _LAZY: dict[str, str] = {
     "Limits": ".limits",
     "Limiter": ".limits",
     "RedisLimiter": ".limits",
+    "batch": "._batch",
+    "async_batch": "._batch",
+    "Batch": "._batch",
+    "AsyncBatch": "._batch",
+    "BatchResult": "._batch",
+    "BatchProgress": "._batch",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
@@ -123,12 +130,16 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncBaseClient",
+    "AsyncBatch",
     "AsyncClient",
     "AsyncModelProvider",
     "AsyncStreamingResponse",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
+    "Batch",
+    "BatchProgress",
+    "BatchResult",
     "CapabilityError",
     "Client",
     "CompletionRequest",
@@ -191,6 +202,8 @@ __all__ = [
     "UnexpectedResponseError",
     "UnprocessableEntityError",
     "Usage",
+    "async_batch",
+    "batch",
     "load_spec",
 ]
 
