@@ -51,6 +51,7 @@ PAGES = [
     "local.md",
     "architecture.md",
     "observability.md",
+    "limits-and-batches.md",
     *(
         f"providers/{name}.md"
         for name in (
