@@ -39,6 +39,8 @@ def test_the_estimate_is_characters_over_four_plus_four_a_message_plus_the_outpu
         {"requests_per_minute": -1},
         {"tokens_per_minute": 0},
         {"default_output_tokens": -5},
+        {"burst_seconds": 0},
+        {"burst_seconds": 61},
     ],
 )
 def test_limits_refuse_figures_that_cannot_limit(bad: dict[str, float]) -> None:

@@ -221,3 +221,16 @@ def test_observe_ignores_figures_the_provider_did_not_give(observed: Limiter) ->
     unlimited = Limiter()
     unlimited.observe(KEY, Figures(remaining_requests=0))  # no limits for the key: nothing
     assert unlimited._states == {}
+
+
+async def test_burst_seconds_sets_how_much_goes_at_once() -> None:
+    server = Busy(delay=0)
+    # 10 a second, holding half a second's worth: 5 at once, then one every 0.1 s
+    async with server.async_client(Limits(requests_per_minute=600, burst_seconds=0.5)) as client:
+        started = time.monotonic()
+        for _ in range(5):
+            await client.complete(messages=HI, max_tokens=1)
+        assert time.monotonic() - started < 0.1
+        for _ in range(3):
+            await client.complete(messages=HI, max_tokens=1)
+        assert 0.25 <= time.monotonic() - started < 1.0
