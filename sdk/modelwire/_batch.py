@@ -17,6 +17,7 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
+    Sized,
 )
 from dataclasses import dataclass
 from types import TracebackType
@@ -63,7 +64,7 @@ ProgressCallback = Callable[[BatchProgress], None]
 
 class _Progress:
     def __init__(self, requests: Iterable[Any], callback: ProgressCallback | None) -> None:
-        self.total = len(requests) if isinstance(requests, (list, tuple)) else None
+        self.total = len(requests) if isinstance(requests, Sized) else None
         self.callback = callback
         self.done = self.failed = 0
 

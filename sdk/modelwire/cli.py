@@ -212,9 +212,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as files:
             source = sys.stdin if args.input == "-" else files.enter_context(open(args.input))
             requests = _batch_requests(source)
-    except (_BadLine, OSError) as exc:
+        out = sys.stdout if args.output == "-" else open(args.output, "w")  # noqa: SIM115
+    except _BadLine as exc:
         return _usage(f"{args.input}: {exc}")
-    out = sys.stdout if args.output == "-" else open(args.output, "w")  # noqa: SIM115
+    except OSError as exc:
+        return _usage(f"{exc.filename}: {exc.strerror}")
     total, failed = len(requests), 0
 
     def progress(done: Any) -> None:

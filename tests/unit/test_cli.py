@@ -433,3 +433,14 @@ def test_a_bad_line_is_refused_before_anything_is_sent(
 def test_batch_of_a_missing_file_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["batch", "-p", "openai", "/nonexistent/prompts.jsonl"]) == EXIT_USAGE
     assert "/nonexistent/prompts.jsonl" in capsys.readouterr().err
+
+
+def test_batch_to_an_unwritable_file_says_so_and_sends_nothing(
+    mock: MockProvider, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "prompts.jsonl"
+    source.write_text('{"prompt": "hi"}\n')
+    target = tmp_path / "missing" / "out.jsonl"
+    assert main(["batch", "-p", "openai", str(source), "-o", str(target)]) == EXIT_USAGE
+    assert f"{target}: No such file or directory" in capsys.readouterr().err
+    assert mock.requests == []

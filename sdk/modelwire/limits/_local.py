@@ -77,7 +77,10 @@ class Limiter:
         self.default = default
         self.models = dict(models or {})
         self._clock = clock
-        self._lock = threading.Lock()
+        # re-entrant: a dropped stream's finalizer may settle while this very thread holds
+        # the lock (the garbage collector runs where it likes). A settle only frees room,
+        # so one that lands inside another step can never let too much through.
+        self._lock = threading.RLock()
         self._states: dict[LimitKey, _State] = {}
 
     def __repr__(self) -> str:

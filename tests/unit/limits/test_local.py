@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -234,3 +235,15 @@ async def test_burst_seconds_sets_how_much_goes_at_once() -> None:
         for _ in range(3):
             await client.complete(messages=HI, max_tokens=1)
         assert 0.25 <= time.monotonic() - started < 1.0
+
+
+def test_a_stream_dropped_unclosed_gives_its_slot_back() -> None:
+    limiter = Limiter(Limits(max_concurrency=1))
+    mock = MockProvider("openai", limits=limiter).reply("one two three").reply("again")
+    stream = mock.stream_completion(messages=HI)
+    next(iter(stream))
+    with pytest.warns(ResourceWarning, match="unclosed"):
+        del stream
+        gc.collect()
+    assert limiter.in_flight(LimitKey(mock.spec.name, mock.model)) == 0
+    assert mock.complete(messages=HI).content == "again"  # the slot is free: no wait
