@@ -118,7 +118,7 @@ class Limiter:
         while (wait := self._try(key, limits, permit.tokens, wake)) > 0:
             try:
                 await asyncio.wait_for(woken.wait(), min(wait, MAX_SLEEP))
-            except TimeoutError:
+            except asyncio.TimeoutError:  # the builtin one from 3.11 on
                 pass
             finally:
                 self._forget(key, wake)  # a cancelled waiter leaves nothing behind

@@ -352,7 +352,7 @@ class RedisLimiter:
         while True:
             try:
                 wait = self._wait(await self._run_async("acquire", keys, args))
-            except (redis.RedisError, OSError, TimeoutError) as exc:
+            except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
                 if self.fallback is None:
                     raise self._unavailable(exc) from exc
                 logger.info("limiter: Redis at %s is down, limiting in-process", self._where)
@@ -366,5 +366,5 @@ class RedisLimiter:
             await self._run_async(
                 "settle", self._keys(permit.key), self._settle_args(permit, used_tokens)
             )
-        except (redis.RedisError, OSError, TimeoutError) as exc:
+        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
             logger.debug("limiter: could not settle with Redis at %s: %r", self._where, exc)
