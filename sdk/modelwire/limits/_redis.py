@@ -148,6 +148,9 @@ return 1
 )
 
 
+_SCRIPTS = {"acquire": _ACQUIRE, "settle": _SETTLE, "observe": _OBSERVE}
+
+
 def _figure(value: float | None) -> float:
     return 0 if value is None else value
 
@@ -201,14 +204,12 @@ class RedisLimiter:
         pool = self._sync.connection_pool.connection_kwargs
         # where, for messages: never the URL, which may hold a password
         self._where = f"{pool.get('host', '?')}:{pool.get('port', '?')}"
-        self._scripts = {
-            name: self._sync.register_script(lua)
-            for name, lua in (("acquire", _ACQUIRE), ("settle", _SETTLE), ("observe", _OBSERVE))
-        }
-        # redis.asyncio connections belong to the event loop that opened them
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._scripts = {name: self._sync.register_script(lua) for name, lua in _SCRIPTS.items()}
+        # redis.asyncio connections belong to the event loop that opened them: per loop, a
+        # client and its scripts
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[Any, dict[str, Any]]
+        ] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"RedisLimiter({self.default!r}, at {self._where}, prefix={self.prefix!r})"
@@ -218,9 +219,9 @@ class RedisLimiter:
         self._sync.close()
 
     async def aclose(self) -> None:
-        client = self._async.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        made = self._async.pop(asyncio.get_running_loop(), None)
+        if made is not None:
+            await made[0].aclose()
 
     # ------------------------------------------------------------------ the keys
 
@@ -329,17 +330,17 @@ class RedisLimiter:
 
     # ------------------------------------------------------------------ async
 
-    def _async_client(self) -> Any:
+    def _async_scripts(self) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
+        made = self._async.get(loop)
+        if made is None:
             client = redis.asyncio.Redis.from_url(self._url, **self._options)
-            self._async[loop] = client
-        return client
+            made = client, {name: client.register_script(lua) for name, lua in _SCRIPTS.items()}
+            self._async[loop] = made
+        return made[1]
 
     async def _run_async(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        lua = {"acquire": _ACQUIRE, "settle": _SETTLE, "observe": _OBSERVE}[name]
-        script = self._async_client().register_script(lua)
+        script = self._async_scripts()[name]
         # redis-py's own timeouts bound each socket step; this bounds the whole call
         return await asyncio.wait_for(script(keys=keys, args=args), self.timeout * 2)
 
