@@ -166,3 +166,17 @@ def test_observe_empties_the_shared_bucket_until_the_reset(redis_url: str) -> No
     assert 0.3 <= time.monotonic() - started < 2.0
     limiter.close()
     other_process.close()
+
+
+def test_the_redis_password_appears_in_no_repr_and_no_error() -> None:
+    from .redis_server import free_port
+
+    url = f"redis://:s3cret-redis-password@127.0.0.1:{free_port()}/0"  # nothing listens
+    limiter = RedisLimiter(Limits(max_concurrency=1), url=url, timeout=0.5)
+    assert "s3cret" not in repr(limiter)
+    request = modelwire.CompletionRequest(messages=HI, max_tokens=1)  # type: ignore[arg-type]
+    with pytest.raises(LimiterUnavailableError) as caught:
+        limiter.acquire(LimitKey("openai", "gpt-4o-mini"), request)
+    assert "s3cret" not in str(caught.value) and "s3cret" not in repr(caught.value)
+    assert "s3cret" not in repr(caught.value.__cause__)
+    limiter.close()
