@@ -8,13 +8,14 @@ means is decided in `modelwire._core`. The sync client is generated from this fi
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
-from .._core.stream import StreamState
+from .._core.policy import parse_rate_limits
+from .._core.stream import StreamOpening, StreamState
 from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError
 from ..spec import ProviderSpec
@@ -60,15 +61,22 @@ class AsyncStreamingResponse:
     `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
     """
 
-    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        state: StreamState,
+        opened: Outcome | None = None,
+        body: AsyncIterator[bytes] | None = None,
+    ) -> None:
         self._response = response
         self._state = state
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state)
+        self._chunks = _chunks(response, state, opened, body)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
+        self.rate_limits = state.rate_limits
         self.request_id = state.request_id
         # requests sent to get this stream (retries before its head included)
         self.attempts = state.attempts
@@ -138,20 +146,32 @@ class AsyncStreamingResponse:
 
 
 async def _chunks(
-    response: httpx.Response, state: StreamState
+    response: httpx.Response,
+    state: StreamState,
+    opened: Outcome | None,
+    body: AsyncIterator[bytes] | None,
 ) -> AsyncGenerator[StreamingChunk, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
     error: ProviderError | None = None
     try:
-        async for data in response.aiter_bytes():
-            for event in decode(data):
-                chunk = parse(event)
-                if chunk is not None:
-                    add(chunk)
-                    yield chunk
-        for chunk in state.tail():
-            yield chunk
+        # what the call flow read while waiting for the first content comes first
+        for event in decode(opened.content if opened is not None else b""):
+            chunk = parse(event)
+            if chunk is not None:
+                add(chunk)
+                yield chunk
+        if opened is not None and opened.broken is not None:
+            error = state.broken(timed_out=opened.broken.timed_out, detail=opened.broken.detail)
+        else:
+            async for data in body if body is not None else response.aiter_bytes():
+                for event in decode(data):
+                    chunk = parse(event)
+                    if chunk is not None:
+                        add(chunk)
+                        yield chunk
+            for chunk in state.tail():
+                yield chunk
     except ProviderError as exc:
         # without the frames that held the peer's bytes (which may echo a credential)
         error = state.failed(exc.with_traceback(None))
@@ -234,19 +254,25 @@ class AsyncClient:
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
         prepared = self._config.request(request, fields)
-        outcome, _ = await self._send(self._config.chat_call(prepared, stream=False))
+        outcome, _, _ = await self._send(self._config.chat_call(prepared, stream=False))
         response = self._config.parse_completion(prepared, outcome.content)
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
+        response.status_code = outcome.status
+        response.headers = outcome.headers
+        response.rate_limits = parse_rate_limits(outcome.headers)
         return response
 
     async def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
     ) -> AsyncStreamingResponse:
-        """Returns once the response head has arrived; HTTP errors raise here."""
+        """Returns once the stream's first content has arrived (or its reading stopped
+        before any); HTTP errors, and a first event that reports an error, raise here."""
         config = self._config
         prepared = config.request(request, fields)
-        outcome, response = await self._send(config.chat_call(prepared, stream=True))
+        outcome, response, body = await self._send(
+            config.chat_call(prepared, stream=True), config.stream_opening
+        )
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -257,14 +283,15 @@ class AsyncClient:
             attempts=outcome.attempts,
             hooks=config.hooks,
             secrets=config.secrets,
+            headers=outcome.headers,
         )
-        return AsyncStreamingResponse(response, state)
+        return AsyncStreamingResponse(response, state, outcome, body)
 
     async def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
         pages = self._config.model_pages()
         while (call := pages.next_call()) is not None:
-            outcome, _ = await self._send(call)
+            outcome, _, _ = await self._send(call)
             pages.add(outcome.content)
         return pages.models
 
@@ -272,15 +299,18 @@ class AsyncClient:
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
-        outcome, _ = await self._send(self._config.embeddings_call(input, model, options))
+        outcome, _, _ = await self._send(self._config.embeddings_call(input, model, options))
         return self._config.parse_embeddings(outcome.content)
 
     # ----------------------------------------------------------------- the driver
 
-    async def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
+    async def _send(
+        self, call: HTTPCall, opening: Callable[[], StreamOpening] | None = None
+    ) -> tuple[Outcome, httpx.Response, AsyncIterator[bytes] | None]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
-        the good response (a stream's left open); any exception closes what is open."""
-        flow = call_flow(call, self._config.spec, self._config.hooks)
+        the good response (a stream's left open, with the reader of its body when the flow
+        began reading it); any exception closes what is open."""
+        flow = call_flow(call, self._config.spec, self._config.hooks, opening=opening)
         response: httpx.Response | None = None
         body: AsyncIterator[bytes] | None = None
         reply: Head | Broken | bytes | None = None
@@ -330,7 +360,7 @@ class AsyncClient:
         except StopIteration as done:
             assert response is not None
             outcome: Outcome = done.value
-            return outcome, response
+            return outcome, response, body
         except BaseException:
             if response is not None:
                 await response.aclose()

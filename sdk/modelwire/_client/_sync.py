@@ -10,13 +10,14 @@ means is decided in `modelwire._core`. It is generated from `_async.py` by
 from __future__ import annotations
 
 import warnings
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
-from .._core.stream import StreamState
+from .._core.policy import parse_rate_limits
+from .._core.stream import StreamOpening, StreamState
 from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError
 from ..spec import ProviderSpec
@@ -62,15 +63,22 @@ class StreamingResponse:
     `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
     """
 
-    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        state: StreamState,
+        opened: Outcome | None = None,
+        body: Iterator[bytes] | None = None,
+    ) -> None:
         self._response = response
         self._state = state
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state)
+        self._chunks = _chunks(response, state, opened, body)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
+        self.rate_limits = state.rate_limits
         self.request_id = state.request_id
         # requests sent to get this stream (retries before its head included)
         self.attempts = state.attempts
@@ -139,19 +147,33 @@ class StreamingResponse:
                 yield chunk.content
 
 
-def _chunks(response: httpx.Response, state: StreamState) -> Generator[StreamingChunk, None, None]:
+def _chunks(
+    response: httpx.Response,
+    state: StreamState,
+    opened: Outcome | None,
+    body: Iterator[bytes] | None,
+) -> Generator[StreamingChunk, None, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
     error: ProviderError | None = None
     try:
-        for data in response.iter_bytes():
-            for event in decode(data):
-                chunk = parse(event)
-                if chunk is not None:
-                    add(chunk)
-                    yield chunk
-        for chunk in state.tail():
-            yield chunk
+        # what the call flow read while waiting for the first content comes first
+        for event in decode(opened.content if opened is not None else b""):
+            chunk = parse(event)
+            if chunk is not None:
+                add(chunk)
+                yield chunk
+        if opened is not None and opened.broken is not None:
+            error = state.broken(timed_out=opened.broken.timed_out, detail=opened.broken.detail)
+        else:
+            for data in body if body is not None else response.iter_bytes():
+                for event in decode(data):
+                    chunk = parse(event)
+                    if chunk is not None:
+                        add(chunk)
+                        yield chunk
+            for chunk in state.tail():
+                yield chunk
     except ProviderError as exc:
         # without the frames that held the peer's bytes (which may echo a credential)
         error = state.failed(exc.with_traceback(None))
@@ -234,19 +256,25 @@ class Client:
     ) -> CompletionResponse:
         """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
         prepared = self._config.request(request, fields)
-        outcome, _ = self._send(self._config.chat_call(prepared, stream=False))
+        outcome, _, _ = self._send(self._config.chat_call(prepared, stream=False))
         response = self._config.parse_completion(prepared, outcome.content)
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
+        response.status_code = outcome.status
+        response.headers = outcome.headers
+        response.rate_limits = parse_rate_limits(outcome.headers)
         return response
 
     def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
     ) -> StreamingResponse:
-        """Returns once the response head has arrived; HTTP errors raise here."""
+        """Returns once the stream's first content has arrived (or its reading stopped
+        before any); HTTP errors, and a first event that reports an error, raise here."""
         config = self._config
         prepared = config.request(request, fields)
-        outcome, response = self._send(config.chat_call(prepared, stream=True))
+        outcome, response, body = self._send(
+            config.chat_call(prepared, stream=True), config.stream_opening
+        )
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -257,14 +285,15 @@ class Client:
             attempts=outcome.attempts,
             hooks=config.hooks,
             secrets=config.secrets,
+            headers=outcome.headers,
         )
-        return StreamingResponse(response, state)
+        return StreamingResponse(response, state, outcome, body)
 
     def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
         pages = self._config.model_pages()
         while (call := pages.next_call()) is not None:
-            outcome, _ = self._send(call)
+            outcome, _, _ = self._send(call)
             pages.add(outcome.content)
         return pages.models
 
@@ -272,15 +301,18 @@ class Client:
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
-        outcome, _ = self._send(self._config.embeddings_call(input, model, options))
+        outcome, _, _ = self._send(self._config.embeddings_call(input, model, options))
         return self._config.parse_embeddings(outcome.content)
 
     # ----------------------------------------------------------------- the driver
 
-    def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
+    def _send(
+        self, call: HTTPCall, opening: Callable[[], StreamOpening] | None = None
+    ) -> tuple[Outcome, httpx.Response, Iterator[bytes] | None]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
-        the good response (a stream's left open); any exception closes what is open."""
-        flow = call_flow(call, self._config.spec, self._config.hooks)
+        the good response (a stream's left open, with the reader of its body when the flow
+        began reading it); any exception closes what is open."""
+        flow = call_flow(call, self._config.spec, self._config.hooks, opening=opening)
         response: httpx.Response | None = None
         body: Iterator[bytes] | None = None
         reply: Head | Broken | bytes | None = None
@@ -330,7 +362,7 @@ class Client:
         except StopIteration as done:
             assert response is not None
             outcome: Outcome = done.value
-            return outcome, response
+            return outcome, response, body
         except BaseException:
             if response is not None:
                 response.close()
