@@ -101,11 +101,13 @@ class _Call:
         )
         self.started = now
 
-    def failed(self, error: ProviderError) -> bool:
+    def failed(self, error: ProviderError, *, content_delivered: bool = False) -> bool:
         """Records the failure of the current client; True when the next one is to be
-        tried, False when `error` is to be raised (it then carries every try)."""
+        tried, False when `error` is to be raised (it then carries every try). Once a
+        stream has delivered content, nothing falls through."""
         self._record(error)
-        if self.chain.falls_through(error) and self.index + 1 < len(self.chain.clients):
+        more = self.index + 1 < len(self.chain.clients)
+        if more and not content_delivered and self.chain.falls_through(error):
             self.index += 1
             return True
         error.fallback_attempts = tuple(self.attempts)
@@ -281,8 +283,7 @@ class FallbackStream:
                     yield chunk
             except ProviderError as error:
                 self._stream.close()
-                if self._delivered or not self._call.failed(error):
-                    error.fallback_attempts = tuple(self._call.attempts)
+                if not self._call.failed(error, content_delivered=self._delivered):
                     raise
                 self._stream = self._open()
                 continue
@@ -460,8 +461,7 @@ class AsyncFallbackStream:
                     yield chunk
             except ProviderError as error:
                 await self._stream.close()
-                if self._delivered or not self._call.failed(error):
-                    error.fallback_attempts = tuple(self._call.attempts)
+                if not self._call.failed(error, content_delivered=self._delivered):
                     raise
                 self._stream = await self._open()
                 continue
