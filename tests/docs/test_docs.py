@@ -44,6 +44,7 @@ PAGES = [
     "quickstart.md",
     "streaming.md",
     "errors.md",
+    "resilience.md",
     "tools-and-structured-output.md",
     "spec-format.md",
     "adding-a-provider.md",
