@@ -44,3 +44,18 @@ def by_name() -> None:
     assert_type(modelwire.client(name), modelwire.Client)
     # a client of any spec takes provider options in `options=`
     modelwire.client(name).complete(messages=[], options={"top_k": 3})
+
+
+async def fallbacks(sync: modelwire.OpenAI, other: modelwire.Anthropic) -> None:
+    chain = modelwire.fallback(sync, other)
+    assert_type(chain, modelwire.Fallback)
+    assert_type(chain.complete(messages=[]), CompletionResponse)
+    assert_type(chain.stream_completion(messages=[]), modelwire.FallbackStream)
+    achain = modelwire.fallback(modelwire.AsyncOpenAI(), modelwire.AsyncAnthropic())
+    assert_type(achain, modelwire.AsyncFallback)
+    assert_type(await achain.stream_completion(messages=[]), modelwire.AsyncFallbackStream)
+    attempt = chain.complete(messages=[]).fallback_attempts[0]
+    assert_type(attempt, modelwire.FallbackAttempt)
+    limits = chain.complete(messages=[]).rate_limits
+    assert_type(limits.requests.remaining, int | None)
+    modelwire.fallback(sync, modelwire.AsyncOpenAI())  # type: ignore[call-overload]
