@@ -8,7 +8,7 @@ means is decided in `modelwire._core`. The sync client is generated from this fi
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +29,8 @@ from ..types import (
 from ._lifecycle import async_mend_pool, async_release
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
     from typing_extensions import Self, Unpack
 else:

@@ -10,7 +10,7 @@ means is decided in `modelwire._core`. It is generated from `_async.py` by
 from __future__ import annotations
 
 import warnings
-from collections.abc import Generator, Iterator, Callable, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,6 +31,8 @@ from ..types import (
 from ._lifecycle import sync_mend_pool, sync_release
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
     from typing_extensions import Self, Unpack
 else:
