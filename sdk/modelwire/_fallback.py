@@ -27,7 +27,6 @@ from .errors import (
     StreamTimeoutError,
 )
 from .types import (
-    NO_RATE_LIMITS,
     CompletionRequest,
     CompletionResponse,
     FallbackAttempt,
@@ -264,7 +263,7 @@ class FallbackStream:
 
     @property
     def rate_limits(self) -> RateLimits:
-        return self._stream.rate_limits or NO_RATE_LIMITS
+        return self._stream.rate_limits
 
     @property
     def fallback_attempts(self) -> tuple[FallbackAttempt, ...]:
@@ -442,7 +441,7 @@ class AsyncFallbackStream:
 
     @property
     def rate_limits(self) -> RateLimits:
-        return self._stream.rate_limits or NO_RATE_LIMITS
+        return self._stream.rate_limits
 
     @property
     def fallback_attempts(self) -> tuple[FallbackAttempt, ...]:
