@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .types import CompletionResponse
+    from .types import CompletionResponse, FallbackAttempt, RateLimits
 
 
 class ProviderError(Exception):
@@ -24,6 +24,10 @@ class ProviderError(Exception):
     """
 
     retryable: bool = False
+    # what the response's headers said of the rate limits (None when no response came)
+    rate_limits: RateLimits | None = None
+    # every client a fallback chain tried, this error's own attempt last (see fallback())
+    fallback_attempts: tuple[FallbackAttempt, ...] = ()
 
     def __init__(
         self,

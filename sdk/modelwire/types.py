@@ -374,6 +374,56 @@ class Usage(_Model):
         return self.input_tokens + self.output_tokens
 
 
+# --------------------------------------------------------------------------- rate limits
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One of a provider's rate-limit windows (requests, tokens, ...), as its headers
+    said; None where a header was absent or unreadable.
+
+    `reset_after`: seconds from when the response arrived until the window refills.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """What a response's headers say about the caller's rate limits, one value for every
+    provider: OpenAI, Groq and OpenRouter's `x-ratelimit-*`, Anthropic's
+    `anthropic-ratelimit-*`, and `retry-after` / `retry-after-ms` (seconds). Every
+    response, stream and error from a response carries one (`.rate_limits`)."""
+
+    requests: RateLimit = RateLimit()
+    tokens: RateLimit = RateLimit()
+    # Anthropic counts input and output tokens apart as well
+    input_tokens: RateLimit = RateLimit()
+    output_tokens: RateLimit = RateLimit()
+    retry_after: float | None = None
+
+    def __bool__(self) -> bool:
+        return self != RateLimits()
+
+
+NO_RATE_LIMITS = RateLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackAttempt:
+    """One client a fallback chain (`modelwire.fallback`) tried: its place in the chain,
+    provider and model, the `ProviderError` it failed with (None for the one that
+    answered) and how long it took, in seconds."""
+
+    index: int
+    provider: str
+    model: str | None
+    error: Exception | None
+    seconds: float
+
+
 # what `CompletionResponse.parsed` holds: the response format's model (Any without one).
 # The default (PEP 696) is for type checkers: Python 3.11's TypeVar takes none, and at run
 # time modelwire needs no typing_extensions
@@ -420,6 +470,13 @@ class CompletionResponse(_Model, Generic[ParsedT]):
     provider: str | None = None
     request_id: str | None = None
     attempts: int | None = None
+    # the HTTP response it came in: its status and headers (for a stream, its head's), and
+    # the rate limits those headers announced
+    status_code: int | None = None
+    headers: Mapping[str, str] | None = Field(default=None, repr=False, exclude=True)
+    rate_limits: RateLimits = Field(default=NO_RATE_LIMITS, repr=False, exclude=True)
+    # the clients a fallback chain tried before (and including) the one that answered
+    fallback_attempts: tuple[FallbackAttempt, ...] = Field(default=(), repr=False, exclude=True)
 
     @property
     def text(self) -> str:

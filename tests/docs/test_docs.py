@@ -45,6 +45,7 @@ PAGES = [
     "quickstart.md",
     "streaming.md",
     "errors.md",
+    "resilience.md",
     "tools-and-structured-output.md",
     "reasoning.md",
     "spec-format.md",

@@ -156,10 +156,9 @@ def test_observe_empties_the_shared_bucket_until_the_reset(redis_url: str) -> No
     key = LimitKey("openai", "gpt-4o-mini")
     request = modelwire.CompletionRequest(messages=HI, max_tokens=1)  # type: ignore[arg-type]
 
-    class Figures:
-        remaining_requests, remaining_tokens, reset_requests, reset_tokens = 0, None, 0.4, None
-
-    limiter.observe(key, Figures())
+    limiter.observe(
+        key, modelwire.RateLimits(requests=modelwire.RateLimit(remaining=0, reset_after=0.4))
+    )
     started = time.monotonic()
     permit = other_process.acquire(key, request)  # learnt by one, obeyed by all
     assert permit is not None

@@ -103,3 +103,18 @@ async def typed_parsed_async(client: modelwire.AsyncAnthropic) -> None:
             assert_type(partial, City)
         assert_type((await stream.accumulate()).parsed, City)
     assert_type(await client.count_tokens(messages=messages), TokenCount)
+
+
+async def fallbacks(sync: modelwire.OpenAI, other: modelwire.Anthropic) -> None:
+    chain = modelwire.fallback(sync, other)
+    assert_type(chain, modelwire.Fallback)
+    assert_type(chain.complete(messages=[]), CompletionResponse)
+    assert_type(chain.stream_completion(messages=[]), modelwire.FallbackStream)
+    achain = modelwire.fallback(modelwire.AsyncOpenAI(), modelwire.AsyncAnthropic())
+    assert_type(achain, modelwire.AsyncFallback)
+    assert_type(await achain.stream_completion(messages=[]), modelwire.AsyncFallbackStream)
+    attempt = chain.complete(messages=[]).fallback_attempts[0]
+    assert_type(attempt, modelwire.FallbackAttempt)
+    limits = chain.complete(messages=[]).rate_limits
+    assert_type(limits.requests.remaining, int | None)
+    modelwire.fallback(sync, modelwire.AsyncOpenAI())  # type: ignore[call-overload]

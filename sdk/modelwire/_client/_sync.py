@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
 from .._core.partial import PartialOutput
-from .._core.stream import StreamState
+from .._core.policy import parse_rate_limits
+from .._core.stream import StreamOpening, StreamState
 from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError, RequestValidationError
 from ..spec import ProviderSpec
@@ -28,6 +29,7 @@ from ..types import (
     ModelInfo,
     ModelT,
     ParsedT,
+    RateLimits,
     RequestInput,
     ResponseFormat,
     StreamingChunk,
@@ -36,6 +38,8 @@ from ..types import (
 from ._lifecycle import sync_mend_pool, sync_release
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
     from typing_extensions import Self, Unpack
 
@@ -77,6 +81,8 @@ class StreamingResponse(Generic[ParsedT]):
         state: StreamState,
         response_format: ResponseFormat | None = None,
         permit: Permit | None = None,
+        opened: Outcome | None = None,
+        body: Iterator[bytes] | None = None,
     ) -> None:
         self._response = response
         self._state = state
@@ -84,10 +90,11 @@ class StreamingResponse(Generic[ParsedT]):
         self._permit = permit  # the client's limits: held until the stream ends
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state, permit)
+        self._chunks = _chunks(response, state, permit, opened, body)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
+        self.rate_limits = state.rate_limits
         self.request_id = state.request_id
         # requests sent to get this stream (retries before its head included)
         self.attempts = state.attempts
@@ -117,7 +124,7 @@ class StreamingResponse(Generic[ParsedT]):
         self._response.close()
         self._state.ended()  # a stream closed before its first read never ran its chunks
         if self._permit is not None:
-            self._permit.settle(self._state.snapshot().usage)
+            self._permit.settle(self._state.snapshot().usage, self._state.rate_limits)
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
@@ -185,20 +192,33 @@ class StreamingResponse(Generic[ParsedT]):
 
 
 def _chunks(
-    response: httpx.Response, state: StreamState, permit: Permit | None
+    response: httpx.Response,
+    state: StreamState,
+    permit: Permit | None,
+    opened: Outcome | None,
+    body: Iterator[bytes] | None,
 ) -> Generator[StreamingChunk, None, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
     error: ProviderError | None = None
     try:
-        for data in response.iter_bytes():
-            for event in decode(data):
-                chunk = parse(event)
-                if chunk is not None:
-                    add(chunk)
-                    yield chunk
-        for chunk in state.tail():
-            yield chunk
+        # what the call flow read while waiting for the first content comes first
+        for event in decode(opened.content if opened is not None else b""):
+            chunk = parse(event)
+            if chunk is not None:
+                add(chunk)
+                yield chunk
+        if opened is not None and opened.broken is not None:
+            error = state.broken(timed_out=opened.broken.timed_out, detail=opened.broken.detail)
+        else:
+            for data in body if body is not None else response.iter_bytes():
+                for event in decode(data):
+                    chunk = parse(event)
+                    if chunk is not None:
+                        add(chunk)
+                        yield chunk
+            for chunk in state.tail():
+                yield chunk
     except ProviderError as exc:
         # without the frames that held the peer's bytes (which may echo a credential)
         error = state.failed(exc.with_traceback(None))
@@ -213,12 +233,17 @@ def _chunks(
         response.close()
         state.ended()
         if permit is not None:
-            permit.settle(state.snapshot().usage)
+            permit.settle(state.snapshot().usage, state.rate_limits)
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
     if error is not None:
         raise error
+
+
+def _rate_limits_of(exc: BaseException) -> RateLimits | None:
+    """What a failed call's response said of the rate limits (a 429's, above all)."""
+    return exc.rate_limits if isinstance(exc, ProviderError) else None
 
 
 class Client:
@@ -306,19 +331,22 @@ class Client:
         permit = self._acquire(prepared)
         watch = config.watch(call, "chat", prepared)
         try:
-            outcome, _ = self._send(call)
+            outcome, _, _ = self._send(call)
             response = config.parse_completion(prepared, outcome.content)
         except BaseException as exc:
             if watch is not None:
                 watch.failed(exc)
             if permit is not None:  # sent or not: the estimate stands
-                permit.settle(None)
+                permit.settle(None, _rate_limits_of(exc))
             raise
+        response.rate_limits = parse_rate_limits(outcome.headers)
         if permit is not None:
-            permit.settle(response.usage)
+            permit.settle(response.usage, response.rate_limits)
         response.provider = config.spec.name
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
+        response.status_code = outcome.status
+        response.headers = outcome.headers
         if watch is not None:
             watch.end(response)
         return response
@@ -334,19 +362,20 @@ class Client:
     def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
     ) -> StreamingResponse[Any]:
-        """Returns once the response head has arrived; HTTP errors raise here."""
+        """Returns once the stream's first content has arrived (or its reading stopped
+        before any); HTTP errors, and a first event that reports an error, raise here."""
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=True)
         permit = self._acquire(prepared)
         watch = config.watch(call, "chat", prepared)
         try:
-            outcome, response = self._send(call)
+            outcome, response, body = self._send(call, config.stream_opening)
         except BaseException as exc:
             if watch is not None:
                 watch.failed(exc)
             if permit is not None:
-                permit.settle(None)
+                permit.settle(None, _rate_limits_of(exc))
             raise
         state = StreamState(
             config.new_decoder(),
@@ -359,8 +388,9 @@ class Client:
             hooks=config.hooks,
             secrets=config.secrets,
             watch=watch,
+            headers=outcome.headers,
         )
-        return StreamingResponse(response, state, prepared.response_format, permit)
+        return StreamingResponse(response, state, prepared.response_format, permit, outcome, body)
 
     def count_tokens(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
@@ -369,14 +399,14 @@ class Client:
         endpoint; the same fields as `complete()`. A provider without one raises
         `CapabilityError` before any request."""
         prepared = self._config.request(request, fields)
-        outcome, _ = self._send(self._config.count_tokens_call(prepared))
+        outcome, _, _ = self._send(self._config.count_tokens_call(prepared))
         return self._config.parse_token_count(prepared, outcome.content)
 
     def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
         pages = self._config.model_pages()
         while (call := pages.next_call()) is not None:
-            outcome, _ = self._send(call)
+            outcome, _, _ = self._send(call)
             pages.add(outcome.content)
         return pages.models
 
@@ -387,7 +417,7 @@ class Client:
         call = self._config.embeddings_call(input, model, options)
         watch = self._config.watch(call, "embeddings")
         try:
-            outcome, _ = self._send(call)
+            outcome, _, _ = self._send(call)
             embeddings = self._config.parse_embeddings(outcome.content)
         except BaseException as exc:
             if watch is not None:
@@ -409,10 +439,13 @@ class Client:
         key = LimitKey(self._config.spec.name, request.model or self._config.model)
         return self._limiter.acquire(key, request)
 
-    def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
+    def _send(
+        self, call: HTTPCall, opening: Callable[[], StreamOpening] | None = None
+    ) -> tuple[Outcome, httpx.Response, Iterator[bytes] | None]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
-        the good response (a stream's left open); any exception closes what is open."""
-        flow = call_flow(call, self._config.spec, self._config.hooks)
+        the good response (a stream's left open, with the reader of its body when the flow
+        began reading it); any exception closes what is open."""
+        flow = call_flow(call, self._config.spec, self._config.hooks, opening=opening)
         response: httpx.Response | None = None
         body: Iterator[bytes] | None = None
         reply: Head | Broken | bytes | None = None
@@ -462,7 +495,7 @@ class Client:
         except StopIteration as done:
             assert response is not None
             outcome: Outcome = done.value
-            return outcome, response
+            return outcome, response, body
         except BaseException:
             if response is not None:
                 response.close()

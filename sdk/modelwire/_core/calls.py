@@ -47,6 +47,7 @@ from .policy import (
     secrets_of,
     split_userinfo,
 )
+from .stream import StreamOpening
 from .watch import CallWatch
 
 if TYPE_CHECKING:
@@ -346,6 +347,10 @@ class ClientConfig:
 
     def new_decoder(self) -> Decoder:
         return make_decoder(self.spec.stream_format, self.max_line_bytes)
+
+    def stream_opening(self) -> StreamOpening:
+        """What reads a stream's first events for the call flow (see `StreamOpening`)."""
+        return StreamOpening(self.new_decoder(), self.dialect.stream_parser(self.spec))
 
     def finisher(
         self, request: CompletionRequest

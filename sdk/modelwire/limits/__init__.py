@@ -20,7 +20,6 @@ from ._base import (
     Limits,
     Permit,
     RateLimiter,
-    RateLimitsLike,
     estimate_tokens,
     limiter_from,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "Limits",
     "Permit",
     "RateLimiter",
-    "RateLimitsLike",
     "RedisLimiter",
     "estimate_tokens",
     "limiter_from",

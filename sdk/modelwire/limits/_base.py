@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ConfigurationError, LimitExceededError
 
 if TYPE_CHECKING:
-    from ..types import CompletionRequest, Usage
+    from ..types import CompletionRequest, RateLimits, Usage
 
 # the rough rule of thumb for English text and today's tokenizers: 4 characters a token
 CHARS_PER_TOKEN = 4
@@ -109,21 +109,6 @@ def check_fits(key: LimitKey, limits: Limits, tokens: int) -> None:
         )
 
 
-@runtime_checkable
-class RateLimitsLike(Protocol):
-    """What `observe()` reads from a provider's rate-limit headers: the remaining figures
-    and the seconds until each resets (None: the provider did not say)."""
-
-    @property
-    def remaining_requests(self) -> int | None: ...
-    @property
-    def remaining_tokens(self) -> int | None: ...
-    @property
-    def reset_requests(self) -> float | None: ...
-    @property
-    def reset_tokens(self) -> float | None: ...
-
-
 @dataclass(slots=True, eq=False)
 class Permit:
     """Held by one call from before it is sent until it ends: settle it with the real
@@ -136,14 +121,22 @@ class Permit:
     holder: str = ""
     settled: bool = False
 
-    def settle(self, usage: Usage | None = None) -> None:
+    def settle(self, usage: Usage | None = None, rate_limits: RateLimits | None = None) -> None:
+        """Ends the permit with the call's real usage, and learns from the rate-limit
+        headers of its response where there were any."""
         if not self.settled:
             self.settled = True
+            if rate_limits:
+                self.limiter.observe(self.key, rate_limits)
             self.limiter.settle(self, used_tokens(usage))
 
-    async def settle_async(self, usage: Usage | None = None) -> None:
+    async def settle_async(
+        self, usage: Usage | None = None, rate_limits: RateLimits | None = None
+    ) -> None:
         if not self.settled:
             self.settled = True
+            if rate_limits:
+                await self.limiter.observe_async(self.key, rate_limits)
             await self.limiter.settle_async(self, used_tokens(usage))
 
     def abandon(self) -> None:
@@ -169,11 +162,13 @@ class RateLimiter(Protocol):
 
     def abandon(self, permit: Permit) -> None: ...
 
-    def observe(self, key: LimitKey, rate_limits: RateLimitsLike) -> None:
+    def observe(self, key: LimitKey, rate_limits: RateLimits) -> None:
         """Learns from the provider's own figures: a bucket never holds more than the
         provider says remains, and one the provider says is empty stays empty until its
         reset."""
         ...
+
+    async def observe_async(self, key: LimitKey, rate_limits: RateLimits) -> None: ...
 
 
 def limiter_from(limits: Limits | RateLimiter | None) -> RateLimiter | None:

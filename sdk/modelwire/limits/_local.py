@@ -13,14 +13,13 @@ from ._base import (
     LimitKey,
     Limits,
     Permit,
-    RateLimitsLike,
     check_fits,
     estimate_tokens,
     limits_for,
 )
 
 if TYPE_CHECKING:
-    from ..types import CompletionRequest
+    from ..types import CompletionRequest, RateLimits
 
 # A waiter for a free slot is woken by the release that frees it; this bound only covers
 # a wake-up lost to a waiter whose event loop was busy.
@@ -199,7 +198,10 @@ class Limiter:
 
     # ------------------------------------------------------------------ learning
 
-    def observe(self, key: LimitKey, rate_limits: RateLimitsLike) -> None:
+    async def observe_async(self, key: LimitKey, rate_limits: RateLimits) -> None:
+        self.observe(key, rate_limits)
+
+    def observe(self, key: LimitKey, rate_limits: RateLimits) -> None:
         limits = limits_for(key, self.default, self.models)
         if limits is None:
             return
@@ -207,8 +209,8 @@ class Limiter:
         with self._lock:
             state = self._state(key, limits, now)
             for bucket, remaining, reset in (
-                (state.requests, rate_limits.remaining_requests, rate_limits.reset_requests),
-                (state.tokens, rate_limits.remaining_tokens, rate_limits.reset_tokens),
+                (state.requests, rate_limits.requests.remaining, rate_limits.requests.reset_after),
+                (state.tokens, rate_limits.tokens.remaining, rate_limits.tokens.reset_after),
             ):
                 if bucket is None or remaining is None:
                     continue

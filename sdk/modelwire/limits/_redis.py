@@ -26,7 +26,6 @@ from ._base import (
     LimitKey,
     Limits,
     Permit,
-    RateLimitsLike,
     check_fits,
     estimate_tokens,
     limits_for,
@@ -43,7 +42,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
     ) from exc
 
 if TYPE_CHECKING:
-    from ..types import CompletionRequest
+    from ..types import CompletionRequest, RateLimits
     from ._local import Limiter
 
 logger = logging.getLogger("modelwire")
@@ -309,24 +308,39 @@ class RedisLimiter:
     def abandon(self, permit: Permit) -> None:
         """A dropped stream's finalizer does no I/O: the holder's lease frees the slot."""
 
-    def observe(self, key: LimitKey, rate_limits: RateLimitsLike) -> None:
-        limits = limits_for(key, self.default, self.models)
-        if limits is None:
+    def observe(self, key: LimitKey, rate_limits: RateLimits) -> None:
+        args = self._observe_args(key, rate_limits)
+        if args is None:
             return
-        args: list[Any] = [
-            limits.burst_seconds,
-            _figure(limits.requests_per_minute),
-            _figure(limits.tokens_per_minute),
-            _given(rate_limits.remaining_requests),
-            _given(rate_limits.reset_requests),
-            _given(rate_limits.remaining_tokens),
-            _given(rate_limits.reset_tokens),
-            self.lease,
-        ]
         try:
             self._scripts["observe"](keys=self._keys(key), args=args)
         except (redis.RedisError, OSError) as exc:
             logger.debug("limiter: could not update Redis at %s: %r", self._where, exc)
+
+    async def observe_async(self, key: LimitKey, rate_limits: RateLimits) -> None:
+        args = self._observe_args(key, rate_limits)
+        if args is None:
+            return
+        try:
+            await self._run_async("observe", self._keys(key), args)
+        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
+            logger.debug("limiter: could not update Redis at %s: %r", self._where, exc)
+
+    def _observe_args(self, key: LimitKey, rate_limits: RateLimits) -> list[Any] | None:
+        limits = limits_for(key, self.default, self.models)
+        if limits is None:
+            return None
+        args: list[Any] = [
+            limits.burst_seconds,
+            _figure(limits.requests_per_minute),
+            _figure(limits.tokens_per_minute),
+            _given(rate_limits.requests.remaining),
+            _given(rate_limits.requests.reset_after),
+            _given(rate_limits.tokens.remaining),
+            _given(rate_limits.tokens.reset_after),
+            self.lease,
+        ]
+        return args
 
     # ------------------------------------------------------------------ async
 

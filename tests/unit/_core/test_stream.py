@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import modelwire
 import pytest
-from modelwire._core.stream import StreamState
+from modelwire._core.stream import OPENING_LIMIT, StreamOpening, StreamState
 from modelwire._framing import SSEDecoder
 from modelwire.dialects.openai_chat import OpenAIStreamParser
 from modelwire.errors import StreamEventError, StreamInterruptedError, StreamTimeoutError
@@ -156,3 +156,44 @@ def test_a_broken_transport_is_a_timeout_or_an_interruption() -> None:
     assert type(broken) is StreamInterruptedError
     assert broken.message == "the connection broke mid-stream: RemoteProtocolError()"
     assert broken.partial is not None and broken.provider == "openai"
+
+
+# --------------------------------------------------------------------------- the opening
+
+
+def _opening() -> StreamOpening:
+    from modelwire.dialects import get_dialect
+    from modelwire.providers.anthropic import SPEC as ANTHROPIC
+
+    return StreamOpening(SSEDecoder(), get_dialect(ANTHROPIC.dialect).stream_parser(ANTHROPIC))
+
+
+def test_an_opening_holds_reads_until_the_first_content() -> None:
+    from modelwire.dialects.anthropic_messages import AnthropicMessagesWriter
+    from modelwire.dialects.base import Answer
+
+    events = AnthropicMessagesWriter().stream(Answer(model="claude", chunks=["Hi"], id="msg_1"))
+    opening = _opening()
+    fed = [opening.feed(event.data) for event in events]
+    # message_start, content_block_start and ping carry no content; the first delta does
+    first_text = fed.index(True)
+    assert not any(fed[:first_text]) and first_text >= 2
+    assert opening.held == b"".join(event.data for event in events)
+    assert opening.size == len(opening.held) and opening.broken is None
+
+
+def test_an_opening_stops_holding_past_its_limit() -> None:
+    opening = _opening()
+    assert not opening.feed(b": comment\n\n")
+    assert opening.feed(b":" + b"x" * OPENING_LIMIT + b"\n\n")
+
+
+def test_an_opening_raises_the_first_events_error() -> None:
+    opening = _opening()
+    event = (
+        b"event: error\ndata: "
+        b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    )
+    with pytest.raises(StreamEventError) as caught:
+        opening.feed(event)
+    assert caught.value.error_type == "overloaded_error"

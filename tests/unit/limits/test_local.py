@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ import modelwire
 import pytest
 from modelwire.limits import Limiter, LimitKey, Limits
 from modelwire.testing import AsyncMockProvider, MockProvider
+from modelwire.types import RateLimit, RateLimits
 
 from tests.unit.support import OPENAI_TEXT
 
@@ -180,16 +180,6 @@ def test_a_failed_call_frees_its_slot() -> None:
     assert limiter.in_flight(LimitKey(mock.spec.name, mock.model)) == 0
 
 
-@dataclass(frozen=True)
-class Figures:
-    """Rate-limit figures as a provider's headers give them."""
-
-    remaining_requests: int | None = None
-    remaining_tokens: int | None = None
-    reset_requests: float | None = None
-    reset_tokens: float | None = None
-
-
 @pytest.fixture
 def observed() -> Iterator[Limiter]:
     yield Limiter(Limits(requests_per_minute=6000, tokens_per_minute=100_000))
@@ -198,7 +188,7 @@ def observed() -> Iterator[Limiter]:
 def test_observe_empties_a_bucket_until_the_provider_says_it_resets(observed: Limiter) -> None:
     client = Busy(delay=0).client(observed)
     client.complete(messages=HI, max_tokens=1)
-    observed.observe(KEY, Figures(remaining_requests=0, reset_requests=0.3))
+    observed.observe(KEY, RateLimits(requests=RateLimit(remaining=0, reset_after=0.3)))
     started = time.monotonic()
     client.complete(messages=HI, max_tokens=1)
     assert 0.25 <= time.monotonic() - started < 1.0
@@ -207,7 +197,9 @@ def test_observe_empties_a_bucket_until_the_provider_says_it_resets(observed: Li
 async def test_observe_lowers_a_bucket_to_what_remains(observed: Limiter) -> None:
     async with Busy(delay=0, usage=(0, 0)).async_client(observed) as client:
         await client.complete(messages=HI, max_tokens=1)
-        observed.observe(KEY, Figures(remaining_tokens=10, remaining_requests=5000))
+        observed.observe(
+            KEY, RateLimits(tokens=RateLimit(remaining=10), requests=RateLimit(remaining=5000))
+        )
         state = observed._states[KEY]
         assert state.tokens is not None and state.tokens.level <= 10
         assert state.requests is not None and 4999 <= state.requests.level <= 5000
@@ -216,11 +208,13 @@ async def test_observe_lowers_a_bucket_to_what_remains(observed: Limiter) -> Non
 
 
 def test_observe_ignores_figures_the_provider_did_not_give(observed: Limiter) -> None:
-    observed.observe(KEY, Figures())
+    observed.observe(KEY, RateLimits())
     state = observed._states[KEY]
     assert state.requests is not None and state.requests.level == 6000
     unlimited = Limiter()
-    unlimited.observe(KEY, Figures(remaining_requests=0))  # no limits for the key: nothing
+    unlimited.observe(
+        KEY, RateLimits(requests=RateLimit(remaining=0))
+    )  # no limits for the key: nothing
     assert unlimited._states == {}
 
 
