@@ -35,6 +35,9 @@ TEST_DEPS = [
     "ollama>=0.4",
     # OpenAI's OpenAPI document checks the Responses requests
     "jsonschema>=4.23",
+    # Bedrock: SigV4 signing (the `bedrock` extra), and the reference parsers and request
+    # validator of the bedrock-runtime service model
+    "botocore>=1.34",
 ]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
 # the documentation site (mkdocs.yml): the theme and the API reference from the docstrings
@@ -170,7 +173,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, the generator and the typed surface users see."""
-    session.install("mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, "-e", ".")
+    session.install("mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, "-e", ".[bedrock]")
     session.run("mypy", "--strict", "sdk/modelwire", "codegen", "tests/typing")
 
 

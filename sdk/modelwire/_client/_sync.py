@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
+from .._core.policy import secrets_of
 from .._core.stream import StreamState
 from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError
@@ -28,6 +29,7 @@ from ..types import (
     StreamingChunk,
 )
 from ._lifecycle import sync_mend_pool, sync_release
+from ._sigv4 import SigV4Signer, sigv4_signer
 
 if TYPE_CHECKING:
     import httpx
@@ -193,6 +195,13 @@ class Client:
                 "or use a provider's class such as modelwire.OpenAI"
             )
         self._config = ClientConfig.create(self.spec, **settings)
+        # SigV4 (Bedrock without an API key): each attempt is signed as it is sent
+        self._signer: SigV4Signer | None = None
+        if self._config.sigv4_service is not None:
+            self._signer = sigv4_signer(self._config)
+            self._config.secrets = secrets_of(
+                [*self._config.secrets, *self._signer.secret_values()]
+            )
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.Client(follow_redirects=False)
@@ -303,12 +312,17 @@ class Client:
                         reply = Broken(timed_out=False, detail=repr(exc))
                 elif isinstance(command, Send):
                     response, body = None, None
+                    headers = command.headers
+                    if call.signed and self._signer is not None:  # signed per attempt
+                        headers = self._signer.sign(
+                            command.method, command.url, headers, command.content
+                        )
                     try:
                         response = self._http.send(
                             self._http.build_request(
                                 command.method,
                                 command.url,
-                                headers=command.headers,
+                                headers=headers,
                                 content=command.content,
                                 timeout=_httpx_timeout(command.timeout),
                             ),
