@@ -41,8 +41,8 @@ def test_an_unknown_provider_says_what_to_write() -> None:
     with pytest.raises(
         ConfigurationError,
         match=r"unknown provider 'OpenAI': use one of anthropic, bedrock, cerebras, deepseek, "
-        r"fireworks, groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, openai_responses, "
-        r"openrouter, together, vllm, xai, zai, optionally followed by /model",
+        r"fireworks, groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, "
+        r"openai_responses, openrouter, together, vllm, xai, zai, optionally followed by /model",
     ):
         registry.split("OpenAI/gpt-4o")
 
