@@ -129,17 +129,21 @@ class ClientConfig:
         if spec.auth.type != "none":
             api_key = given.get("api_key") or (os.environ.get(spec.auth.env or "") or None)
         validation.check_api_key(spec, api_key)
+        env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
+        template = given.get("base_url") or env_url or spec.base_url
+        # the settings that fill the URL's placeholders (Bedrock's region): needed where the
+        # URL has their placeholder, kept when given (SigV4 signs for the region)
         url_settings: dict[str, str] = {}
         for setting in spec.settings:
             if setting.in_base_url:
                 value = own.get(setting.name) or next(
                     (os.environ[name] for name in setting.envs if os.environ.get(name)), None
                 )
-                url_settings[setting.name] = validation.check_url_setting(spec, setting, value)
-        env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
-        template = given.get("base_url") or env_url or spec.base_url
-        for name, value in url_settings.items():
-            template = template.replace("{" + name + "}", value)
+                placeholder = "{" + setting.name + "}"
+                if value is not None or placeholder in template:
+                    value = validation.check_url_setting(spec, setting, value)
+                    url_settings[setting.name] = value
+                    template = template.replace(placeholder, value)
         given_url = _normalize_base_url(template)
         # user:password@ is HTTP Basic auth, sent as a header; the URL never holds it
         base_url, user, password = split_userinfo(given_url)

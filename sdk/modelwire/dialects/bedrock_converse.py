@@ -343,8 +343,6 @@ class BedrockStreamParser:
             body = data if isinstance(data, dict) else {"message": str(data)}
             error = stream_event_error(body, "Bedrock")
             error.error_type = error.error_type or kind
-            error.message = f"{kind}: {error.message}"
-            error.args = (error.message,)
             raise error
         data = load_event_json(event)
         if not isinstance(data, dict):

@@ -333,7 +333,7 @@ async def test_an_exception_message_mid_stream_is_a_typed_error_with_the_partial
     assert caught_async.value.partial.content == "partial"
     error = caught.value
     assert error.error_type == "ThrottlingException"
-    assert "ThrottlingException: Too many tokens" in str(error)
+    assert error.message == "Too many tokens"
     assert error.partial is not None and error.partial.content == "partial"
 
 
