@@ -71,6 +71,7 @@ PAGES = [
             "huggingface",
             "vllm",
             "zai",
+            "bedrock",
         )
     ),
 ]
