@@ -408,3 +408,19 @@ def test_a_404_from_a_base_url_without_v1_says_to_add_it() -> None:
     # with /v1 in the URL, a 404 is only what the server said
     error = error_of(make_call(), Driver([not_found]))
     assert "no /v1" not in str(error)
+
+
+def test_an_event_stream_answered_with_a_json_error_body_raises_the_servers_error() -> None:
+    from modelwire.providers import bedrock
+
+    body = b'{"message":"The provided model identifier is invalid."}'
+    headers = {
+        "content-type": "application/json",
+        "x-amzn-errortype": "ValidationException:http://internal.amazon.com/coral/",
+    }
+    driver = Driver([(200, headers, [body])])
+    with pytest.raises(BadRequestError) as caught:
+        driver.run(call_flow(make_call(stream=True), bedrock.SPEC, Hooks(), clock=driver.clock))
+    error = caught.value
+    assert error.message == "The provided model identifier is invalid."
+    assert (error.error_type, error.status_code) == ("ValidationException", 200)

@@ -366,3 +366,30 @@ def test_a_body_nested_too_deep_is_kept_as_text() -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     error = policy.error_from_response(OPENAI, 500, {}, deep)
     assert isinstance(error, ServerError) and error.body == deep.decode()
+
+
+# --------------------------------------------------------------------------- AWS error types
+
+
+def test_an_aws_error_type_comes_from_its_header_or_from_type() -> None:
+    from modelwire.providers import bedrock
+
+    spec = bedrock.SPEC
+    header = {"x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/"}
+    error = policy.error_from_response(spec, 429, header, b'{"message": "Too many requests"}')
+    assert type(error) is RateLimitError and error.error_type == "ThrottlingException"
+    assert error.retryable and error.message == "Too many requests"
+    body = b'{"__type": "com.amazon.coral.validate#ValidationException", "message": "bad"}'
+    error = policy.error_from_response(spec, 400, {}, body)
+    assert type(error) is BadRequestError and error.error_type == "ValidationException"
+    error = policy.error_from_response(
+        spec,
+        400,
+        {},
+        b'{"message": "Input is too long for requested model."}',
+        body=None,
+    )
+    assert error.error_type is None  # no type named anywhere: typed by its status alone
+    assert type(error) is BadRequestError
+    # a spec without error_type_header reads no header
+    assert policy.error_type_from(openai.SPEC, {}, header) is None
