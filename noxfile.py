@@ -35,10 +35,16 @@ TEST_DEPS = [
     "ollama>=0.4",
     # OpenAI's OpenAPI document checks the Responses requests
     "jsonschema>=4.23",
+    # modelwire.otel's spans and metrics, read back with the SDK's in-memory exporters
+    "opentelemetry-sdk>=1.27",
+    # modelwire.cost's price table
+    "genai-prices>=0.2",
     # Bedrock: SigV4 signing (the `bedrock` extra), and the reference parsers and request
     # validator of the bedrock-runtime service model
     "botocore>=1.34",
 ]
+# what the optional modules import, for the type checker and the layering contracts
+EXTRAS_DEPS = ["opentelemetry-api>=1.27", "genai-prices>=0.2"]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
 # the documentation site (mkdocs.yml): the theme and the API reference from the docstrings
 DOCS_DEPS = [
@@ -165,7 +171,7 @@ def live(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, and the layering contracts (import-linter)."""
-    session.install("ruff==0.17.6", "import-linter>=2.1", "-e", ".")
+    session.install("ruff==0.17.6", "import-linter>=2.1", *EXTRAS_DEPS, "-e", ".")
     session.run("ruff", "check", ".")
     session.run("lint-imports")
 
@@ -173,7 +179,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, the generator and the typed surface users see."""
-    session.install("mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, "-e", ".[bedrock]")
+    session.install(
+        "mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, *EXTRAS_DEPS, "-e", ".[bedrock]"
+    )
     session.run("mypy", "--strict", "sdk/modelwire", "codegen", "tests/typing")
 
 

@@ -13,6 +13,7 @@ from . import providers as _providers  # only the table: each client loads on fi
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from . import cost, otel
     from ._client import (
         AsyncBaseClient,
         AsyncClient,
@@ -24,7 +25,16 @@ if TYPE_CHECKING:
     from ._loader import load_spec
     from ._protocols import AsyncModelProvider, ModelProvider
     from .errors import *
-    from .hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
+    from .hooks import (
+        EndEvent,
+        ErrorEvent,
+        FirstChunkEvent,
+        Hooks,
+        RequestEvent,
+        ResponseEvent,
+        RetryEvent,
+        StartEvent,
+    )
     from .providers import *
     from .retries import RetryPolicy
     from .spec import ProviderSpec
@@ -37,6 +47,9 @@ _LAZY: dict[str, str] = {
     "ResponseEvent": ".hooks",
     "RetryEvent": ".hooks",
     "ErrorEvent": ".hooks",
+    "StartEvent": ".hooks",
+    "FirstChunkEvent": ".hooks",
+    "EndEvent": ".hooks",
     "RetryPolicy": ".retries",
     "load_spec": "._loader",
     "ModelProvider": "._protocols",
@@ -60,6 +73,9 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "Message",
         "ModelInfo",
         "NamedToolChoice",
+        "FieldsBesidesFormat",
+        "Reasoning",
+        "ReasoningEffort",
         "RequestFields",
         "RequestInput",
         "ResponseFormat",
@@ -67,6 +83,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "StreamingChunk",
         "TextPart",
         "Timeout",
+        "TokenCount",
         "Tool",
         "ToolCall",
         "ToolCallDelta",
@@ -105,6 +122,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "LineTooLongError",
         "OutputValidationError",
         "ResponseFailedError",
+        "CostUnknownError",
     ),
 }
 for _module, _names in _LAZY_MODULES.items():
@@ -130,10 +148,14 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentPart",
+    "CostUnknownError",
     "ContextLengthExceededError",
     "EmbeddingResponse",
+    "EndEvent",
     "ErrorEvent",
+    "FieldsBesidesFormat",
     "FinishReason",
+    "FirstChunkEvent",
     "Hooks",
     "ImagePart",
     "InsecureTransportError",
@@ -150,6 +172,8 @@ __all__ = [
     "ProviderError",
     "ProviderSpec",
     "RateLimitError",
+    "Reasoning",
+    "ReasoningEffort",
     "RequestEvent",
     "RequestFields",
     "RequestInput",
@@ -163,6 +187,7 @@ __all__ = [
     "Role",
     "ServerError",
     "SpecError",
+    "StartEvent",
     "StreamDecodeError",
     "StreamError",
     "StreamEventError",
@@ -173,6 +198,7 @@ __all__ = [
     "StreamingResponse",
     "TextPart",
     "Timeout",
+    "TokenCount",
     "Tool",
     "ToolCall",
     "ToolCallDelta",
@@ -189,7 +215,13 @@ __all__ = [
 __all__ += _providers.__all__
 
 
+# optional integrations, each needing its extra: imported on first access, never before
+_SUBMODULES = frozenset({"otel", "cost"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         if name not in _providers.__all__:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ._client import Client as BaseClient
+    from .types import CompletionResponse
 
 EXIT_OK = 0
 EXIT_PROVIDER_ERROR = 1
@@ -124,7 +125,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             model = os.path.basename(final.model or chat_client.model or "?")
             _err(
                 f"[{model}] {tokens}; first token {ttft}; "
-                f"total {elapsed:.2f} s; finish {final.finish_reason}"
+                f"total {elapsed:.2f} s; finish {final.finish_reason}{_cost(final)}"
             )
     except ProviderError as exc:
         return _failed(exc)
@@ -132,6 +133,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
         _err("interrupted")
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _cost(response: CompletionResponse) -> str:
+    """The summary's cost, where the price table (the `cost` extra) knows the model."""
+    from . import cost
+    from .errors import ConfigurationError, CostUnknownError
+
+    try:
+        return f"; cost {cost.estimate(response)}"
+    except (CostUnknownError, ConfigurationError):  # a local model, or no extra: no figure
+        return ""
 
 
 def _chunk_json(chunk: Any) -> dict[str, Any]:

@@ -268,3 +268,11 @@ def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
         str(etype) if etype is not None else None,
         str(code) if code is not None else None,
     )
+
+
+# --------------------------------------------------------------------------- cost
+
+
+class CostUnknownError(ProviderError, LookupError):
+    """`modelwire.cost.estimate()` cannot price a response: its model or provider is not in
+    the price table, or it reported no usage. Never a guess."""

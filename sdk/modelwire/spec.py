@@ -130,6 +130,26 @@ class OptionSpec(_Spec):
         return OPTION_TYPES[self.type]
 
 
+# the dialects with a token-counting shape of their own (`Dialect.token_count_fields`)
+COUNTING_DIALECTS: frozenset[str] = frozenset(("anthropic_messages", "openai_responses"))
+
+
+class TokenCountSpec(_Spec):
+    """The endpoint that counts a request's input tokens, and the kind of body it takes.
+
+    `dialect`: the chat request in the dialect's own counting shape (Anthropic's
+    `/v1/messages/count_tokens`, the Responses API's `/responses/input_tokens`), answered
+    with `input_tokens`. `tokenize`: llama.cpp's `/tokenize`, which takes the text as
+    `content` and answers its `tokens`, which are counted.
+    """
+
+    path: str
+    body: Literal["dialect", "tokenize"] = "dialect"
+    # the path is from the server's root, not under base_url's path (llama.cpp serves
+    # /tokenize beside /v1, not in it)
+    from_root: bool = False
+
+
 class EndpointsSpec(_Spec):
     """Paths under the base URL. `{model}` in a path is the model asked for, URL-encoded
     (Bedrock's `/model/{model}/converse`); `stream` is the path of a streamed chat where it
@@ -139,6 +159,8 @@ class EndpointsSpec(_Spec):
     stream: str | None = None
     models: str | None = None
     embeddings: str | None = None
+    # unset: the provider counts no tokens (count_tokens() raises before any request)
+    count_tokens: TokenCountSpec | None = None
 
     @field_validator("chat", "stream", "models", "embeddings")
     @classmethod
@@ -153,6 +175,38 @@ class EndpointsSpec(_Spec):
 
     def chat_path(self, *, stream: bool) -> str:
         return self.stream if stream and self.stream is not None else self.chat
+
+
+class ReasoningSpec(_Spec):
+    """How the unified `reasoning=` field (`modelwire.Reasoning`) goes on the wire.
+
+    `wire` names the shape: `reasoning_effort` (OpenAI chat and the APIs that copy it),
+    `responses` (`reasoning: {effort, summary}`), `anthropic_thinking` (`thinking`, with
+    the effort in `output_config.effort`), `ollama_think` (`think`: false or a level) or
+    `openrouter` (`reasoning: {effort | max_tokens, summary, exclude}`). A provider
+    without this section takes no reasoning settings.
+    """
+
+    wire: Literal[
+        "reasoning_effort", "responses", "anthropic_thinking", "ollama_think", "openrouter"
+    ]
+    # the effort levels it takes
+    efforts: list[str] = Field(default_factory=list)
+    # it takes a token budget, a summary, or leaving the reasoning out of the answer
+    budget: bool = False
+    summary: bool = False
+    exclude: bool = False
+    # the provider's own options that set reasoning too: a request gives one or the other
+    options: list[str] = Field(default_factory=list)
+    # the models (a prefix match) that take an effort, and for Anthropic adaptive thinking
+    # (an effort, or Reasoning() alone); empty: every model
+    effort_models: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _efforts_named(self) -> ReasoningSpec:
+        if not self.efforts and self.wire in ("reasoning_effort", "responses"):
+            raise ValueError(f"reasoning wire {self.wire!r} needs `efforts:` (the levels taken)")
+        return self
 
 
 class CapabilitiesSpec(_Spec):
@@ -182,6 +236,9 @@ class CapabilitiesSpec(_Spec):
     stream_usage: bool = False
     # models known to take no images (a prefix match)
     no_vision_models: list[str] = Field(default_factory=list)
+    # reasoning models that refuse temperature and top_p (a prefix match), unless their
+    # reasoning is turned off (effort "none", where the model takes it)
+    fixed_sampling_models: list[str] = Field(default_factory=list)
     # JSON mode (structured_output: json_object) also sends the schema under
     # `response_format.schema` (llama.cpp constrains the output with it); false for
     # providers that take `{"type": "json_object"}` alone
@@ -279,6 +336,7 @@ class ProviderSpec(_Spec):
     default_model: str | None = None
     options: list[OptionSpec] = Field(default_factory=list)
     capabilities: CapabilitiesSpec = Field(default_factory=CapabilitiesSpec)
+    reasoning: ReasoningSpec | None = None
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     errors: list[ErrorRule] = Field(default_factory=list)
     retry_statuses: list[int] = Field(default_factory=lambda: [408, 409, 429, 500, 502, 503, 504])
@@ -314,6 +372,16 @@ class ProviderSpec(_Spec):
             raise ValueError(f"options are named more than once: {sorted(dupes)}")
         if self.capabilities.embeddings and not self.endpoints.embeddings:
             raise ValueError("capabilities.embeddings is true but endpoints.embeddings is unset")
+        counting = self.endpoints.count_tokens
+        if counting and counting.body == "dialect" and self.dialect not in COUNTING_DIALECTS:
+            raise ValueError(
+                f"endpoints.count_tokens: the {self.dialect} dialect has no token-counting "
+                f"body (those that do: {sorted(COUNTING_DIALECTS)}); use body: tokenize for "
+                "llama.cpp's /tokenize"
+            )
+        unknown = [n for n in (self.reasoning.options if self.reasoning else []) if n not in names]
+        if unknown:
+            raise ValueError(f"reasoning.options names no option of this spec: {unknown}")
         placeholders = set(re.findall(r"{([^}]*)}", self.base_url))
         unplaced = {s.name for s in self.settings if s.in_base_url} - placeholders
         if unplaced:

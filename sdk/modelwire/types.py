@@ -12,7 +12,7 @@ import builtins
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -173,6 +173,28 @@ class ResponseFormat(_Model):
         return cls(name=model.__name__, json_schema=model.model_json_schema(), model=model)
 
 
+# --------------------------------------------------------------------------- reasoning
+
+ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+class Reasoning(_Model):
+    """How much a reasoning model should think, in one shape for every provider.
+
+    `effort` is a level ("none" turns reasoning off where the provider can); `budget_tokens`
+    a number of tokens to think with (Anthropic's extended thinking, OpenRouter's
+    max_tokens); `summary` asks for a summary of the reasoning (the Responses API,
+    OpenRouter); `exclude` keeps the reasoning out of the answer (OpenRouter). Each
+    provider's spec says which of them it takes; `Reasoning()` alone turns reasoning on at
+    the provider's default, where it has one. A string is short for `Reasoning(effort=...)`.
+    """
+
+    effort: ReasoningEffort | None = None
+    budget_tokens: int | None = Field(default=None, ge=1)
+    summary: Literal["auto", "concise", "detailed"] | None = None
+    exclude: bool | None = None
+
+
 # --------------------------------------------------------------------------- messages
 
 
@@ -256,6 +278,7 @@ class CompletionRequest(_Model):
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
+    reasoning: Reasoning | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     # escape hatches, merged last into the wire request
     extra_body: dict[str, Any] | None = None
@@ -279,6 +302,11 @@ class CompletionRequest(_Model):
             return ResponseFormat(type="json_object")
         return value
 
+    @field_validator("reasoning", mode="before")
+    @classmethod
+    def _effort_alone(cls, value: Any) -> Any:
+        return {"effort": value} if isinstance(value, str) else value
+
     @field_validator("tool_choice", mode="before")
     @classmethod
     def _named_choice(cls, value: Any) -> Any:
@@ -287,14 +315,9 @@ class CompletionRequest(_Model):
         return value
 
 
-class RequestFields(TypedDict, total=False):
-    """The unified request fields as keywords: what `complete(...)` and
-    `stream_completion(...)` take, for every provider.
-
-    Every client signature derives from this one declaration (a provider's own options
-    extend it); it names `CompletionRequest`'s fields with the types a caller may pass,
-    which the model then validates and normalises.
-    """
+class FieldsBesidesFormat(TypedDict, total=False):
+    """Every unified request field but `response_format`, which the clients' overloads
+    type on their own: a pydantic model there makes the response's `parsed` that model."""
 
     model: str | None
     messages: Sequence[Message | Mapping[str, Any]]
@@ -306,12 +329,24 @@ class RequestFields(TypedDict, total=False):
     tools: Sequence[Tool | Mapping[str, Any]] | None
     tool_choice: ToolChoice | str | None
     parallel_tool_calls: bool | None
-    response_format: ResponseFormat | builtins.type[BaseModel] | Literal["json"] | None
+    reasoning: Reasoning | ReasoningEffort | None
     options: Mapping[str, Any]
     extra_body: Mapping[str, Any] | None
     extra_headers: Mapping[str, str] | None
     timeout: float | Timeout | None
     max_retries: int | None
+
+
+class RequestFields(FieldsBesidesFormat, total=False):
+    """The unified request fields as keywords: what `complete(...)` and
+    `stream_completion(...)` take, for every provider.
+
+    Every client signature derives from this one declaration (a provider's own options
+    extend it); it names `CompletionRequest`'s fields with the types a caller may pass,
+    which the model then validates and normalises.
+    """
+
+    response_format: ResponseFormat | builtins.type[BaseModel] | Literal["json"] | None
 
 
 RequestInput: TypeAlias = "CompletionRequest | Mapping[str, Any] | None"
@@ -339,8 +374,25 @@ class Usage(_Model):
         return self.input_tokens + self.output_tokens
 
 
-class CompletionResponse(_Model):
-    """A whole answer: what `complete()` returns and what a stream accumulates into."""
+# what `CompletionResponse.parsed` holds: the response format's model (Any without one).
+# The default (PEP 696) is for type checkers: Python 3.11's TypeVar takes none, and at run
+# time modelwire needs no typing_extensions
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as DefaultingTypeVar
+
+    ParsedT = DefaultingTypeVar("ParsedT", default=Any)
+else:
+    ParsedT = TypeVar("ParsedT")
+# a response format given as a pydantic model, in the clients' overloads
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class CompletionResponse(_Model, Generic[ParsedT]):
+    """A whole answer: what `complete()` returns and what a stream accumulates into.
+
+    `complete(response_format=City)` returns a `CompletionResponse[City]`: type checkers
+    know its `parsed` is a `City`.
+    """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
@@ -358,11 +410,14 @@ class CompletionResponse(_Model):
     # back), built-in tool calls and their results (web search, file search, code
     # interpreter, ...) and refusals
     provider_items: list[dict[str, Any]] = Field(default_factory=list)
-    # the structured output, validated, when a response format was asked for
-    parsed: Any = None
+    # the structured output, validated, when a response format was asked for; None
+    # without one (the type checker's view: a CompletionResponse[Any])
+    parsed: ParsedT = None  # type: ignore[assignment]
     # the provider's own response body (or, for a stream, None)
     raw: Any = Field(default=None, repr=False)
-    # the provider's request id, and how many requests it took (retries included)
+    # the provider (its spec's name) that answered, the provider's request id, and how many
+    # requests it took (retries included)
+    provider: str | None = None
     request_id: str | None = None
     attempts: int | None = None
 
@@ -437,6 +492,16 @@ class ModelInfo(_Model):
     owned_by: str | None = None
     created: int | None = None
     context_length: int | None = None
+    raw: Any = Field(default=None, repr=False)
+
+
+class TokenCount(_Model):
+    """What `count_tokens()` returns: how many input tokens a request would take."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
+
+    input_tokens: int
+    model: str | None = None
     raw: Any = Field(default=None, repr=False)
 
 

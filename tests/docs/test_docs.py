@@ -46,12 +46,14 @@ PAGES = [
     "streaming.md",
     "errors.md",
     "tools-and-structured-output.md",
+    "reasoning.md",
     "spec-format.md",
     "adding-a-provider.md",
     "testing.md",
     "local.md",
     "architecture.md",
     "observability.md",
+    "cost.md",
     *(
         f"providers/{name}.md"
         for name in (

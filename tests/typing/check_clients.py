@@ -6,10 +6,16 @@ Each `# type: ignore[...]` marks a call that must NOT type-check; with `--strict
 
 from __future__ import annotations
 
-from typing import assert_type
+from typing import Any, assert_type
 
 import modelwire
-from modelwire import AsyncStreamingResponse, CompletionResponse, StreamingResponse
+from modelwire import AsyncStreamingResponse, CompletionResponse, StreamingResponse, TokenCount
+from pydantic import BaseModel
+
+
+class City(BaseModel):
+    name: str
+    country: str
 
 
 def sync_calls(client: modelwire.OpenAI) -> None:
@@ -17,9 +23,9 @@ def sync_calls(client: modelwire.OpenAI) -> None:
     assert_type(client.complete(messages=messages, max_tokens=5), CompletionResponse)
     assert_type(client.stream_completion(messages=messages), StreamingResponse)
     client.complete(messages=messages, reasoning_effort="low", frequency_penalty=0.5)
-    client.complete(messages=messages, top_k=3)  # type: ignore[call-arg]
-    client.complete(messages=messages, reasoning_effort="extreme")  # type: ignore[arg-type]
-    client.complete(messages=messages, max_tokens="5")  # type: ignore[arg-type]
+    client.complete(messages=messages, top_k=3)  # type: ignore[call-overload]
+    client.complete(messages=messages, reasoning_effort="extreme")  # type: ignore[call-overload]
+    client.complete(messages=messages, max_tokens="5")  # type: ignore[call-overload]
 
 
 async def async_calls(client: modelwire.AsyncAnthropic) -> None:
@@ -27,7 +33,7 @@ async def async_calls(client: modelwire.AsyncAnthropic) -> None:
     assert_type(await client.complete(messages=messages, top_k=3), CompletionResponse)
     stream = await client.stream_completion(messages=messages, thinking={"type": "enabled"})
     assert_type(stream, AsyncStreamingResponse)
-    await client.complete(messages=messages, seed_value=1)  # type: ignore[call-arg]
+    await client.complete(messages=messages, seed_value=1)  # type: ignore[call-overload]
 
 
 def constructors() -> None:
@@ -37,7 +43,7 @@ def constructors() -> None:
     modelwire.OpenRouter(app_title="demo", app_url="https://example.com")
     bedrock = modelwire.Bedrock(region="us-east-1")
     bedrock.complete(messages=[], thinking={"type": "enabled", "budget_tokens": 1024})
-    bedrock.complete(messages=[], guardrail_config="g1")  # type: ignore[arg-type]
+    bedrock.complete(messages=[], guardrail_config="g1")  # type: ignore[call-overload]
     modelwire.Bedrock(region=1)  # type: ignore[arg-type]
 
 
@@ -48,3 +54,42 @@ def by_name() -> None:
     assert_type(modelwire.client(name), modelwire.Client)
     # a client of any spec takes provider options in `options=`
     modelwire.client(name).complete(messages=[], options={"top_k": 3})
+
+
+def typed_parsed(client: modelwire.OpenAI) -> None:
+    messages = [{"role": "user", "content": "A city?"}]
+    response = client.complete(messages=messages, response_format=City, max_tokens=50)
+    city: City = response.parsed
+    assert_type(response, CompletionResponse[City])
+    count: int = response.parsed  # type: ignore[assignment]
+    # no model, no type: a dict schema, JSON mode or no format at all
+    assert_type(client.complete(messages=messages).parsed, Any)
+    assert_type(client.complete(messages=messages, response_format="json").parsed, Any)
+    # the typed overload keeps the provider's own options typed
+    client.complete(messages=messages, response_format=City, reasoning_effort="low")
+    client.complete(messages=messages, response_format=City, top_k=3)  # type: ignore[call-overload]
+    with client.stream_completion(messages=messages, response_format=City) as stream:
+        assert_type(stream, StreamingResponse[City])
+        for partial in stream.partial_objects():
+            name: str = partial.name
+        assert_type(stream.accumulate().parsed, City)
+    assert_type(client.count_tokens(messages=messages), TokenCount)
+    client.complete(messages=messages, reasoning=modelwire.Reasoning(effort="low"))
+    client.complete(messages=messages, reasoning="medium")
+    client.complete(messages=messages, reasoning="lots")  # type: ignore[call-overload]
+    # any spec's client types `parsed` too
+    by_name = modelwire.client("open" + "ai")
+    assert_type(by_name.complete(messages=messages, response_format=City).parsed, City)
+    del city, count, name
+
+
+async def typed_parsed_async(client: modelwire.AsyncAnthropic) -> None:
+    messages = [modelwire.Message.user("A city?")]
+    response = await client.complete(messages=messages, response_format=City)
+    assert_type(response.parsed, City)
+    stream = await client.stream_completion(messages=messages, response_format=City)
+    async with stream:
+        async for partial in stream.partial_objects():
+            assert_type(partial, City)
+        assert_type((await stream.accumulate()).parsed, City)
+    assert_type(await client.count_tokens(messages=messages), TokenCount)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import modelwire
+import modelwire.cost
 import pytest
 from modelwire import providers
 from modelwire.cli import EXIT_OK, EXIT_PROVIDER_ERROR, EXIT_USAGE, _chunk_json, main
@@ -118,6 +119,23 @@ def test_chat_streams_the_reply_and_a_summary(
     assert mock.asked == [("openai", {"base_url": "http://x.test/v1", "model": "gpt-4o"})]  # type: ignore[attr-defined]
     assert mock.last_request["messages"] == [{"role": "user", "content": "Say hi"}]
     assert mock.last_request["max_tokens"] == 512 and "temperature" not in mock.last_request
+
+
+def test_the_summary_ends_with_the_cost_when_the_price_table_knows_the_model(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    priced = MockProvider("openai", model="gpt-4o-mini").reply("Hello", usage=(1000, 100))
+    monkeypatch.setattr(providers, "client", lambda target, **kwargs: priced)
+    assert main(["chat", "-p", "openai/gpt-4o-mini", "hi"]) == EXIT_OK
+    err = capsys.readouterr().err
+    expected = modelwire.cost.estimate(
+        modelwire.CompletionResponse(
+            model="gpt-4o-mini",
+            provider="openai",
+            usage=modelwire.Usage(input_tokens=1000, output_tokens=100),
+        )
+    )
+    assert err.rstrip().endswith(f"finish stop; cost {expected}")
 
 
 def test_chat_with_a_system_prompt_and_sampling(

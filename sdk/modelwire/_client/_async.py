@@ -10,21 +10,27 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
+from .._core.partial import PartialOutput
 from .._core.policy import secrets_of
 from .._core.stream import StreamState
 from .._framing import ServerSentEvent
-from ..errors import ConfigurationError, ProviderError
+from ..errors import ConfigurationError, ProviderError, RequestValidationError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
     EmbeddingResponse,
     ModelInfo,
+    ModelT,
+    ParsedT,
+    RequestInput,
+    ResponseFormat,
     StreamingChunk,
+    TokenCount,
 )
 from ._lifecycle import async_mend_pool, async_release
 from ._sigv4 import SigV4Signer, sigv4_signer
@@ -54,17 +60,24 @@ def _httpx_timeout(timeout: Phases) -> httpx.Timeout:
     )
 
 
-class AsyncStreamingResponse:
+class AsyncStreamingResponse(Generic[ParsedT]):
     """A lazy stream of `StreamingChunk`s over one open HTTP response.
 
     Iterate it (`async for chunk in stream`), use it as a context manager, and close it to
     release the connection at once. `accumulate()` reads the rest and returns the same
     `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
+    With a response format, `partial_objects()` gives the structured output as it grows.
     """
 
-    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        state: StreamState,
+        response_format: ResponseFormat | None = None,
+    ) -> None:
         self._response = response
         self._state = state
+        self._format = response_format
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
         self._chunks = _chunks(response, state)
@@ -98,12 +111,16 @@ class AsyncStreamingResponse:
             self._state.stopped_by = "GeneratorExit"  # accumulate() must not look whole
         await self._chunks.aclose()
         await self._response.aclose()
+        self._state.ended()  # a stream closed before its first read never ran its chunks
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
         # without `with`): release the connection now and warn, as an unclosed file does.
         # Nothing holds this object but its caller (the chunk generator holds only the
         # response and the state), so this runs as soon as the last reference goes.
+        state = getattr(self, "_state", None)
+        if state is not None:
+            state.ended()  # its call is over, even if nobody closed it
         response = getattr(self, "_response", None)
         if response is None or response.is_closed:
             return
@@ -120,11 +137,11 @@ class AsyncStreamingResponse:
     def closed(self) -> bool:
         return self._response.is_closed
 
-    def snapshot(self) -> CompletionResponse:
+    def snapshot(self) -> CompletionResponse[ParsedT]:
         """Everything received so far, as a response (without reading further)."""
         return self._state.snapshot()
 
-    async def accumulate(self) -> CompletionResponse:
+    async def accumulate(self) -> CompletionResponse[ParsedT]:
         """Reads the rest of the stream and returns the whole response."""
         async for _ in self._chunks:
             pass
@@ -137,6 +154,26 @@ class AsyncStreamingResponse:
         async for chunk in self._chunks:
             if chunk.content:
                 yield chunk.content
+
+    async def partial_objects(self) -> AsyncIterator[ParsedT]:
+        """The structured output as it arrives: each a valid instance of the response
+        format's model (a partial JSON value for a dict schema), grown from the one before,
+        and last the whole output, equal to `accumulate().parsed`. It reads the stream: use
+        it in place of iterating the chunks, from the stream's start."""
+        if self._format is None:
+            raise RequestValidationError(
+                "partial_objects() needs a structured-output stream: pass response_format= "
+                "(e.g. a pydantic model) to stream_completion()",
+                provider=self.provider,
+            )
+        output = PartialOutput(self._format)
+        async for chunk in self._chunks:
+            partial = output.feed(chunk)
+            if partial is not None:
+                yield partial
+        parsed = self._state.finish().parsed
+        if parsed != output.last:
+            yield parsed
 
 
 async def _chunks(
@@ -166,6 +203,7 @@ async def _chunks(
         raise
     finally:
         await response.aclose()
+        state.ended()
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
@@ -240,24 +278,59 @@ class AsyncClient:
 
     # ----------------------------------------------------------------- the seed API
 
+    @overload
+    async def complete(
+        self, request: RequestInput = None, /, *, response_format: type[ModelT], **fields: Any
+    ) -> CompletionResponse[ModelT]: ...
+    @overload
+    async def complete(
+        self, request: RequestInput = None, /, **fields: Any
+    ) -> CompletionResponse[Any]: ...
     async def complete(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
-    ) -> CompletionResponse:
-        """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
-        prepared = self._config.request(request, fields)
-        outcome, _ = await self._send(self._config.chat_call(prepared, stream=False))
-        response = self._config.parse_completion(prepared, outcome.content)
+    ) -> CompletionResponse[Any]:
+        """One whole answer. Takes a `CompletionRequest`, keyword fields, or both; with a
+        pydantic model as `response_format`, its `parsed` is an instance of that model."""
+        config = self._config
+        prepared = config.request(request, fields)
+        call = config.chat_call(prepared, stream=False)
+        watch = config.watch(call, "chat", prepared)
+        try:
+            outcome, _ = await self._send(call)
+            response = config.parse_completion(prepared, outcome.content)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            raise
+        response.provider = config.spec.name
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
+        if watch is not None:
+            watch.end(response)
         return response
 
+    @overload
+    async def stream_completion(
+        self, request: RequestInput = None, /, *, response_format: type[ModelT], **fields: Any
+    ) -> AsyncStreamingResponse[ModelT]: ...
+    @overload
+    async def stream_completion(
+        self, request: RequestInput = None, /, **fields: Any
+    ) -> AsyncStreamingResponse[Any]: ...
     async def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
-    ) -> AsyncStreamingResponse:
+    ) -> AsyncStreamingResponse[Any]:
         """Returns once the response head has arrived; HTTP errors raise here."""
         config = self._config
         prepared = config.request(request, fields)
-        outcome, response = await self._send(config.chat_call(prepared, stream=True))
+        call = config.chat_call(prepared, stream=True)
+        watch = config.watch(call, "chat", prepared)
+        try:
+            outcome, response = await self._send(call)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            raise
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -268,8 +341,19 @@ class AsyncClient:
             attempts=outcome.attempts,
             hooks=config.hooks,
             secrets=config.secrets,
+            watch=watch,
         )
-        return AsyncStreamingResponse(response, state)
+        return AsyncStreamingResponse(response, state, prepared.response_format)
+
+    async def count_tokens(
+        self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> TokenCount:
+        """How many input tokens a request would take, from the provider's counting
+        endpoint; the same fields as `complete()`. A provider without one raises
+        `CapabilityError` before any request."""
+        prepared = self._config.request(request, fields)
+        outcome, _ = await self._send(self._config.count_tokens_call(prepared))
+        return self._config.parse_token_count(prepared, outcome.content)
 
     async def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
@@ -283,8 +367,18 @@ class AsyncClient:
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
-        outcome, _ = await self._send(self._config.embeddings_call(input, model, options))
-        return self._config.parse_embeddings(outcome.content)
+        call = self._config.embeddings_call(input, model, options)
+        watch = self._config.watch(call, "embeddings")
+        try:
+            outcome, _ = await self._send(call)
+            embeddings = self._config.parse_embeddings(outcome.content)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            raise
+        if watch is not None:
+            watch.end(embeddings)
+        return embeddings
 
     # ----------------------------------------------------------------- the driver
 

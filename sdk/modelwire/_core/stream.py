@@ -18,6 +18,7 @@ from ..hooks import ErrorEvent, Hooks
 from ..types import CompletionResponse, StreamingChunk
 from .accumulate import Accumulator
 from .policy import scrub_error
+from .watch import CallWatch
 
 logger = logging.getLogger("modelwire")
 
@@ -34,6 +35,7 @@ class StreamState:
         "_error",
         "_finish",
         "_hooks",
+        "_watch",
         "add",
         "attempts",
         "decoder",
@@ -57,6 +59,7 @@ class StreamState:
         attempts: int,
         hooks: Hooks,
         secrets: tuple[str, ...] = (),
+        watch: CallWatch | None = None,
     ) -> None:
         self.decoder = decoder
         self.parser = parser
@@ -73,14 +76,22 @@ class StreamState:
         # what stopped the reading before the stream's end, when something did: the name of
         # the exception thrown into it (GeneratorExit for close(), CancelledError, ...)
         self.stopped_by: str | None = None
+        # the call's per-call hooks (None without them): told of the first chunk and the end
+        self._watch = watch
         on_chunk = hooks.on_chunk
-        if on_chunk is None:
+        on_first = watch.first_chunk if watch is not None and watch.wants_first_chunk else None
+        if on_chunk is None and on_first is None:
             self.add: Callable[[StreamingChunk], None] = accumulator.add
         else:
-            # chosen once per stream, so that streams without a chunk hook pay nothing
+            # chosen once per stream, so that streams without these hooks pay nothing
             def add(chunk: StreamingChunk) -> None:
+                nonlocal on_first
                 accumulator.add(chunk)
-                on_chunk(chunk)
+                if on_first is not None:
+                    first, on_first = on_first, None
+                    first(chunk)
+                if on_chunk is not None:
+                    on_chunk(chunk)
 
             self.add = add
 
@@ -138,9 +149,23 @@ class StreamState:
     def snapshot(self) -> CompletionResponse:
         """Everything received so far, as a response."""
         response = self._accumulator.snapshot()
+        response.provider = self.provider
         response.request_id = self.request_id
         response.attempts = self.attempts
         return response
+
+    def ended(self) -> None:
+        """The reading is over, however it ended (the driver calls this when its chunks end,
+        on close() and when the stream is dropped): the call's end hook, once."""
+        watch, self._watch = self._watch, None
+        if watch is None:
+            return
+        if self._error is not None:
+            watch.end(self.snapshot(), error=self._error)
+        elif self.parser.finished:
+            watch.end(self.snapshot())
+        else:  # closed, cancelled or dropped before its terminal event
+            watch.end(self.snapshot(), interrupted_by=self.stopped_by or "GeneratorExit")
 
     def finish(self) -> CompletionResponse:
         """The whole response, once the stream has ended (structured output parsed). Raises

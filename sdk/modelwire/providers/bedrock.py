@@ -10,22 +10,31 @@ from typing import TYPE_CHECKING, Any
 from .._client import AsyncClient, Client
 from .._core.calls import ClientSettings
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     import httpx
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "Bedrock", "AsyncBedrock", "BedrockFields", "BedrockSettings"]
+__all__ = [
+    "SPEC",
+    "Bedrock",
+    "AsyncBedrock",
+    "BedrockFields",
+    "BedrockFieldsBesidesFormat",
+    "BedrockSettings",
+]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class BedrockFields(RequestFields, total=False):
-    """The unified request fields and Bedrock's own options."""
+class BedrockFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and Bedrock's own options."""
 
     additional_model_request_fields: dict[str, Any] | None
     """Fields one model family takes, e.g. {'top_k': 40}."""
@@ -39,6 +48,10 @@ class BedrockFields(RequestFields, total=False):
     """The service tier: {'type': 'priority' | 'default' | 'flex'}."""
     request_metadata: dict[str, Any] | None
     """Key-value pairs to filter invocation logs by."""
+
+
+class BedrockFields(BedrockFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and Bedrock's own options."""
 
 
 class BedrockSettings(ClientSettings, total=False):
@@ -62,13 +75,43 @@ class Bedrock(Client):
             **settings: Unpack[BedrockSettings],
         ) -> None: ...
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[BedrockFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[BedrockFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[BedrockFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[BedrockFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[BedrockFields]
+        ) -> TokenCount: ...
 
 
 class AsyncBedrock(AsyncClient):
@@ -85,10 +128,40 @@ class AsyncBedrock(AsyncClient):
             **settings: Unpack[BedrockSettings],
         ) -> None: ...
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[BedrockFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[BedrockFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[BedrockFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[BedrockFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[BedrockFields]
+        ) -> TokenCount: ...

@@ -41,7 +41,29 @@ def test_no_hooks_cost_nothing_per_chunk() -> None:
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
     )
     assert stream._state.add == stream._state._accumulator.add
+    assert stream._state._watch is None  # nor any per-call state
     assert [c.content for c in stream] == ["Hel", "lo", ""]
+
+
+def test_per_call_hooks_without_a_first_chunk_hook_cost_nothing_per_chunk() -> None:
+    ended: list[Any] = []
+    client = modelwire.OpenAI(
+        api_key=SECRET,
+        hooks=Hooks(on_end=ended.append),
+        http_client=httpx.Client(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(
+                    200, content=SSE, headers={"content-type": "text/event-stream"}
+                )
+            )
+        ),
+    )
+    stream = client.stream_completion(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert stream._state.add == stream._state._accumulator.add
+    assert stream.accumulate().content == "Hello"
+    assert [event.response.content for event in ended] == ["Hello"]
 
 
 def state(**hooks: Any) -> StreamState:
