@@ -131,7 +131,9 @@ class OptionSpec(_Spec):
 
 
 # the dialects with a token-counting shape of their own (`Dialect.token_count_fields`)
-COUNTING_DIALECTS: frozenset[str] = frozenset(("anthropic_messages", "openai_responses"))
+COUNTING_DIALECTS: frozenset[str] = frozenset(
+    ("anthropic_messages", "openai_responses", "bedrock_converse")
+)
 
 
 class TokenCountSpec(_Spec):

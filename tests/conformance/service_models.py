@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-# which provider's requests each AWS service model judges, and its operations by stream
+# which provider's requests each AWS service model judges, and its chat operations
 SERVICE_MODELS: dict[str, tuple[str, str, str]] = {
     "bedrock": ("bedrock-runtime", "Converse", "ConverseStream"),
 }
+# the operation that counts tokens, by provider
+COUNTING_OPERATIONS = {"bedrock": "CountTokens"}
 
 
 @functools.cache
@@ -24,12 +26,16 @@ def _service(name: str) -> Any:
     return botocore.session.get_session().get_service_model(name)
 
 
-def errors(provider: str, body: dict[str, Any], *, model: str, stream: bool) -> list[str]:
-    """What botocore's validator finds wrong with `body` for the provider's operation."""
+def errors(
+    provider: str, body: dict[str, Any], *, model: str, stream: bool, counting: bool = False
+) -> list[str]:
+    """What botocore's validator finds wrong with `body` for the provider's operation: the
+    chat, the streamed chat, or (`counting`) the token count."""
     from botocore.validate import ParamValidator
 
     service, whole, streamed = SERVICE_MODELS[provider]
-    operation = _service(service).operation_model(streamed if stream else whole)
+    name = COUNTING_OPERATIONS[provider] if counting else streamed if stream else whole
+    operation = _service(service).operation_model(name)
     params = {**body, "modelId": model}
     report = ParamValidator().validate(params, operation.input_shape)
     found = report.generate_report().splitlines() if report.has_errors() else []

@@ -541,6 +541,33 @@ def test_token_count_request(provider: str, shape: str) -> None:
     assert "reasoning" in body or "thinking" in body
 
 
+SERVICE_COUNTING_CASES = [
+    (name, shape)
+    for name in sorted(SPECS)
+    if SPECS[name].endpoints.count_tokens is not None and name in service_models.SERVICE_MODELS
+    for shape in COUNTED_SHAPES
+]
+
+
+@pytest.mark.parametrize(("provider", "shape"), SERVICE_COUNTING_CASES)
+def test_token_count_request_against_the_service_model(provider: str, shape: str) -> None:
+    spec = SPECS[provider]
+    config = config_of(spec)
+    fields = {
+        **SHAPES[shape][0],
+        "options": {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+    }
+    call = config.count_tokens_call(config.request(None, fields))
+    assert call.method == "POST" and call.content is not None
+    assert call.url.endswith("/count-tokens")
+    body = json.loads(call.content)
+    problems = service_models.errors(
+        provider, body, model=model_of(spec), stream=False, counting=True
+    )
+    assert not problems, f"{provider} {shape} token count: {problems}\nbody: {body}"
+    assert "additionalModelRequestFields" in body["input"]["converse"]
+
+
 def test_every_counting_provider_with_a_document_is_checked() -> None:
     assert {p for p, _ in COUNTING_CASES} == {"anthropic", "openai_responses"}
 

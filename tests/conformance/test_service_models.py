@@ -36,3 +36,13 @@ def test_the_operations_take_the_members_the_dialect_sends() -> None:
     members = service_models.input_members("bedrock")
     assert {"messages", "system", "inferenceConfig", "toolConfig"} <= members
     assert {"additionalModelRequestFields", "guardrailConfig", "modelId"} <= members
+
+
+def test_the_count_tokens_check_takes_the_converse_input_and_nothing_else() -> None:
+    good = {"input": {"converse": GOOD}}
+    assert service_models.errors("bedrock", good, model="m", stream=False, counting=True) == []
+    inference = {"input": {"converse": {**GOOD, "inferenceConfig": {"maxTokens": 5}}}}
+    found = service_models.errors("bedrock", inference, model="m", stream=False, counting=True)
+    assert any("inferenceConfig" in line for line in found), found
+    found = service_models.errors("bedrock", GOOD, model="m", stream=False, counting=True)
+    assert any("messages" in line for line in found), found

@@ -78,16 +78,19 @@ class Exchange:
     def stream(self) -> bool:
         return self.uri.endswith("/converse-stream")
 
+    @property
+    def request_body(self) -> dict[str, Any]:
+        value = json.loads(self.interaction["request"].get("body") or "{}")
+        return value if isinstance(value, dict) else {}
 
-def exchanges() -> list[Exchange]:
+
+def exchanges(endings: tuple[str, ...] = ("/converse", "/converse-stream")) -> list[Exchange]:
     found = []
     for path in sorted(CASSETTES.glob("*.yaml")):
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
         for index, interaction in enumerate(data["interactions"]):
             exchange = Exchange(path, index, interaction)
-            if "bedrock-runtime." in exchange.uri and exchange.uri.endswith(
-                ("/converse", "/converse-stream")
-            ):
+            if "bedrock-runtime." in exchange.uri and exchange.uri.endswith(endings):
                 found.append(exchange)
     return found
 
@@ -310,6 +313,41 @@ def test_error_statuses_raise_typed_errors(
     assert message in str(error) and error.provider == "bedrock"
     if exchange.status == 400:
         assert isinstance(error, modelwire.BadRequestError) and not error.retryable
+
+
+# ----------------------------------------------------------------------------- counting
+
+COUNTS = [e for e in exchanges(("/count-tokens",)) if e.status == 200]
+
+
+def test_the_recordings_hold_token_counts() -> None:
+    assert len(COUNTS) >= 3
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("exchange", COUNTS, ids=lambda e: e.id)
+def test_token_counts_read_as_botocore_parses_them(
+    exchange: Exchange, asynchronous: bool, tmp_path: Path
+) -> None:
+    from botocore.parsers import create_parser
+
+    response = {"status_code": 200, "headers": exchange.headers, "body": exchange.body}
+    shape = _operation("CountTokens").output_shape
+    expected = create_parser("rest-json").parse(response, shape)["inputTokens"]
+    request = {"model": exchange.model, "messages": [{"role": "user", "content": "replayed"}]}
+    with replayer().use_cassette(str(single_cassette(exchange, tmp_path))):
+        if asynchronous:
+
+            async def run() -> Any:
+                async with client_for(exchange, asynchronous=True) as client:
+                    return await client.count_tokens(**request)
+
+            counted = asyncio.run(run())
+        else:
+            with client_for(exchange) as client:
+                counted = client.count_tokens(**request)
+    assert counted.input_tokens == expected > 0
+    assert counted.model == exchange.model
 
 
 # ----------------------------------------------------------------------------- splits

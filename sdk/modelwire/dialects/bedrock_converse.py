@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from .._framing import EventStreamMessage, ServerSentEvent, event_stream_message
-from ..errors import ProviderError, RequestValidationError
+from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -35,6 +35,7 @@ from ..types import (
     NamedToolChoice,
     StreamingChunk,
     TextPart,
+    TokenCount,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -315,6 +316,28 @@ class BedrockConverseDialect(Dialect):
 
     def stream_parser(self, spec: ProviderSpec) -> BedrockStreamParser:
         return BedrockStreamParser()
+
+    # what CountTokens takes of a Converse body (not inferenceConfig, guardrails, ...)
+    token_count_fields = frozenset(
+        ("messages", "system", "toolConfig", "additionalModelRequestFields")
+    )
+
+    def build_token_count_request(
+        self, request: CompletionRequest, spec: ProviderSpec
+    ) -> dict[str, Any]:
+        """CountTokens' body: the Converse request, as it would be sent, under
+        `input.converse`."""
+        return {"input": {"converse": super().build_token_count_request(request, spec)}}
+
+    def parse_token_count(self, body: Any, spec: ProviderSpec) -> TokenCount:
+        count = body.get("inputTokens") if isinstance(body, dict) else None
+        if type(count) is not int:
+            raise UnexpectedResponseError(
+                "the token count response has no inputTokens number",
+                provider=spec.name,
+                body=body,
+            )
+        return TokenCount(input_tokens=count, raw=body)
 
 
 class BedrockStreamParser:

@@ -417,3 +417,33 @@ def test_every_recorded_answer_fits_the_wire_model_and_parses() -> None:
         DIALECT.check_wire("response", content, "bedrock")
         response = DIALECT.parse_response(content, SPEC)
         assert response.finish_reason is not None, name
+
+
+# --------------------------------------------------------------------------- token counting
+
+
+def test_count_tokens_sends_the_converse_input_and_reads_input_tokens() -> None:
+    request = CompletionRequest(
+        model="m",
+        messages=[Message.system("Brief."), Message.user("Hi")],
+        max_tokens=9,
+        tools=[Tool(name="f")],
+    )
+    body = DIALECT.build_token_count_request(request, SPEC)
+    converse = body["input"]["converse"]
+    assert set(converse) == {"messages", "system", "toolConfig"}  # no inferenceConfig
+    assert converse["system"] == [{"text": "Brief."}]
+    assert DIALECT.parse_token_count({"inputTokens": 12}, SPEC).input_tokens == 12
+    with pytest.raises(UnexpectedResponseError, match="no inputTokens number"):
+        DIALECT.parse_token_count({"input_tokens": 12}, SPEC)
+
+
+async def test_count_tokens_goes_to_the_models_count_tokens_path_sync_and_async() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.raw_path == b"/model/us.amazon.nova-micro-v1%3A0/count-tokens"
+        return httpx.Response(200, json={"inputTokens": 7})
+
+    messages = [Message.user("Hi")]
+    assert bedrock_client(answer).count_tokens(messages=messages).input_tokens == 7
+    counted = await bedrock_client(answer, asynchronous=True).count_tokens(messages=messages)
+    assert counted.input_tokens == 7
