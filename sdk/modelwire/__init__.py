@@ -14,6 +14,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from . import cost, otel
+    from ._batch import AsyncBatch, Batch, BatchProgress, BatchResult, async_batch, batch
     from ._client import (
         AsyncBaseClient,
         AsyncClient,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         RetryEvent,
         StartEvent,
     )
+    from .limits import Limiter, Limits, RedisLimiter
     from .providers import *
     from .retries import RetryPolicy
     from .spec import ProviderSpec
@@ -61,6 +63,15 @@ _LAZY: dict[str, str] = {
     "AsyncBaseClient": "._client",
     "AsyncStreamingResponse": "._client",
     "ProviderSpec": ".spec",
+    "Limits": ".limits",
+    "Limiter": ".limits",
+    "RedisLimiter": ".limits",
+    "batch": "._batch",
+    "async_batch": "._batch",
+    "Batch": "._batch",
+    "AsyncBatch": "._batch",
+    "BatchResult": "._batch",
+    "BatchProgress": "._batch",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
@@ -97,6 +108,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "InsecureTransportError",
         "ConfigurationError",
         "SpecError",
+        "LimitExceededError",
+        "LimiterUnavailableError",
         "UnexpectedResponseError",
         "APIStatusError",
         "BadRequestError",
@@ -135,12 +148,16 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncBaseClient",
+    "AsyncBatch",
     "AsyncClient",
     "AsyncModelProvider",
     "AsyncStreamingResponse",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
+    "Batch",
+    "BatchProgress",
+    "BatchResult",
     "CapabilityError",
     "Client",
     "CompletionRequest",
@@ -160,6 +177,10 @@ __all__ = [
     "ImagePart",
     "InsecureTransportError",
     "InternalServerError",
+    "LimitExceededError",
+    "Limiter",
+    "LimiterUnavailableError",
+    "Limits",
     "LineTooLongError",
     "Message",
     "ModelInfo",
@@ -174,6 +195,7 @@ __all__ = [
     "RateLimitError",
     "Reasoning",
     "ReasoningEffort",
+    "RedisLimiter",
     "RequestEvent",
     "RequestFields",
     "RequestInput",
@@ -206,6 +228,8 @@ __all__ = [
     "UnexpectedResponseError",
     "UnprocessableEntityError",
     "Usage",
+    "async_batch",
+    "batch",
     "load_spec",
 ]
 

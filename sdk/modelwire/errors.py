@@ -91,6 +91,18 @@ class SpecError(ConfigurationError):
     """A provider spec is invalid; the message names the file and the key."""
 
 
+class LimitExceededError(RequestValidationError):
+    """The request can never pass the client's limits (its estimated tokens exceed the
+    tokens per minute); the message says which figure to change."""
+
+
+class LimiterUnavailableError(ProviderError):
+    """The shared limiter's store (Redis) did not answer in time; nothing was sent. Its
+    `__cause__` is the store's own error."""
+
+    retryable = True
+
+
 # --------------------------------------------------------------------------- HTTP status
 
 

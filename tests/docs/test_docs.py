@@ -54,6 +54,7 @@ PAGES = [
     "architecture.md",
     "observability.md",
     "cost.md",
+    "limits-and-batches.md",
     *(
         f"providers/{name}.md"
         for name in (

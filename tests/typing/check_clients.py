@@ -47,6 +47,20 @@ def constructors() -> None:
     modelwire.Bedrock(region=1)  # type: ignore[arg-type]
 
 
+def limits_and_batches(client: modelwire.OpenAI, async_client: modelwire.AsyncOpenAI) -> None:
+    shared = modelwire.Limiter(modelwire.Limits(max_concurrency=2))
+    modelwire.OpenAI(limits=modelwire.Limits(requests_per_minute=60))
+    modelwire.AsyncAnthropic(limits=shared)
+    modelwire.OpenAI(limits=5)  # type: ignore[arg-type]
+    requests = [{"messages": [{"role": "user", "content": "hi"}]}]
+    with modelwire.batch(client, requests, concurrency=4) as results:
+        for result in results:
+            assert_type(result, modelwire.BatchResult)
+            assert_type(result.response, CompletionResponse | None)
+    assert_type(modelwire.async_batch(async_client, requests), modelwire.AsyncBatch)
+    modelwire.batch(async_client, requests)  # type: ignore[arg-type]
+
+
 def by_name() -> None:
     assert_type(modelwire.client("anthropic"), modelwire.Anthropic)
     assert_type(modelwire.async_client("ollama"), modelwire.AsyncOllama)

@@ -38,6 +38,8 @@ from ._sigv4 import SigV4Signer, sigv4_signer
 if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self, Unpack
+
+    from ..limits import Permit, RateLimiter
 else:
     from .._lazy import LazyModule
 
@@ -74,13 +76,15 @@ class AsyncStreamingResponse(Generic[ParsedT]):
         response: httpx.Response,
         state: StreamState,
         response_format: ResponseFormat | None = None,
+        permit: Permit | None = None,
     ) -> None:
         self._response = response
         self._state = state
         self._format = response_format
+        self._permit = permit  # the client's limits: held until the stream ends
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state)
+        self._chunks = _chunks(response, state, permit)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
@@ -112,6 +116,8 @@ class AsyncStreamingResponse(Generic[ParsedT]):
         await self._chunks.aclose()
         await self._response.aclose()
         self._state.ended()  # a stream closed before its first read never ran its chunks
+        if self._permit is not None:
+            await self._permit.settle_async(self._state.snapshot().usage)
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
@@ -132,6 +138,8 @@ class AsyncStreamingResponse(Generic[ParsedT]):
             source=self,
         )
         async_release(response)
+        if self._permit is not None:
+            self._permit.abandon()
 
     @property
     def closed(self) -> bool:
@@ -177,7 +185,7 @@ class AsyncStreamingResponse(Generic[ParsedT]):
 
 
 async def _chunks(
-    response: httpx.Response, state: StreamState
+    response: httpx.Response, state: StreamState, permit: Permit | None
 ) -> AsyncGenerator[StreamingChunk, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
@@ -204,6 +212,8 @@ async def _chunks(
     finally:
         await response.aclose()
         state.ended()
+        if permit is not None:
+            await permit.settle_async(state.snapshot().usage)
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
@@ -232,6 +242,7 @@ class AsyncClient:
                 f"{type(self).__name__} needs a provider: pass spec= (e.g. from load_spec()), "
                 "or use a provider's class such as modelwire.OpenAI"
             )
+        limits = settings.pop("limits", None)
         self._config = ClientConfig.create(self.spec, **settings)
         # SigV4 (Bedrock without an API key): each attempt is signed as it is sent
         self._signer: SigV4Signer | None = None
@@ -240,6 +251,11 @@ class AsyncClient:
             self._config.secrets = secrets_of(
                 [*self._config.secrets, *self._signer.secret_values()]
             )
+        self._limiter: RateLimiter | None = None
+        if limits is not None:
+            from ..limits import limiter_from
+
+            self._limiter = limiter_from(limits)
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(follow_redirects=False)
@@ -294,6 +310,7 @@ class AsyncClient:
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=False)
+        permit = await self._acquire(prepared)
         watch = config.watch(call, "chat", prepared)
         try:
             outcome, _ = await self._send(call)
@@ -301,7 +318,11 @@ class AsyncClient:
         except BaseException as exc:
             if watch is not None:
                 watch.failed(exc)
+            if permit is not None:  # sent or not: the estimate stands
+                await permit.settle_async(None)
             raise
+        if permit is not None:
+            await permit.settle_async(response.usage)
         response.provider = config.spec.name
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
@@ -324,12 +345,15 @@ class AsyncClient:
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=True)
+        permit = await self._acquire(prepared)
         watch = config.watch(call, "chat", prepared)
         try:
             outcome, response = await self._send(call)
         except BaseException as exc:
             if watch is not None:
                 watch.failed(exc)
+            if permit is not None:
+                await permit.settle_async(None)
             raise
         state = StreamState(
             config.new_decoder(),
@@ -343,7 +367,7 @@ class AsyncClient:
             secrets=config.secrets,
             watch=watch,
         )
-        return AsyncStreamingResponse(response, state, prepared.response_format)
+        return AsyncStreamingResponse(response, state, prepared.response_format, permit)
 
     async def count_tokens(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
@@ -381,6 +405,16 @@ class AsyncClient:
         return embeddings
 
     # ----------------------------------------------------------------- the driver
+
+    async def _acquire(self, request: CompletionRequest) -> Permit | None:
+        """Waits for the client's limits (`limits=`) to let the request go: the one place
+        a completion meets them. The caller settles the permit when the call ends."""
+        if self._limiter is None:
+            return None
+        from ..limits import LimitKey
+
+        key = LimitKey(self._config.spec.name, request.model or self._config.model)
+        return await self._limiter.acquire_async(key, request)
 
     async def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns

@@ -40,6 +40,8 @@ from ._sigv4 import SigV4Signer, sigv4_signer
 if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self, Unpack
+
+    from ..limits import Permit, RateLimiter
 else:
     from .._lazy import LazyModule
 
@@ -76,13 +78,15 @@ class StreamingResponse(Generic[ParsedT]):
         response: httpx.Response,
         state: StreamState,
         response_format: ResponseFormat | None = None,
+        permit: Permit | None = None,
     ) -> None:
         self._response = response
         self._state = state
         self._format = response_format
+        self._permit = permit  # the client's limits: held until the stream ends
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state)
+        self._chunks = _chunks(response, state, permit)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
@@ -114,6 +118,8 @@ class StreamingResponse(Generic[ParsedT]):
         self._chunks.close()
         self._response.close()
         self._state.ended()  # a stream closed before its first read never ran its chunks
+        if self._permit is not None:
+            self._permit.settle(self._state.snapshot().usage)
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
@@ -134,6 +140,8 @@ class StreamingResponse(Generic[ParsedT]):
             source=self,
         )
         sync_release(response)
+        if self._permit is not None:
+            self._permit.abandon()
 
     @property
     def closed(self) -> bool:
@@ -178,7 +186,9 @@ class StreamingResponse(Generic[ParsedT]):
             yield parsed
 
 
-def _chunks(response: httpx.Response, state: StreamState) -> Generator[StreamingChunk, None, None]:
+def _chunks(
+    response: httpx.Response, state: StreamState, permit: Permit | None
+) -> Generator[StreamingChunk, None, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
     error: ProviderError | None = None
@@ -204,6 +214,8 @@ def _chunks(response: httpx.Response, state: StreamState) -> Generator[Streaming
     finally:
         response.close()
         state.ended()
+        if permit is not None:
+            permit.settle(state.snapshot().usage)
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
@@ -232,6 +244,7 @@ class Client:
                 f"{type(self).__name__} needs a provider: pass spec= (e.g. from load_spec()), "
                 "or use a provider's class such as modelwire.OpenAI"
             )
+        limits = settings.pop("limits", None)
         self._config = ClientConfig.create(self.spec, **settings)
         # SigV4 (Bedrock without an API key): each attempt is signed as it is sent
         self._signer: SigV4Signer | None = None
@@ -240,6 +253,11 @@ class Client:
             self._config.secrets = secrets_of(
                 [*self._config.secrets, *self._signer.secret_values()]
             )
+        self._limiter: RateLimiter | None = None
+        if limits is not None:
+            from ..limits import limiter_from
+
+            self._limiter = limiter_from(limits)
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.Client(follow_redirects=False)
@@ -294,6 +312,7 @@ class Client:
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=False)
+        permit = self._acquire(prepared)
         watch = config.watch(call, "chat", prepared)
         try:
             outcome, _ = self._send(call)
@@ -301,7 +320,11 @@ class Client:
         except BaseException as exc:
             if watch is not None:
                 watch.failed(exc)
+            if permit is not None:  # sent or not: the estimate stands
+                permit.settle(None)
             raise
+        if permit is not None:
+            permit.settle(response.usage)
         response.provider = config.spec.name
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
@@ -324,12 +347,15 @@ class Client:
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=True)
+        permit = self._acquire(prepared)
         watch = config.watch(call, "chat", prepared)
         try:
             outcome, response = self._send(call)
         except BaseException as exc:
             if watch is not None:
                 watch.failed(exc)
+            if permit is not None:
+                permit.settle(None)
             raise
         state = StreamState(
             config.new_decoder(),
@@ -343,7 +369,7 @@ class Client:
             secrets=config.secrets,
             watch=watch,
         )
-        return StreamingResponse(response, state, prepared.response_format)
+        return StreamingResponse(response, state, prepared.response_format, permit)
 
     def count_tokens(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
@@ -381,6 +407,16 @@ class Client:
         return embeddings
 
     # ----------------------------------------------------------------- the driver
+
+    def _acquire(self, request: CompletionRequest) -> Permit | None:
+        """Waits for the client's limits (`limits=`) to let the request go: the one place
+        a completion meets them. The caller settles the permit when the call ends."""
+        if self._limiter is None:
+            return None
+        from ..limits import LimitKey
+
+        key = LimitKey(self._config.spec.name, request.model or self._config.model)
+        return self._limiter.acquire(key, request)
 
     def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns

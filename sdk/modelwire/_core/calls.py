@@ -52,6 +52,8 @@ from .watch import CallWatch
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ..limits import Limits, RateLimiter
+
 USER_AGENT = f"modelwire/{__version__}"
 
 
@@ -68,6 +70,9 @@ class ClientSettings(TypedDict, total=False):
     allow_insecure_http: bool
     max_line_bytes: int | None
     hooks: Hooks | None
+    # client-side limits (modelwire.limits): a Limits of its own, or a limiter shared with
+    # other clients; the client takes it before the rest reach ClientConfig
+    limits: Limits | RateLimiter | None
     # the provider's own settings by name (the same as passing them as keywords)
     settings: Mapping[str, str | None] | None
 
