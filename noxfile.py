@@ -40,6 +40,9 @@ TEST_DEPS = [
     "opentelemetry-sdk>=1.27",
     # modelwire.cost's price table
     "genai-prices>=0.2",
+    # Bedrock: SigV4 signing (the `bedrock` extra), and the reference parsers and request
+    # validator of the bedrock-runtime service model
+    "botocore>=1.34",
     # the shared limiter's backend (modelwire[redis]); tests/fleet runs a real redis-server
     "redis>=5",
 ]
@@ -191,7 +194,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, the generator and the typed surface users see."""
-    session.install("mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, *EXTRAS_DEPS, "-e", ".")
+    session.install(
+        "mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, *EXTRAS_DEPS, "-e", ".[bedrock]"
+    )
     session.run("mypy", "--strict", "sdk/modelwire", "codegen", "tests/typing")
 
 

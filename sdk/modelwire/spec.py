@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ERROR_CLASSES, SpecError
 
-DialectName = Literal["openai_chat", "openai_responses", "anthropic_messages", "ollama_chat"]
+DialectName = Literal[
+    "openai_chat", "openai_responses", "anthropic_messages", "ollama_chat", "bedrock_converse"
+]
 
 # Python annotations a spec may give an option; kept to a closed list so that generated
 # code is always valid and typed.
@@ -43,6 +45,9 @@ class AuthSpec(_Spec):
     env: str | None = None
     # a key is needed for every request (Ollama and LM Studio need none)
     required: bool = True
+    # without a key, requests are signed with AWS Signature Version 4 for this service
+    # (Bedrock: "bedrock"), with credentials from botocore's chain; needs botocore
+    sigv4_service: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -61,14 +66,31 @@ class AuthSpec(_Spec):
 
 
 class SettingSpec(_Spec):
-    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer)."""
+    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer), or filling
+    the `{name}` placeholder of the base URL (`in_base_url`, e.g. Bedrock's region)."""
 
     name: str
-    header: str
+    header: str | None = None
+    in_base_url: bool = False
     env: str | None = None
+    # variables read, in order, when `env` is unset (AWS_DEFAULT_REGION after AWS_REGION)
+    fallback_env: list[str] = Field(default_factory=list)
     description: str = ""
     # a credential (e.g. a gateway's key): redacted from errors and logs, never shown
     secret: bool = False
+
+    @model_validator(mode="after")
+    def _one_place(self) -> SettingSpec:
+        if (self.header is None) == (not self.in_base_url):
+            raise ValueError(
+                f"setting {self.name!r} needs exactly one of `header:` or `in_base_url: true`"
+            )
+        return self
+
+    @property
+    def envs(self) -> list[str]:
+        """The variables that give the setting, in the order they are read."""
+        return ([self.env] if self.env else []) + self.fallback_env
 
 
 class OptionSpec(_Spec):
@@ -109,7 +131,9 @@ class OptionSpec(_Spec):
 
 
 # the dialects with a token-counting shape of their own (`Dialect.token_count_fields`)
-COUNTING_DIALECTS: frozenset[str] = frozenset(("anthropic_messages", "openai_responses"))
+COUNTING_DIALECTS: frozenset[str] = frozenset(
+    ("anthropic_messages", "openai_responses", "bedrock_converse")
+)
 
 
 class TokenCountSpec(_Spec):
@@ -129,11 +153,30 @@ class TokenCountSpec(_Spec):
 
 
 class EndpointsSpec(_Spec):
+    """Paths under the base URL. `{model}` in a path is the model asked for, URL-encoded
+    (Bedrock's `/model/{model}/converse`); `stream` is the path of a streamed chat where it
+    differs from `chat`'s."""
+
     chat: str
+    stream: str | None = None
     models: str | None = None
     embeddings: str | None = None
     # unset: the provider counts no tokens (count_tokens() raises before any request)
     count_tokens: TokenCountSpec | None = None
+
+    @field_validator("chat", "stream", "models", "embeddings")
+    @classmethod
+    def _only_model_placeholder(cls, value: str | None) -> str | None:
+        if value is not None:
+            unknown = sorted(set(re.findall(r"{([^}]*)}", value)) - {"model"})
+            if unknown:
+                raise ValueError(
+                    f"path {value!r} has the placeholder(s) {unknown}: only {{model}} is filled in"
+                )
+        return value
+
+    def chat_path(self, *, stream: bool) -> str:
+        return self.stream if stream and self.stream is not None else self.chat
 
 
 class ReasoningSpec(_Spec):
@@ -290,7 +333,7 @@ class ProviderSpec(_Spec):
     settings: list[SettingSpec] = Field(default_factory=list)
     endpoints: EndpointsSpec
     models_list: ModelsListSpec = Field(default_factory=ModelsListSpec)
-    stream_format: Literal["sse", "ndjson"] = "sse"
+    stream_format: Literal["sse", "ndjson", "eventstream"] = "sse"
     models: list[str] = Field(default_factory=list)
     default_model: str | None = None
     options: list[OptionSpec] = Field(default_factory=list)
@@ -301,6 +344,9 @@ class ProviderSpec(_Spec):
     retry_statuses: list[int] = Field(default_factory=lambda: [408, 409, 429, 500, 502, 503, 504])
     # where the provider puts the request id in its response headers
     request_id_headers: list[str] = Field(default_factory=lambda: ["x-request-id", "request-id"])
+    # a response header that names the error type when the body does not (AWS's
+    # `x-amzn-ErrorType: ValidationException:http://...`; the part before ':' is the type)
+    error_type_header: str | None = None
     # the header under which the provider recognises a repeated request (e.g. a gateway's
     # `Idempotency-Key`): each call then sends a key of its own, the same on every retry.
     # None of the built-in providers documents one.
@@ -338,6 +384,13 @@ class ProviderSpec(_Spec):
         unknown = [n for n in (self.reasoning.options if self.reasoning else []) if n not in names]
         if unknown:
             raise ValueError(f"reasoning.options names no option of this spec: {unknown}")
+        placeholders = set(re.findall(r"{([^}]*)}", self.base_url))
+        unplaced = {s.name for s in self.settings if s.in_base_url} - placeholders
+        if unplaced:
+            raise ValueError(
+                f"the settings {sorted(unplaced)} fill base_url, but {self.base_url!r} has no "
+                "such placeholder"
+            )
         return self
 
     def option(self, name: str) -> OptionSpec | None:

@@ -5,7 +5,9 @@ error, and only where `REFUSED` says so.
 
 Groq, LM Studio and llama.cpp publish no API description of their own: their requests are
 validated against OpenAI's, whose API they reimplement, with their own options (which
-OpenAI's document does not name) left out of that check.
+OpenAI's document does not name) left out of that check. Bedrock publishes no OpenAPI
+document either: its requests are validated against botocore's service model of
+bedrock-runtime (`service_models.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from modelwire._core.calls import ClientConfig
 from modelwire.spec import ProviderSpec
 from pydantic import BaseModel, Field
 
-from tests.conformance import documents
+from tests.conformance import documents, service_models
 from tests.conformance.strict import strict_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,6 +173,7 @@ REFUSED: dict[tuple[str, str], str] = {
     ("ollama", "image_url"): "Ollama takes images only as bytes",
     ("llamacpp", "image_url"): "the spec says llama.cpp takes no images",
     ("llamacpp", "image_bytes"): "the spec says llama.cpp takes no images",
+    ("bedrock", "tool_choice_none"): "Converse has no tool_choice none",
 }
 
 
@@ -205,8 +208,15 @@ for _spec in SPECS.values():
     REFUSED.update(_refused_by_capabilities(_spec))
 
 
+# a value for each setting that fills a base URL's placeholder
+URL_SETTINGS = {"region": "us-east-1"}
+
+
 def config_of(spec: ProviderSpec) -> ClientConfig:
-    return ClientConfig.create(spec, api_key="sk-conformance", model=model_of(spec))
+    settings = {s.name: URL_SETTINGS[s.name] for s in spec.settings if s.in_base_url}
+    return ClientConfig.create(
+        spec, api_key="sk-conformance", model=model_of(spec), settings=settings
+    )
 
 
 def chat_body(spec: ProviderSpec, fields: dict[str, Any], stream: bool) -> dict[str, Any]:
@@ -251,11 +261,16 @@ def conforms(case: Case) -> None:
         assert refused.value.provider == spec.name, why
         return
     body = chat_body(spec, case.fields, case.stream)
-    checked = {k: v for k, v in body.items() if k not in own_options(spec)}
-    problems = chat_operation(spec).errors(checked)
+    if spec.name in service_models.SERVICE_MODELS:
+        problems = service_models.errors(spec.name, body, model=model_of(spec), stream=case.stream)
+        judge = "botocore service model's"
+    else:
+        checked = {k: v for k, v in body.items() if k not in own_options(spec)}
+        problems = chat_operation(spec).errors(checked)
+        judge = documents.document_name(spec.name)
     problems += strict_problems(spec, body)
     assert not problems, (
-        f"{case.id}: the {documents.document_name(spec.name)} request schema refuses the "
+        f"{case.id}: the {judge} request schema refuses the "
         f"body:\n  " + "\n  ".join(problems) + f"\nbody: {json.dumps(body)[:2000]}"
     )
 
@@ -289,6 +304,12 @@ REPRESENTATIVE: dict[tuple[str, str], Any] = {
     ("zai", "thinking"): {"type": "enabled"},
     ("openai_responses", "include"): ["reasoning.encrypted_content"],
     ("openai_responses", "metadata"): {"topic": "travel"},
+    ("bedrock", "additional_model_request_fields"): {"top_k": 40},
+    ("bedrock", "thinking"): {"type": "enabled", "budget_tokens": 1024},
+    ("bedrock", "guardrail_config"): {"guardrailIdentifier": "gr-1", "guardrailVersion": "1"},
+    ("bedrock", "performance_config"): {"latency": "optimized"},
+    ("bedrock", "service_tier"): {"type": "priority"},
+    ("bedrock", "request_metadata"): {"team": "travel"},
 }
 BY_TYPE: dict[str, Any] = {"int": 1, "float": 0.5, "bool": True, "str": "user-1"}
 
@@ -518,6 +539,33 @@ def test_token_count_request(provider: str, shape: str) -> None:
     problems = documents.operation(name, counting.path, "post").errors(body)
     assert not problems, f"{provider} {shape} token count: {problems}\nbody: {body}"
     assert "reasoning" in body or "thinking" in body
+
+
+SERVICE_COUNTING_CASES = [
+    (name, shape)
+    for name in sorted(SPECS)
+    if SPECS[name].endpoints.count_tokens is not None and name in service_models.SERVICE_MODELS
+    for shape in COUNTED_SHAPES
+]
+
+
+@pytest.mark.parametrize(("provider", "shape"), SERVICE_COUNTING_CASES)
+def test_token_count_request_against_the_service_model(provider: str, shape: str) -> None:
+    spec = SPECS[provider]
+    config = config_of(spec)
+    fields = {
+        **SHAPES[shape][0],
+        "options": {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+    }
+    call = config.count_tokens_call(config.request(None, fields))
+    assert call.method == "POST" and call.content is not None
+    assert call.url.endswith("/count-tokens")
+    body = json.loads(call.content)
+    problems = service_models.errors(
+        provider, body, model=model_of(spec), stream=False, counting=True
+    )
+    assert not problems, f"{provider} {shape} token count: {problems}\nbody: {body}"
+    assert "additionalModelRequestFields" in body["input"]["converse"]
 
 
 def test_every_counting_provider_with_a_document_is_checked() -> None:

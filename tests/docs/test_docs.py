@@ -75,6 +75,7 @@ PAGES = [
             "huggingface",
             "vllm",
             "zai",
+            "bedrock",
         )
     ),
 ]

@@ -41,6 +41,10 @@ def constructors() -> None:
     modelwire.Ollama(base_url="http://localhost:11434", timeout=5.0)
     modelwire.Ollama(organization="org")  # type: ignore[call-arg]
     modelwire.OpenRouter(app_title="demo", app_url="https://example.com")
+    bedrock = modelwire.Bedrock(region="us-east-1")
+    bedrock.complete(messages=[], thinking={"type": "enabled", "budget_tokens": 1024})
+    bedrock.complete(messages=[], guardrail_config="g1")  # type: ignore[call-overload]
+    modelwire.Bedrock(region=1)  # type: ignore[arg-type]
 
 
 def limits_and_batches(client: modelwire.OpenAI, async_client: modelwire.AsyncOpenAI) -> None:

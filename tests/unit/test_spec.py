@@ -143,8 +143,8 @@ def test_error_rules() -> None:
         ({"class_name": "Ac me"}, r"class_name 'Ac me' must be"),
         (
             {"dialect": "klingon"},
-            r"dialect: Input should be 'openai_chat', 'openai_responses', 'anthropic_messages' or "
-            r"'ollama_chat'",
+            r"dialect: Input should be 'openai_chat', 'openai_responses', 'anthropic_messages', "
+            r"'ollama_chat' or 'bedrock_converse'",
         ),
         ({"stream_format": "websocket"}, r"stream_format"),
         (
@@ -255,3 +255,49 @@ def test_a_tokenize_endpoint_suits_any_dialect() -> None:
     made = spec(endpoints={"chat": "/chat/completions", "count_tokens": counting})
     assert made.endpoints.count_tokens is not None
     assert made.endpoints.count_tokens.from_root
+
+
+# --------------------------------------------------------------------------- URL placeholders
+
+
+def test_a_setting_goes_in_a_header_or_in_the_base_url() -> None:
+    invalid(
+        r"setting 'region' needs exactly one of `header:` or `in_base_url: true`",
+        base_url="https://{region}.example.com",
+        settings=[{"name": "region", "header": "X-Region", "in_base_url": True}],
+    )
+    invalid(
+        r"settings.0: .*needs exactly one of",
+        settings=[{"name": "region"}],
+    )
+    invalid(
+        r"the settings \['region'\] fill base_url, but 'https://api.example.com' has no such",
+        base_url="https://api.example.com",
+        settings=[{"name": "region", "in_base_url": True}],
+    )
+    made = spec(
+        base_url="https://{region}.example.com",
+        settings=[{"name": "region", "in_base_url": True, "env": "A", "fallback_env": ["B", "C"]}],
+    )
+    assert made.settings[0].envs == ["A", "B", "C"]
+
+
+def test_paths_fill_only_the_model_and_a_stream_may_have_its_own() -> None:
+    invalid(
+        r"path '/model/\{id\}/converse' has the placeholder\(s\) \['id'\]",
+        endpoints={"chat": "/model/{id}/converse"},
+    )
+    made = spec(endpoints={"chat": "/model/{model}/converse", "stream": "/model/{model}/s"})
+    assert made.endpoints.chat_path(stream=False) == "/model/{model}/converse"
+    assert made.endpoints.chat_path(stream=True) == "/model/{model}/s"
+    assert spec().endpoints.chat_path(stream=True) == spec().endpoints.chat
+
+
+def test_sigv4_signing_and_the_error_type_header_are_off_by_default() -> None:
+    made = spec()
+    assert made.auth.sigv4_service is None and made.error_type_header is None
+    signed = spec(
+        auth={"type": "bearer", "env": "K", "required": False, "sigv4_service": "bedrock"},
+        stream_format="eventstream",
+    )
+    assert signed.auth.sigv4_service == "bedrock" and signed.stream_format == "eventstream"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
 from .._core.partial import PartialOutput
-from .._core.policy import parse_rate_limits
+from .._core.policy import parse_rate_limits, secrets_of
 from .._core.stream import StreamOpening, StreamState
 from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError, RequestValidationError
@@ -34,6 +34,7 @@ from ..types import (
     TokenCount,
 )
 from ._lifecycle import async_mend_pool, async_release
+from ._sigv4 import SigV4Signer, sigv4_signer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -267,6 +268,13 @@ class AsyncClient:
             )
         limits = settings.pop("limits", None)
         self._config = ClientConfig.create(self.spec, **settings)
+        # SigV4 (Bedrock without an API key): each attempt is signed as it is sent
+        self._signer: SigV4Signer | None = None
+        if self._config.sigv4_service is not None:
+            self._signer = sigv4_signer(self._config)
+            self._config.secrets = secrets_of(
+                [*self._config.secrets, *self._signer.secret_values()]
+            )
         self._limiter: RateLimiter | None = None
         if limits is not None:
             from ..limits import limiter_from
@@ -466,12 +474,17 @@ class AsyncClient:
                         reply = Broken(timed_out=False, detail=repr(exc))
                 elif isinstance(command, Send):
                     response, body = None, None
+                    headers = command.headers
+                    if call.signed and self._signer is not None:  # signed per attempt
+                        headers = self._signer.sign(
+                            command.method, command.url, headers, command.content
+                        )
                     try:
                         response = await self._http.send(
                             self._http.build_request(
                                 command.method,
                                 command.url,
-                                headers=command.headers,
+                                headers=headers,
                                 content=command.content,
                                 timeout=_httpx_timeout(command.timeout),
                             ),

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
@@ -96,6 +96,16 @@ class HTTPCall:
     model: str | None = None
     # every credential the call carries, redacted from whatever the peer says back
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # the driver signs each attempt (AWS SigV4: the signature covers the date and body)
+    signed: bool = False
+
+
+# the Accept header of a stream, by the spec's stream format
+_STREAM_MEDIA = {
+    "sse": "text/event-stream",
+    "ndjson": "application/x-ndjson",
+    "eventstream": "application/vnd.amazon.eventstream",
+}
 
 
 def _normalize_base_url(value: str) -> str:
@@ -122,6 +132,10 @@ class ClientConfig:
     api_key: str | None = field(default=None, repr=False)
     # the credentials (key, secret settings and headers, a base_url password): never shown
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # the settings that filled the base URL's placeholders (Bedrock's region)
+    url_settings: dict[str, str] = field(default_factory=dict)
+    # without a key: the AWS service every request is signed for (SigV4), by the driver
+    sigv4_service: str | None = None
 
     @classmethod
     def create(cls, spec: ProviderSpec, **settings: Unpack[ClientSettings]) -> ClientConfig:
@@ -137,7 +151,21 @@ class ClientConfig:
             api_key = given.get("api_key") or (os.environ.get(spec.auth.env or "") or None)
         validation.check_api_key(spec, api_key)
         env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
-        given_url = _normalize_base_url(given.get("base_url") or env_url or spec.base_url)
+        template = given.get("base_url") or env_url or spec.base_url
+        # the settings that fill the URL's placeholders (Bedrock's region): needed where the
+        # URL has their placeholder, kept when given (SigV4 signs for the region)
+        url_settings: dict[str, str] = {}
+        for setting in spec.settings:
+            if setting.in_base_url:
+                value = own.get(setting.name) or next(
+                    (os.environ[name] for name in setting.envs if os.environ.get(name)), None
+                )
+                placeholder = "{" + setting.name + "}"
+                if value is not None or placeholder in template:
+                    value = validation.check_url_setting(spec, setting, value)
+                    url_settings[setting.name] = value
+                    template = template.replace(placeholder, value)
+        given_url = _normalize_base_url(template)
         # user:password@ is HTTP Basic auth, sent as a header; the URL never holds it
         base_url, user, password = split_userinfo(given_url)
         # the password as sent (decoded) and as written in the URL (percent-encoded)
@@ -146,6 +174,8 @@ class ClientConfig:
         headers = Headers({"User-Agent": USER_AGENT, "Accept": "application/json"})
         headers.update(spec.headers)
         for setting in spec.settings:
+            if setting.header is None:
+                continue  # filled into the base URL above
             value = own.get(setting.name)
             if value is None and setting.env:
                 value = os.environ.get(setting.env)
@@ -161,8 +191,9 @@ class ClientConfig:
             headers["Authorization"] = basic_auth(user, password)
         secret_values.extend(v for k, v in headers.items() if is_secret_header(k))
 
+        sigv4_service = spec.auth.sigv4_service if not api_key and user is None else None
         allow_insecure = bool(given.get("allow_insecure_http", False))
-        has_credentials = bool(api_key) or user is not None
+        has_credentials = bool(api_key) or user is not None or sigv4_service is not None
         what = "an API key" if api_key else "base_url's user name and password"
         validation.check_transport_security(spec, base_url, has_credentials, allow_insecure, what)
         validation.check_proxy_security(
@@ -183,6 +214,8 @@ class ClientConfig:
             hooks=given.get("hooks") or NO_HOOKS,
             api_key=api_key,
             secrets=secrets_of(secret_values),
+            url_settings=url_settings,
+            sigv4_service=sigv4_service,
         )
 
     def describe(self) -> str:
@@ -214,14 +247,15 @@ class ClientConfig:
     ) -> HTTPCall:
         headers = Headers(self.headers)
         headers.update(auth_headers(self.spec, self.api_key))
+        if "{model}" in path:
+            assert model is not None  # validation gives every call that sends a model one
+            path = path.replace("{model}", quote(model, safe=""))
         content = None
         if body is not None:
             content = validation.encode_body(self.spec, body)
             headers["Content-Type"] = "application/json"
         if stream:
-            headers["Accept"] = (
-                "text/event-stream" if self.spec.stream_format == "sse" else "application/x-ndjson"
-            )
+            headers["Accept"] = _STREAM_MEDIA[self.spec.stream_format]
         secrets = self.secrets
         if extra_headers:
             validation.check_headers(
@@ -252,13 +286,14 @@ class ClientConfig:
             retry,
             model,
             secrets,
+            self.sigv4_service is not None,
         )
 
     def chat_call(self, request: CompletionRequest, *, stream: bool) -> HTTPCall:
         validation.check_request(self.spec, request, stream=stream)
         return self._call(
             "POST",
-            self.spec.endpoints.chat,
+            self.spec.endpoints.chat_path(stream=stream),
             self.dialect.build_request(request, self.spec, stream=stream),
             stream=stream,
             model=request.model,

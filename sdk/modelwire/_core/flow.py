@@ -368,8 +368,8 @@ def _missing_version_hint(call: HTTPCall, spec: ProviderSpec) -> str | None:
 
 
 def _json_for_events(spec: ProviderSpec, head: Head) -> bool:
-    """An SSE stream's head that announces a JSON body: no event will come."""
-    if spec.stream_format != "sse":
+    """An SSE or event-stream head that announces a JSON body: no event will come."""
+    if spec.stream_format == "ndjson":
         return False  # NDJSON records are JSON: an error among them is the parser's to read
     media = head.headers.get("content-type", "").partition(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")

@@ -261,6 +261,8 @@ def error_from_response(
         body = decode_body(content)
     body = scrub(body, secrets)
     message, etype, code = error_fields(body)
+    if etype is None:
+        etype = error_type_from(spec, body, headers)
     if message is None:
         text = body if isinstance(body, str) else _json_preview(body)
         message = text.strip()[:500] or f"HTTP {status} with an empty body"
@@ -452,6 +454,17 @@ def parse_rate_limits(headers: Mapping[str, str], now: float | None = None) -> R
 
 
 _RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after")
+
+
+def error_type_from(spec: ProviderSpec, body: Any, headers: Mapping[str, str]) -> str | None:
+    """The error type a body without `type` names elsewhere: AWS's `__type` or the spec's
+    `error_type_header` (each `Name:namespace` or `namespace#Name`: the name alone)."""
+    value = body.get("__type") if isinstance(body, dict) else None
+    if not isinstance(value, str) and spec.error_type_header:
+        value = headers.get(spec.error_type_header.lower()) or headers.get(spec.error_type_header)
+    if not isinstance(value, str) or not value:
+        return None
+    return value.partition(":")[0].rpartition("#")[2] or None
 
 
 def _json_preview(body: Any) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from ..errors import (
 )
 from ..hooks import Hooks
 from ..retries import RetryPolicy
-from ..spec import ProviderSpec, TokenCountSpec
+from ..spec import ProviderSpec, SettingSpec, TokenCountSpec
 from ..types import CompletionRequest, ImagePart, NamedToolChoice, Timeout
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
@@ -139,6 +140,24 @@ def check_api_key(spec: ProviderSpec, api_key: str | None) -> None:
             f"{spec.display_name} needs an API key: pass api_key= or set {spec.auth.env}",
             provider=spec.name,
         )
+
+
+def check_url_setting(spec: ProviderSpec, setting: SettingSpec, value: object) -> str:
+    """A setting that fills the base URL (Bedrock's region): given, and a DNS label."""
+    if value is None or value == "":
+        where = " or set " + " or ".join(setting.envs) if setting.envs else ""
+        raise ConfigurationError(
+            f"{spec.display_name} needs its {setting.name} (part of its URL): pass "
+            f"{setting.name}=...{where}",
+            provider=spec.name,
+        )
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", value):
+        raise ConfigurationError(
+            f"{setting.name}={value!r} is not a valid {setting.name} for {spec.display_name}: "
+            "lower-case letters, digits and '-', such as 'us-east-1'",
+            provider=spec.name,
+        )
+    return value
 
 
 def check_basic_auth(spec: ProviderSpec, headers: Mapping[str, str]) -> None:

@@ -16,6 +16,7 @@ from .._registry import Registry
 if TYPE_CHECKING:
     from .._client import AsyncClient, Client
     from .anthropic import Anthropic, AsyncAnthropic
+    from .bedrock import AsyncBedrock, Bedrock
     from .cerebras import AsyncCerebras, Cerebras
     from .deepseek import AsyncDeepSeek, DeepSeek
     from .fireworks import AsyncFireworks, Fireworks
@@ -40,6 +41,8 @@ __all__ = [
     "client_class",
     "Anthropic",
     "AsyncAnthropic",
+    "Bedrock",
+    "AsyncBedrock",
     "Cerebras",
     "AsyncCerebras",
     "DeepSeek",
@@ -77,6 +80,7 @@ __all__ = [
 # provider name -> (module, sync class, async class)
 PROVIDERS: dict[str, tuple[str, str, str]] = {
     "anthropic": ("anthropic", "Anthropic", "AsyncAnthropic"),
+    "bedrock": ("bedrock", "Bedrock", "AsyncBedrock"),
     "cerebras": ("cerebras", "Cerebras", "AsyncCerebras"),
     "deepseek": ("deepseek", "DeepSeek", "AsyncDeepSeek"),
     "fireworks": ("fireworks", "Fireworks", "AsyncFireworks"),
@@ -101,6 +105,10 @@ client_class = registry.client_class
 
 @overload
 def client(target: Literal["anthropic"], **kwargs: Any) -> Anthropic: ...
+
+
+@overload
+def client(target: Literal["bedrock"], **kwargs: Any) -> Bedrock: ...
 
 
 @overload
@@ -178,6 +186,10 @@ def client(target: str, **kwargs: Any) -> Client:
 
 @overload
 def async_client(target: Literal["anthropic"], **kwargs: Any) -> AsyncAnthropic: ...
+
+
+@overload
+def async_client(target: Literal["bedrock"], **kwargs: Any) -> AsyncBedrock: ...
 
 
 @overload

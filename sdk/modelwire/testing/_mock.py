@@ -160,6 +160,8 @@ class _MockClient:
             "default_headers": default_headers,
             "max_line_bytes": max_line_bytes,
             "hooks": hooks,
+            # a URL's placeholders (Bedrock's region) filled with "mock": nothing is sent
+            "settings": {s.name: "mock" for s in resolved.settings if s.in_base_url},
             "limits": limits,
         }
         self.__dict__["spec"] = resolved  # this instance's spec, read by the client base

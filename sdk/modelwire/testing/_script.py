@@ -98,7 +98,20 @@ class Script:
             return number, self.queue.popleft()
 
     def is_chat(self, request: httpx.Request) -> bool:
-        return request.url.path.endswith(self.spec.endpoints.chat)
+        return self.chat_kind(request) is not None
+
+    def chat_kind(self, request: httpx.Request) -> str | None:
+        """ "chat" or "stream" for a request to the chat or the stream endpoint (a
+        `{model}` in the path matches any model), else None."""
+        path = request.url.path
+        endpoints = self.spec.endpoints
+        for kind, pattern in (("stream", endpoints.stream), ("chat", endpoints.chat)):
+            if pattern is None:
+                continue
+            head, placeholder, tail = pattern.partition("{model}")
+            if path.endswith(pattern) or (placeholder and head in path and path.endswith(tail)):
+                return kind
+        return None
 
     def owner_name(self) -> str:
         return "MockProvider" if self.spec.name == "mock" else f"MockProvider({self.spec.name})"

@@ -61,7 +61,9 @@ class MockServer:
             return self._failure(failure, headers)
         if isinstance(answer, Failure):
             return self._failure(answer, headers)
-        ctx = Context(self.spec, body, bool(body.get("stream")), number)
+        # a stream is asked for in the body, or at a path of its own (Bedrock's)
+        stream = bool(body.get("stream")) or self.script.chat_kind(request) == "stream"
+        ctx = Context(self.spec, body, stream, number)
         return self._reply(answer, ctx, headers)
 
     def _request_id(self, number: int) -> dict[str, str]:

@@ -487,3 +487,19 @@ def test_a_break_before_the_first_content_is_handed_to_the_stream() -> None:
         flow_.send(Broken(timed_out=True, detail="ReadTimeout"))
     outcome: Outcome = done.value.value
     assert outcome.content == ROLE_ONLY and outcome.broken == Broken(True, "ReadTimeout")
+
+
+def test_an_event_stream_answered_with_a_json_error_body_raises_the_servers_error() -> None:
+    from modelwire.providers import bedrock
+
+    body = b'{"message":"The provided model identifier is invalid."}'
+    headers = {
+        "content-type": "application/json",
+        "x-amzn-errortype": "ValidationException:http://internal.amazon.com/coral/",
+    }
+    driver = Driver([(200, headers, [body])])
+    with pytest.raises(BadRequestError) as caught:
+        driver.run(call_flow(make_call(stream=True), bedrock.SPEC, Hooks(), clock=driver.clock))
+    error = caught.value
+    assert error.message == "The provided model identifier is invalid."
+    assert (error.error_type, error.status_code) == ("ValidationException", 200)

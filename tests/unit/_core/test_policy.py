@@ -551,3 +551,30 @@ def test_openai_responses_error_event_is_typed_by_its_code() -> None:
 def test_an_event_that_names_no_known_fault_stays_a_stream_event_error() -> None:
     event = event_error({"error": {"message": "something odd", "type": "weird"}})
     assert policy.error_from_stream_event(openai.SPEC, event, {}) is event
+
+
+# --------------------------------------------------------------------------- AWS error types
+
+
+def test_an_aws_error_type_comes_from_its_header_or_from_type() -> None:
+    from modelwire.providers import bedrock
+
+    spec = bedrock.SPEC
+    header = {"x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/"}
+    error = policy.error_from_response(spec, 429, header, b'{"message": "Too many requests"}')
+    assert type(error) is RateLimitError and error.error_type == "ThrottlingException"
+    assert error.retryable and error.message == "Too many requests"
+    body = b'{"__type": "com.amazon.coral.validate#ValidationException", "message": "bad"}'
+    error = policy.error_from_response(spec, 400, {}, body)
+    assert type(error) is BadRequestError and error.error_type == "ValidationException"
+    error = policy.error_from_response(
+        spec,
+        400,
+        {},
+        b'{"message": "Input is too long for requested model."}',
+        body=None,
+    )
+    assert error.error_type is None  # no type named anywhere: typed by its status alone
+    assert type(error) is BadRequestError
+    # a spec without error_type_header reads no header
+    assert policy.error_type_from(openai.SPEC, {}, header) is None
