@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from ._batch import AsyncBatch, Batch, BatchProgress, BatchResult, async_batch, batch
     from ._client import (
         AsyncBaseClient,
+        AsyncBatches,
         AsyncClient,
         AsyncStreamingResponse,
         BaseClient,
+        Batches,
         Client,
         StreamingResponse,
     )
@@ -62,6 +64,8 @@ _LAZY: dict[str, str] = {
     "StreamingResponse": "._client",
     "AsyncBaseClient": "._client",
     "AsyncStreamingResponse": "._client",
+    "Batches": "._client",
+    "AsyncBatches": "._client",
     "ProviderSpec": ".spec",
     "Limits": ".limits",
     "Limiter": ".limits",
@@ -75,6 +79,10 @@ _LAZY: dict[str, str] = {
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
+        "BatchJob",
+        "BatchJobCounts",
+        "BatchJobResult",
+        "BatchJobStatus",
         "CompletionRequest",
         "CompletionResponse",
         "ContentPart",
@@ -136,6 +144,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "OutputValidationError",
         "ResponseFailedError",
         "CostUnknownError",
+        "BatchTimeoutError",
+        "BatchItemError",
     ),
 }
 for _module, _names in _LAZY_MODULES.items():
@@ -149,6 +159,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncBaseClient",
     "AsyncBatch",
+    "AsyncBatches",
     "AsyncClient",
     "AsyncModelProvider",
     "AsyncStreamingResponse",
@@ -156,8 +167,15 @@ __all__ = [
     "BadRequestError",
     "BaseClient",
     "Batch",
+    "BatchItemError",
+    "BatchJob",
+    "BatchJobCounts",
+    "BatchJobResult",
+    "BatchJobStatus",
     "BatchProgress",
     "BatchResult",
+    "BatchTimeoutError",
+    "Batches",
     "CapabilityError",
     "Client",
     "CompletionRequest",

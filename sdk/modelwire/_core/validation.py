@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from ..errors import (
 )
 from ..hooks import Hooks
 from ..retries import RetryPolicy
-from ..spec import ProviderSpec, TokenCountSpec
+from ..spec import BatchesSpec, ProviderSpec, TokenCountSpec
 from ..types import CompletionRequest, ImagePart, NamedToolChoice, Timeout
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
@@ -705,3 +706,76 @@ def embedding_inputs(
     if not model:
         raise _fail(spec, "no model given: pass model=")
     return items, model
+
+
+# --------------------------------------------------------------------------- provider batches
+
+
+def check_batches(spec: ProviderSpec) -> BatchesSpec:
+    """The provider's batch API, which it must have."""
+    if spec.endpoints.batches is None:
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} has no batch API (client.batches needs an endpoints.batches "
+            "in its spec: OpenAI, the OpenAI Responses API and Anthropic have one); "
+            "modelwire.batch() runs many requests now, at bounded concurrency, with any provider",
+        )
+    return spec.endpoints.batches
+
+
+def check_batch_ids(spec: ProviderSpec, batches: BatchesSpec, custom_ids: Sequence[Any]) -> None:
+    """A batch job's custom ids: some, each a string of the form the provider takes, no
+    two alike, and no more than the provider takes in one job."""
+    if not custom_ids:
+        raise _fail(spec, "a batch job needs at least one request")
+    if batches.max_requests is not None and len(custom_ids) > batches.max_requests:
+        raise _fail(
+            spec,
+            f"{len(custom_ids)} requests are more than the {batches.max_requests} that "
+            f"{spec.display_name} takes in one batch job: split them into several jobs",
+        )
+    seen: set[str] = set()
+    for custom_id in custom_ids:
+        if not isinstance(custom_id, str) or not custom_id:
+            raise _fail(
+                spec, f"a batch request's custom_id must be a non-empty string, not {custom_id!r}"
+            )
+        if batches.custom_id_pattern and not re.fullmatch(batches.custom_id_pattern, custom_id):
+            raise _fail(
+                spec,
+                f"the custom_id {custom_id!r} is not one {spec.display_name} takes: it must "
+                f"match {batches.custom_id_pattern}",
+            )
+        if custom_id in seen:
+            raise _fail(
+                spec, f"the custom_id {custom_id!r} is given to two requests: make each unique"
+            )
+        seen.add(custom_id)
+
+
+def check_batch_request(spec: ProviderSpec, custom_id: str, request: CompletionRequest) -> None:
+    """One request of a batch job: checked as a call is, besides what a job cannot carry."""
+    check_request(spec, request, stream=False)
+    per_call = [
+        name
+        for name in ("extra_headers", "timeout", "max_retries")
+        if getattr(request, name) is not None
+    ]
+    if per_call:
+        raise _fail(
+            spec,
+            f"the batch request {custom_id!r} sets {', '.join(per_call)}, which belong to one "
+            "call, not to a request inside a batch job: set them on the client instead",
+        )
+
+
+def check_poll(spec: ProviderSpec, interval: float, timeout: float) -> None:
+    """`wait()`'s polling: a positive interval and a positive total timeout."""
+    for name, value in (("interval", interval), ("timeout", timeout)):
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise _fail(spec, f"wait({name}={value!r}): give a positive number of seconds")
