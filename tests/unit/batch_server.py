@@ -49,7 +49,7 @@ def _last_text(body: dict[str, Any]) -> str:
     messages = body.get("messages") or body.get("input") or []
     if isinstance(messages, str):
         return messages
-    content = messages[-1]["content"] if messages else ""
+    content = messages[-1].get("content", "") if messages else ""
     if isinstance(content, list):
         return " ".join(str(part.get("text", "")) for part in content)
     return str(content)
