@@ -51,7 +51,7 @@ BatchRequests: TypeAlias = (
 DEFAULT_POLL_INTERVAL = 30.0
 DEFAULT_WAIT_TIMEOUT = 25 * 3600.0
 
-# OpenAI's batch statuses, unified; its metadata's limits (as its document states them)
+# OpenAI's batch statuses, unified
 _FILES_STATUS: dict[str, BatchJobStatus] = {
     "validating": "in_progress",
     "in_progress": "in_progress",
@@ -63,7 +63,6 @@ _FILES_STATUS: dict[str, BatchJobStatus] = {
     "cancelled": "canceled",
 }
 _FILES_ENDED_AT = ("completed_at", "failed_at", "expired_at", "cancelled_at")
-_METADATA_KEYS, _METADATA_KEY_CHARS, _METADATA_VALUE_CHARS = 16, 64, 512
 
 
 class BatchAPI:
@@ -89,18 +88,9 @@ class BatchAPI:
         """Each request's wire body by custom_id, every one checked before anything is
         sent, and the metadata checked against what the provider takes."""
         spec = self._spec
-        if isinstance(requests, Mapping):
-            items = list(requests.items())
-        elif isinstance(requests, (str, bytes)) or not isinstance(requests, Sequence):
-            raise validation._fail(
-                spec,
-                "submit() takes requests by custom_id (a dict) or a list of requests, not "
-                f"{type(requests).__name__}",
-            )
-        else:
-            items = [(f"request-{i}", request) for i, request in enumerate(requests)]
+        items = validation.batch_items(spec, requests)
         validation.check_batch_ids(spec, self.batches, [custom_id for custom_id, _ in items])
-        self._check_metadata(metadata)
+        validation.check_batch_metadata(spec, self.batches, metadata)
         bodies: dict[str, Any] = {}
         config = self._config
         for custom_id, given in items:
@@ -108,32 +98,6 @@ class BatchAPI:
             validation.check_batch_request(spec, custom_id, request)
             bodies[custom_id] = config.dialect.build_request(request, spec, stream=False)
         return bodies
-
-    def _check_metadata(self, metadata: Mapping[str, str] | None) -> None:
-        if not metadata:
-            return
-        spec = self._spec
-        if self.batches.style == "inline":
-            raise validation._fail(
-                spec, f"{spec.display_name}'s batch jobs take no metadata: leave metadata= out"
-            )
-        if len(metadata) > _METADATA_KEYS:
-            raise validation._fail(
-                spec, f"a batch job's metadata takes at most {_METADATA_KEYS} keys"
-            )
-        for key, value in metadata.items():
-            if not isinstance(key, str) or not 0 < len(key) <= _METADATA_KEY_CHARS:
-                raise validation._fail(
-                    spec,
-                    f"the metadata key {key!r} must be a string of 1 to "
-                    f"{_METADATA_KEY_CHARS} characters",
-                )
-            if not isinstance(value, str) or len(value) > _METADATA_VALUE_CHARS:
-                raise validation._fail(
-                    spec,
-                    f"the metadata value of {key!r} must be a string of at most "
-                    f"{_METADATA_VALUE_CHARS} characters",
-                )
 
     def input_file(self, bodies: Mapping[str, Any]) -> bytes:
         """The JSONL input file of the `files` style: one line per request."""
@@ -208,7 +172,7 @@ class BatchAPI:
     def _job_path(self, batch: BatchJob | str) -> str:
         batch_id = batch.id if isinstance(batch, BatchJob) else batch
         if not isinstance(batch_id, str) or not batch_id.strip():
-            raise validation._fail(
+            raise validation.refuse(
                 self._spec, f"give a batch job or its id (a non-empty string), not {batch!r}"
             )
         return f"{self.batches.path}/{quote(batch_id, safe='')}"
@@ -278,7 +242,7 @@ class BatchAPI:
         """The GETs of an ended job's results: OpenAI's output and error files (those it
         has), Anthropic's results. A job that has not ended raises, before any I/O."""
         if not job.ended:
-            raise validation._fail(
+            raise validation.refuse(
                 self._spec,
                 f"the batch job {job.id} has not ended (it is {job.raw_status}): "
                 "wait() for it before reading its results",

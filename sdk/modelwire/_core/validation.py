@@ -723,6 +723,54 @@ def check_batches(spec: ProviderSpec) -> BatchesSpec:
     return spec.endpoints.batches
 
 
+def refuse(spec: ProviderSpec, message: str) -> RequestValidationError:
+    """The error for a request that is wrong as given: `message` says what to change."""
+    return _fail(spec, message)
+
+
+def batch_items(spec: ProviderSpec, requests: Any) -> list[tuple[Any, Any]]:
+    """A batch job's requests as (custom_id, request): by custom_id from a mapping, or
+    numbered `request-0`, `request-1`, ... from a sequence."""
+    if isinstance(requests, Mapping):
+        return list(requests.items())
+    if isinstance(requests, (str, bytes)) or not isinstance(requests, Sequence):
+        raise _fail(
+            spec,
+            "submit() takes requests by custom_id (a dict) or a list of requests, not "
+            f"{type(requests).__name__}",
+        )
+    return [(f"request-{i}", request) for i, request in enumerate(requests)]
+
+
+# a batch job's metadata, as OpenAI's document limits it
+BATCH_METADATA_KEYS, BATCH_METADATA_KEY_CHARS, BATCH_METADATA_VALUE_CHARS = 16, 64, 512
+
+
+def check_batch_metadata(
+    spec: ProviderSpec, batches: BatchesSpec, metadata: Mapping[str, str] | None
+) -> None:
+    """A batch job's labels: only where the provider takes them, within its limits."""
+    if not metadata:
+        return
+    if batches.style == "inline":
+        raise _fail(spec, f"{spec.display_name}'s batch jobs take no metadata: leave metadata= out")
+    if len(metadata) > BATCH_METADATA_KEYS:
+        raise _fail(spec, f"a batch job's metadata takes at most {BATCH_METADATA_KEYS} keys")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not 0 < len(key) <= BATCH_METADATA_KEY_CHARS:
+            raise _fail(
+                spec,
+                f"the metadata key {key!r} must be a string of 1 to "
+                f"{BATCH_METADATA_KEY_CHARS} characters",
+            )
+        if not isinstance(value, str) or len(value) > BATCH_METADATA_VALUE_CHARS:
+            raise _fail(
+                spec,
+                f"the metadata value of {key!r} must be a string of at most "
+                f"{BATCH_METADATA_VALUE_CHARS} characters",
+            )
+
+
 def check_batch_ids(spec: ProviderSpec, batches: BatchesSpec, custom_ids: Sequence[Any]) -> None:
     """A batch job's custom ids: some, each a string of the form the provider takes, no
     two alike, and no more than the provider takes in one job."""
