@@ -329,3 +329,23 @@ def test_the_key_is_in_no_error_the_provider_echoes(mode: str) -> None:
     assert isinstance(error, BatchItemError) and error.status_code == 401
     assert "sk-secret" not in str(error) and "sk-secret" not in json.dumps(error.body)
     assert "sk-secret" not in repr(driver.client.batches._api._config)
+
+
+def test_an_openai_line_with_an_error_and_no_response(mode: str) -> None:
+    job = BatchJob(id="b", provider="openai", status="expired", raw_status="expired")
+    job.error_file_id = "file-errors"
+    line = {
+        "id": "batch_req_1",
+        "custom_id": "late",
+        "response": None,
+        "error": {"code": "batch_expired", "message": "This request could not be executed."},
+    }
+    error = answering("openai", mode, json.dumps(line).encode()).run("results", job)["late"].error
+    assert isinstance(error, BatchItemError)
+    assert error.error_code == "batch_expired" and error.status_code is None
+    assert "could not be executed" in str(error)
+
+
+def test_a_job_that_failed_whole_has_no_results_to_fetch(mode: str) -> None:
+    job = BatchJob(id="b", provider="openai", status="failed", raw_status="failed")
+    assert refusing("openai", mode).run("results", job) == {}
