@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from ._batch import AsyncBatch, Batch, BatchProgress, BatchResult, async_batch, batch
     from ._client import (
         AsyncBaseClient,
+        AsyncBatches,
         AsyncClient,
         AsyncStreamingResponse,
         BaseClient,
+        Batches,
         Client,
         StreamingResponse,
     )
@@ -76,6 +78,8 @@ _LAZY: dict[str, str] = {
     "StreamingResponse": "._client",
     "AsyncBaseClient": "._client",
     "AsyncStreamingResponse": "._client",
+    "Batches": "._client",
+    "AsyncBatches": "._client",
     "ProviderSpec": ".spec",
     "Limits": ".limits",
     "Limiter": ".limits",
@@ -89,6 +93,10 @@ _LAZY: dict[str, str] = {
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
+        "BatchJob",
+        "BatchJobCounts",
+        "BatchJobResult",
+        "BatchJobStatus",
         "CompletionRequest",
         "CompletionResponse",
         "ContentPart",
@@ -153,6 +161,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "OutputValidationError",
         "ResponseFailedError",
         "CostUnknownError",
+        "BatchTimeoutError",
+        "BatchItemError",
     ),
 }
 for _module, _names in _LAZY_MODULES.items():
@@ -166,6 +176,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncBaseClient",
     "AsyncBatch",
+    "AsyncBatches",
     "AsyncClient",
     "AsyncFallback",
     "AsyncFallbackStream",
@@ -175,8 +186,15 @@ __all__ = [
     "BadRequestError",
     "BaseClient",
     "Batch",
+    "BatchItemError",
+    "BatchJob",
+    "BatchJobCounts",
+    "BatchJobResult",
+    "BatchJobStatus",
     "BatchProgress",
     "BatchResult",
+    "BatchTimeoutError",
+    "Batches",
     "CapabilityError",
     "Client",
     "CompletionRequest",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .types import CompletionResponse, FallbackAttempt, RateLimits
+    from .types import BatchJob, CompletionResponse, FallbackAttempt, RateLimits
 
 
 class ProviderError(Exception):
@@ -198,6 +198,26 @@ class APITimeoutError(APIConnectionError):
     response (`Timeout.read`), or past the `total` deadline; the message says which."""
 
     retryable = True
+
+
+# --------------------------------------------------------------------------- provider batches
+
+
+class BatchTimeoutError(ProviderError, TimeoutError):
+    """`client.batches.wait()` gave up: the job had not ended within its `timeout`. The
+    job goes on at the provider; `job` is how it was last seen (wait again, or cancel)."""
+
+    def __init__(self, message: str, *, job: BatchJob, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.job = job
+
+
+class BatchItemError(ProviderError):
+    """One request of a provider's batch job did not succeed (the others are unaffected).
+
+    `error_type` is the provider's error type, or `canceled` / `expired` for a request
+    that never ran; `status_code` is the HTTP status the request got, where the provider
+    says; `body` is the provider's error entry."""
 
 
 # --------------------------------------------------------------------------- mid-stream

@@ -152,6 +152,32 @@ class TokenCountSpec(_Spec):
     from_root: bool = False
 
 
+class BatchesSpec(_Spec):
+    """The provider's own batch API: many requests handed over at once, answered offline.
+
+    `files` (OpenAI's Batch API): the requests go up as a JSONL file (`POST {files}`,
+    purpose `batch`), a batch is made from it (`POST {path}`), and its results are read
+    from its output and error files (`GET {files}/{id}/content`); each line names
+    `line_url`, the chat endpoint as seen from the API's root. `inline` (Anthropic's
+    Message Batches): the requests are the body of `POST {path}`, the results are
+    `GET {path}/{id}/results`. Both: `GET {path}/{id}` and `POST {path}/{id}/cancel`.
+    """
+
+    style: Literal["files", "inline"]
+    path: str
+    files: str | None = None
+    line_url: str | None = None
+    # what the provider takes: the most requests in one job, the form of a custom_id
+    max_requests: int | None = None
+    custom_id_pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _files_named(self) -> BatchesSpec:
+        if self.style == "files" and not (self.files and self.line_url):
+            raise ValueError("batches style 'files' needs `files:` and `line_url:`")
+        return self
+
+
 class EndpointsSpec(_Spec):
     """Paths under the base URL. `{model}` in a path is the model asked for, URL-encoded
     (Bedrock's `/model/{model}/converse`); `stream` is the path of a streamed chat where it
@@ -163,6 +189,8 @@ class EndpointsSpec(_Spec):
     embeddings: str | None = None
     # unset: the provider counts no tokens (count_tokens() raises before any request)
     count_tokens: TokenCountSpec | None = None
+    # unset: the provider has no batch API (client.batches raises before any request)
+    batches: BatchesSpec | None = None
 
     @field_validator("chat", "stream", "models", "embeddings")
     @classmethod

@@ -12,9 +12,13 @@ import builtins
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from .errors import BatchItemError
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 """Who speaks a `Message`."""
@@ -572,3 +576,71 @@ class EmbeddingResponse(_Model):
     embeddings: list[list[float]] | list[list[list[float]]]
     usage: Usage | None = None
     raw: Any = Field(default=None, repr=False)
+
+
+# --------------------------------------------------------------------------- provider batches
+
+BatchJobStatus: TypeAlias = Literal[
+    "in_progress", "canceling", "completed", "failed", "expired", "canceled"
+]
+"""Where a provider's batch job is, the same for every provider (`BatchJob.raw_status`
+keeps the provider's own word): `in_progress` (OpenAI's validating, in_progress and
+finalizing), `canceling`, and the ends: `completed`, `failed` (the whole job, e.g. an
+input file the provider refused), `expired` (not done within the window) and `canceled`."""
+
+BATCH_JOB_ENDS: frozenset[str] = frozenset(("completed", "failed", "expired", "canceled"))
+
+
+class BatchJobCounts(_Model):
+    """How many of a batch job's requests are where. OpenAI reports only `total`,
+    `succeeded` (its `completed`) and `errored` (its `failed`); the rest are processing."""
+
+    total: int = 0
+    processing: int = 0
+    succeeded: int = 0
+    errored: int = 0
+    canceled: int = 0
+    expired: int = 0
+
+
+class BatchJob(_Model):
+    """A batch job handed to the provider (`client.batches.submit()`), as last seen.
+
+    `status` is unified, `raw_status` the provider's own; `ended` is true once the job
+    will change no more and `client.batches.results()` can read it. The times are UTC.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
+
+    id: str
+    provider: str
+    status: BatchJobStatus
+    raw_status: str
+    counts: BatchJobCounts = Field(default_factory=BatchJobCounts)
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+    expires_at: datetime | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    # OpenAI's: the files that hold the results of the succeeded and the failed requests
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    raw: Any = Field(default=None, repr=False)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in BATCH_JOB_ENDS
+
+
+@dataclass(frozen=True, slots=True)
+class BatchJobResult:
+    """One request of a batch job, by the `custom_id` it was submitted under: `response`
+    when it succeeded, else `error` (a `BatchItemError`, also for a request canceled or
+    expired before it ran)."""
+
+    custom_id: str
+    response: CompletionResponse | None = None
+    error: BatchItemError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

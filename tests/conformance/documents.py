@@ -104,20 +104,27 @@ class Operation:
 
     @property
     def body_schema(self) -> dict[str, Any]:
+        return self.schema_of("application/json")
+
+    def schema_of(self, media: str) -> dict[str, Any]:
+        """The request body's schema for one media type (a form's fields for
+        `multipart/form-data`)."""
         body = self.spec.get("requestBody")
         assert body, f"{self.method.upper()} {self.path} in {self.document} takes no body"
-        schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+        assert media in body["content"], f"{self.path} takes no {media} body"
+        schema: dict[str, Any] = body["content"][media]["schema"]
         return schema
 
-    def errors(self, body: Any) -> list[str]:
+    def errors(self, body: Any, media: str = "application/json") -> list[str]:
         """Every way `body` breaks the operation's request schema, and every top-level key
         the schema does not name (most request schemas allow any, the APIs do not)."""
-        validator = _validator(self.document, json.dumps(self.body_schema, sort_keys=True))
+        schema = self.schema_of(media)
+        validator = _validator(self.document, json.dumps(schema, sort_keys=True))
         problems = [
             f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message[:300]}"
             for error in sorted(validator.iter_errors(body), key=lambda e: list(e.path))
         ]
-        known = property_names(self.document, self.body_schema)
+        known = property_names(self.document, schema)
         problems += [f"{key}: not a field of the request" for key in body if key not in known]
         return problems
 

@@ -122,3 +122,22 @@ async def fallbacks(sync: modelwire.OpenAI, other: modelwire.Anthropic) -> None:
     limits = chain.complete(messages=[]).rate_limits
     assert_type(limits.requests.remaining, int | None)
     modelwire.fallback(sync, modelwire.AsyncOpenAI())  # type: ignore[call-overload]
+
+
+def provider_batch_jobs(client: modelwire.OpenAI) -> None:
+    job = client.batches.submit({"a": {"messages": [{"role": "user", "content": "Hi"}]}})
+    assert_type(job, modelwire.BatchJob)
+    assert_type(job.status, modelwire.BatchJobStatus)
+    ended = client.batches.wait(job, interval=1.0, timeout=60.0)
+    for custom_id, result in client.batches.results(ended).items():
+        assert_type(custom_id, str)
+        assert_type(result.response, CompletionResponse[Any] | None)
+        assert_type(result.error, modelwire.BatchItemError | None)
+    client.batches.wait(job, interval="1")  # type: ignore[arg-type]
+    client.batches.results("batch_1")  # type: ignore[arg-type]
+
+
+async def provider_batch_jobs_async(client: modelwire.AsyncAnthropic) -> None:
+    job = await client.batches.submit([modelwire.CompletionRequest(messages=[])])
+    assert_type(await client.batches.cancel(job.id), modelwire.BatchJob)
+    assert_type(await client.batches.get(job), modelwire.BatchJob)

@@ -166,6 +166,14 @@ def test_error_rules() -> None:
         ),
         ({"reasoning": {"wire": "telepathy"}}, r"reasoning.wire: Input should be"),
         ({"reasoning": {"wire": "reasoning_effort"}}, r"needs `efforts:`"),
+        (
+            {"endpoints": {"chat": "/c", "batches": {"style": "files", "path": "/batches"}}},
+            r"batches style 'files' needs `files:` and `line_url:`",
+        ),
+        (
+            {"endpoints": {"chat": "/c", "batches": {"style": "queue", "path": "/b"}}},
+            r"endpoints.batches.style: Input should be 'files' or 'inline'",
+        ),
     ],
 )
 def test_invalid_specs_name_the_key(overrides: dict[str, Any], match: str) -> None:

@@ -1,13 +1,15 @@
 """The sync and async clients: the drivers of the pure call flow in `modelwire._core`."""
 
-from ._async import AsyncBaseClient, AsyncClient, AsyncStreamingResponse
-from ._sync import BaseClient, Client, StreamingResponse
+from ._async import AsyncBaseClient, AsyncBatches, AsyncClient, AsyncStreamingResponse
+from ._sync import BaseClient, Batches, Client, StreamingResponse
 
 __all__ = [
     "AsyncBaseClient",
+    "AsyncBatches",
     "AsyncClient",
     "AsyncStreamingResponse",
     "BaseClient",
+    "Batches",
     "Client",
     "StreamingResponse",
 ]

@@ -9,11 +9,20 @@ means is decided in `modelwire._core`. It is generated from `_async.py` by
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
+from .._core import validation
+from .._core.batches import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    BatchAPI,
+    BatchRequests,
+    next_poll,
+)
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
 from .._core.partial import PartialOutput
@@ -23,6 +32,8 @@ from .._framing import ServerSentEvent
 from ..errors import ConfigurationError, ProviderError, RequestValidationError
 from ..spec import ProviderSpec
 from ..types import (
+    BatchJob,
+    BatchJobResult,
     CompletionRequest,
     CompletionResponse,
     EmbeddingResponse,
@@ -435,6 +446,13 @@ class Client:
             watch.end(embeddings)
         return embeddings
 
+    @property
+    def batches(self) -> Batches:
+        """The provider's own batch API (`submit`, `get`, `wait`, `cancel`, `results`):
+        requests handed over as one job, answered offline within 24 hours at a lower price.
+        A provider without one raises `CapabilityError` here, before any request."""
+        return Batches(self, BatchAPI(self._config))
+
     # ----------------------------------------------------------------- the driver
 
     def _acquire(self, request: CompletionRequest) -> Permit | None:
@@ -513,6 +531,80 @@ class Client:
             if response is not None:
                 response.close()
             raise
+
+
+class Batches:
+    """A client's batch jobs at the provider (`client.batches`): each method is one or a
+    few calls through the client's call flow, with its retries, timeouts and hooks.
+
+    Unlike `modelwire.batch()`, which runs requests now at bounded concurrency, a batch
+    job hands them all to the provider, which answers them offline (within 24 hours, at
+    about half the price); the client-side `limits=` do not apply to it.
+    """
+
+    def __init__(self, client: Client, api: BatchAPI) -> None:
+        self._client = client
+        self._api = api
+
+    def submit(
+        self, requests: BatchRequests, *, metadata: Mapping[str, str] | None = None
+    ) -> BatchJob:
+        """Hands the requests to the provider as one job and returns it (not yet ended).
+
+        `requests`: by custom_id (a dict), or a list (custom ids `request-0`, ...); each a
+        `CompletionRequest` or its fields, checked as `complete()` checks them, all before
+        anything is sent. `metadata`: labels for the job (OpenAI only)."""
+        api = self._api
+        bodies = api.bodies(requests, metadata)
+        file_id = None
+        if api.uploads:
+            outcome, _, _ = self._client._send(api.upload_call(bodies))
+            file_id = api.file_id(outcome.content)
+        outcome, _, _ = self._client._send(api.create_call(bodies, file_id, metadata))
+        return api.job(outcome.content)
+
+    def get(self, batch: BatchJob | str) -> BatchJob:
+        """The job as it is now (one request)."""
+        outcome, _, _ = self._client._send(self._api.get_call(batch))
+        return self._api.job(outcome.content)
+
+    def wait(
+        self,
+        batch: BatchJob | str,
+        *,
+        interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+    ) -> BatchJob:
+        """Looks at the job every `interval` seconds until it has ended, and returns it.
+        Past `timeout` seconds in all, raises `BatchTimeoutError` (with the job as last
+        seen), which leaves the job running at the provider."""
+        self._api.get_call(batch)  # a bad id raises before the first request
+        validation.check_poll(self._client._config.spec, interval, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(batch)
+            if job.ended:
+                return job
+            _sleep(next_poll(job, interval, deadline - time.monotonic()))
+            batch = job
+
+    def cancel(self, batch: BatchJob | str) -> BatchJob:
+        """Asks the provider to stop the job; returns it, canceling (or already ended).
+        Requests already answered keep their results."""
+        outcome, _, _ = self._client._send(self._api.cancel_call(batch))
+        return self._api.job(outcome.content)
+
+    def results(self, batch: BatchJob) -> dict[str, BatchJobResult]:
+        """Each request's result by custom_id, for an ended job (`wait()` returns one): a
+        `CompletionResponse` or a `BatchItemError`. A job not ended raises
+        `RequestValidationError` before any request."""
+        results: dict[str, BatchJobResult] = {}
+        for call in self._api.results_calls(batch):
+            outcome, _, _ = self._client._send(call)
+            results.update(
+                (result.custom_id, result) for result in self._api.results(outcome.content)
+            )
+        return results
 
 
 BaseClient = Client  # the name of 0.1

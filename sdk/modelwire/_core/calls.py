@@ -244,6 +244,7 @@ class ClientConfig:
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        content_type: str = "application/json",
     ) -> HTTPCall:
         headers = Headers(self.headers)
         headers.update(auth_headers(self.spec, self.api_key))
@@ -252,8 +253,9 @@ class ClientConfig:
             path = path.replace("{model}", quote(model, safe=""))
         content = None
         if body is not None:
-            content = validation.encode_body(self.spec, body)
-            headers["Content-Type"] = "application/json"
+            # bytes are a body made already (a multipart form); anything else is JSON
+            content = body if isinstance(body, bytes) else validation.encode_body(self.spec, body)
+            headers["Content-Type"] = content_type
         if stream:
             headers["Accept"] = _STREAM_MEDIA[self.spec.stream_format]
         secrets = self.secrets
@@ -288,6 +290,13 @@ class ClientConfig:
             secrets,
             self.sigv4_service is not None,
         )
+
+    def plan(
+        self, method: str, path: str, body: Any = None, content_type: str = "application/json"
+    ) -> HTTPCall:
+        """A call with the client's headers, timeouts and retries, for the provider's APIs
+        besides chat (its batch API): `body` is sent as JSON, or as it is when bytes."""
+        return self._call(method, path, body, content_type=content_type)
 
     def chat_call(self, request: CompletionRequest, *, stream: bool) -> HTTPCall:
         validation.check_request(self.spec, request, stream=stream)

@@ -30,7 +30,7 @@ from ..errors import (
 )
 from ..hooks import Hooks
 from ..retries import RetryPolicy
-from ..spec import ProviderSpec, SettingSpec, TokenCountSpec
+from ..spec import BatchesSpec, ProviderSpec, SettingSpec, TokenCountSpec
 from ..types import CompletionRequest, ImagePart, NamedToolChoice, Timeout
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
@@ -724,3 +724,124 @@ def embedding_inputs(
     if not model:
         raise _fail(spec, "no model given: pass model=")
     return items, model
+
+
+# --------------------------------------------------------------------------- provider batches
+
+
+def check_batches(spec: ProviderSpec) -> BatchesSpec:
+    """The provider's batch API, which it must have."""
+    if spec.endpoints.batches is None:
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} has no batch API (client.batches needs an endpoints.batches "
+            "in its spec: OpenAI, the OpenAI Responses API and Anthropic have one); "
+            "modelwire.batch() runs many requests now, at bounded concurrency, with any provider",
+        )
+    return spec.endpoints.batches
+
+
+def refuse(spec: ProviderSpec, message: str) -> RequestValidationError:
+    """The error for a request that is wrong as given: `message` says what to change."""
+    return _fail(spec, message)
+
+
+def batch_items(spec: ProviderSpec, requests: Any) -> list[tuple[Any, Any]]:
+    """A batch job's requests as (custom_id, request): by custom_id from a mapping, or
+    numbered `request-0`, `request-1`, ... from a sequence."""
+    if isinstance(requests, Mapping):
+        return list(requests.items())
+    if isinstance(requests, (str, bytes)) or not isinstance(requests, Sequence):
+        raise _fail(
+            spec,
+            "submit() takes requests by custom_id (a dict) or a list of requests, not "
+            f"{type(requests).__name__}",
+        )
+    return [(f"request-{i}", request) for i, request in enumerate(requests)]
+
+
+# a batch job's metadata, as OpenAI's document limits it
+BATCH_METADATA_KEYS, BATCH_METADATA_KEY_CHARS, BATCH_METADATA_VALUE_CHARS = 16, 64, 512
+
+
+def check_batch_metadata(
+    spec: ProviderSpec, batches: BatchesSpec, metadata: Mapping[str, str] | None
+) -> None:
+    """A batch job's labels: only where the provider takes them, within its limits."""
+    if not metadata:
+        return
+    if batches.style == "inline":
+        raise _fail(spec, f"{spec.display_name}'s batch jobs take no metadata: leave metadata= out")
+    if len(metadata) > BATCH_METADATA_KEYS:
+        raise _fail(spec, f"a batch job's metadata takes at most {BATCH_METADATA_KEYS} keys")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not 0 < len(key) <= BATCH_METADATA_KEY_CHARS:
+            raise _fail(
+                spec,
+                f"the metadata key {key!r} must be a string of 1 to "
+                f"{BATCH_METADATA_KEY_CHARS} characters",
+            )
+        if not isinstance(value, str) or len(value) > BATCH_METADATA_VALUE_CHARS:
+            raise _fail(
+                spec,
+                f"the metadata value of {key!r} must be a string of at most "
+                f"{BATCH_METADATA_VALUE_CHARS} characters",
+            )
+
+
+def check_batch_ids(spec: ProviderSpec, batches: BatchesSpec, custom_ids: Sequence[Any]) -> None:
+    """A batch job's custom ids: some, each a string of the form the provider takes, no
+    two alike, and no more than the provider takes in one job."""
+    if not custom_ids:
+        raise _fail(spec, "a batch job needs at least one request")
+    if batches.max_requests is not None and len(custom_ids) > batches.max_requests:
+        raise _fail(
+            spec,
+            f"{len(custom_ids)} requests are more than the {batches.max_requests} that "
+            f"{spec.display_name} takes in one batch job: split them into several jobs",
+        )
+    seen: set[str] = set()
+    for custom_id in custom_ids:
+        if not isinstance(custom_id, str) or not custom_id:
+            raise _fail(
+                spec, f"a batch request's custom_id must be a non-empty string, not {custom_id!r}"
+            )
+        if batches.custom_id_pattern and not re.fullmatch(batches.custom_id_pattern, custom_id):
+            raise _fail(
+                spec,
+                f"the custom_id {custom_id!r} is not one {spec.display_name} takes: it must "
+                f"match {batches.custom_id_pattern}",
+            )
+        if custom_id in seen:
+            raise _fail(
+                spec, f"the custom_id {custom_id!r} is given to two requests: make each unique"
+            )
+        seen.add(custom_id)
+
+
+def check_batch_request(spec: ProviderSpec, custom_id: str, request: CompletionRequest) -> None:
+    """One request of a batch job: checked as a call is, besides what a job cannot carry."""
+    check_request(spec, request, stream=False)
+    per_call = [
+        name
+        for name in ("extra_headers", "timeout", "max_retries")
+        if getattr(request, name) is not None
+    ]
+    if per_call:
+        raise _fail(
+            spec,
+            f"the batch request {custom_id!r} sets {', '.join(per_call)}, which belong to one "
+            "call, not to a request inside a batch job: set them on the client instead",
+        )
+
+
+def check_poll(spec: ProviderSpec, interval: float, timeout: float) -> None:
+    """`wait()`'s polling: a positive interval and a positive total timeout."""
+    for name, value in (("interval", interval), ("timeout", timeout)):
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise _fail(spec, f"wait({name}={value!r}): give a positive number of seconds")

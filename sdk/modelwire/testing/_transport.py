@@ -3,7 +3,8 @@
 `MockServer.respond()` answers each request: a chat request with the next scripted answer,
 written by the writer of the spec's dialect (`_render`) and framed as the provider frames
 it (status, headers, a stream cut short); the models and embeddings endpoints without the
-script, and the token-counting endpoint with a count of the body's words. The answer is a
+script, the token-counting endpoint with a count of the body's words, and a batch API
+(`_batches`) with the script's answers. The answer is a
 `Planned` response, which `SyncTransport` / `AsyncTransport` play back to httpx piece by
 piece, with the scripted delays, read timeouts and broken connections that the client's
 real error handling then sees.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ._batches import MockBatchAPI
 from ._render import Context, Renderer
 from ._script import Call, Failure, Reply, Script
 
@@ -41,10 +43,19 @@ class MockServer:
         self.script = script
         self.spec = script.spec
         self.renderer = Renderer(script.spec.dialect)
+        batches = script.spec.endpoints.batches
+        self.batch_api = MockBatchAPI(self, batches) if batches is not None else None
 
     def respond(self, request: httpx.Request) -> Planned:
         path = request.url.path
         endpoints = self.spec.endpoints
+        if self.batch_api is not None and self.batch_api.handles(request):
+            number, _ = self.script.take(request, {})  # recorded, and answered without the script
+            status, answer = self.batch_api.respond(request)
+            if isinstance(answer, bytes):
+                headers = {**self._request_id(number), "content-type": "application/octet-stream"}
+                return Planned(status, headers, [(0.0, answer)])
+            return self._json(status, json.dumps(answer).encode(), self._request_id(number))
         body = json.loads(request.content) if request.content else {}
         number, answer = self.script.take(request, body)
         headers = self._request_id(number)

@@ -525,3 +525,63 @@ def test_a_stream_cut_short_raises_with_what_arrived() -> None:
         seen.extend(stream.partial_objects())
     assert seen and seen[-1].name == "Lisbon" and seen[-1] != LISBON
     assert info.value.partial is not None and info.value.partial.content.startswith('{"name"')
+
+
+# ----------------------------------------------------------------------------- batch jobs: wait()
+
+
+def _waiting(style: str, mode: str, ends_after: int) -> tuple[Any, Any]:
+    from tests.unit.batch_server import BatchServer
+
+    server = BatchServer(style, ends_after=ends_after)
+    names = {"openai": "OpenAI", "anthropic": "Anthropic"}
+    cls = getattr(modelwire, ("Async" if mode == "async" else "") + names[style])
+    return server, server.client(cls)
+
+
+def _run(mode: str, value: Any) -> Any:
+    return asyncio.run(value) if mode == "async" else value
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("style", ["openai", "anthropic"])
+def test_batches_wait_polls_at_its_interval_until_the_job_ends(style: str, mode: str) -> None:
+    import time
+
+    server, client = _waiting(style, mode, ends_after=4)
+    job = _run(mode, client.batches.submit([{"messages": [{"role": "user", "content": "x"}]}]))
+    started = time.monotonic()
+    ended = _run(mode, client.batches.wait(job, interval=0.05, timeout=5))
+    elapsed = time.monotonic() - started
+    assert ended.ended and server.polls[job.id] == 4
+    assert 0.15 <= elapsed < 2  # three sleeps of the interval between four looks
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_batches_wait_gives_up_at_its_timeout_with_the_job_as_last_seen(mode: str) -> None:
+    import time
+
+    server, client = _waiting("anthropic", mode, ends_after=10**9)
+    job = _run(mode, client.batches.submit([{"messages": [{"role": "user", "content": "x"}]}]))
+    started = time.monotonic()
+    with pytest.raises(modelwire.BatchTimeoutError, match="had not ended in time") as raised:
+        _run(mode, client.batches.wait(job.id, interval=0.02, timeout=0.15))
+    elapsed = time.monotonic() - started
+    assert 0.15 <= elapsed < 1  # the last sleep is cut to what remains
+    assert isinstance(raised.value, TimeoutError)
+    assert raised.value.job.id == job.id and raised.value.job.status == "in_progress"
+    assert 3 <= server.polls[job.id] <= 10
+    assert server.canceled == set()  # the job goes on at the provider
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize(
+    "poll", [{"interval": 0}, {"interval": -1}, {"timeout": 0}, {"timeout": float("inf")}]
+)
+def test_batches_wait_refuses_a_bad_interval_or_timeout_before_any_request(
+    poll: dict[str, float], mode: str
+) -> None:
+    server, client = _waiting("openai", mode, ends_after=1)
+    with pytest.raises(modelwire.RequestValidationError, match="positive number of seconds"):
+        _run(mode, client.batches.wait("batch_1", **poll))
+    assert server.requests == []

@@ -28,6 +28,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "from ._lifecycle import sync_mend_pool, sync_release",
     ),
     r"\bAsyncClient\b": ("httpx.AsyncClient(", "httpx.Client("),
+    r"\bAsyncBatches\b": ("-> AsyncBatches:", "-> Batches:"),
     r"\b(acquire|settle)_async\b": (
         "await limiter.acquire_async(key, request); await permit.settle_async(usage)",
         "await limiter.acquire(key, request); await permit.settle(usage)",

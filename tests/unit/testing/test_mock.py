@@ -4,6 +4,7 @@ whose answers go through the real decoder, parsers, accumulator, error mapping a
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import modelwire
@@ -296,3 +297,51 @@ async def test_a_bedrock_mock_streams_to_the_async_client() -> None:
     async with stream:
         response = await stream.accumulate()
     assert response.content == "async hello" and response.finish_reason == "stop"
+
+
+# ----------------------------------------------------------------------------- batch jobs
+
+
+@pytest.mark.parametrize("provider", ["openai", "openai_responses", "anthropic"])
+def test_a_mock_batch_job_answers_each_request_from_the_script(provider: str) -> None:
+    from modelwire import BatchItemError
+
+    mock = MockProvider(provider).reply("4").fail(429, message="slow down").reply("6")
+    questions = {"a": "2 + 2?", "b": "?", "c": "3 + 3?"}
+    requests = {k: {"messages": [{"role": "user", "content": q}]} for k, q in questions.items()}
+    job = mock.batches.submit(requests)
+    assert job.status == "in_progress" and mock.pending == 0
+    # each request reached the script as the same call sent alone would
+    sent = [json.dumps(r.get("messages") or r["input"]) for r in mock.requests]
+    assert [q in text for q, text in zip(questions.values(), sent, strict=True)] == [True] * 3
+    ended = mock.batches.wait(job, interval=0.001, timeout=1)
+    assert ended.status == "completed"
+    assert (ended.counts.succeeded, ended.counts.errored) == (2, 1)
+    results = mock.batches.results(ended)
+    assert {k: r.response.content for k, r in results.items() if r.response} == {"a": "4", "c": "6"}
+    error = results["b"].error
+    assert isinstance(error, BatchItemError) and "slow down" in str(error)
+
+
+def test_an_async_mock_batch_job_can_be_canceled() -> None:
+    async def main() -> None:
+        async with AsyncMockProvider("anthropic") as mock:
+            mock.reply("never read")
+            job = await mock.batches.submit([{"messages": [{"role": "user", "content": "x"}]}])
+            canceling = await mock.batches.cancel(job)
+            assert canceling.status == "canceling"
+            ended = await mock.batches.wait(job, interval=0.001, timeout=1)
+            assert ended.status == "canceled"
+            (result,) = (await mock.batches.results(ended)).values()
+            assert result.error is not None and result.error.error_type == "canceled"
+
+    asyncio.run(main())
+
+
+def test_a_mock_without_a_batch_api_refuses_before_sending() -> None:
+    from modelwire import CapabilityError
+
+    mock = MockProvider()  # the "mock" provider's spec has no batch API
+    with pytest.raises(CapabilityError, match="no batch API"):
+        mock.batches.submit([{"messages": [{"role": "user", "content": "x"}]}])
+    assert mock.http_requests == []
