@@ -15,6 +15,7 @@ import pytest
 from modelwire import (
     CapabilityError,
     ConfigurationError,
+    DocumentPart,
     ImagePart,
     InsecureTransportError,
     RequestValidationError,
@@ -736,3 +737,62 @@ def test_anthropic_thinking_with_what_it_allows() -> None:
     check(spec, **ANTHROPIC, tools=[{"name": "f"}], tool_choice="required", temperature=0.2)()
     # with no max_tokens given, the dialect raises it above the budget: nothing to refuse
     check(spec, model="claude-sonnet-4-5", options=THINKING)()
+
+
+PDF_BY_BYTES = Message.user([DocumentPart.from_bytes(b"%PDF-1")])
+PDF_BY_URL = Message.user([DocumentPart(url="https://x.test/a.pdf")])
+TEXT_DOCUMENT = Message.user([DocumentPart.from_text("notes")])
+
+
+def test_documents_to_a_provider_without_documents() -> None:
+    spec = make_spec()  # a spec that does not say it takes documents takes none
+    for message in (PDF_BY_BYTES, TEXT_DOCUMENT):
+        fails(
+            CapabilityError,
+            r"messages\[0\] has a document, and Acme takes no documents: send its text as a "
+            r"TextPart instead",
+            check(spec, messages=[message]),
+            spec,
+        )
+
+
+def test_documents_by_url_only_where_the_provider_fetches_them() -> None:
+    takes_bytes = make_spec(capabilities={"documents": True})
+    check(takes_bytes, messages=[PDF_BY_BYTES, Message.assistant("ok"), TEXT_DOCUMENT])()
+    fails(
+        CapabilityError,
+        r"messages\[0\] gives a document by URL, and Acme cannot fetch documents: download it "
+        r"and pass its bytes, e.g. DocumentPart.from_bytes\(data\)",
+        check(takes_bytes, messages=[PDF_BY_URL]),
+        takes_bytes,
+    )
+    fetches = make_spec(capabilities={"documents": True, "document_urls": True})
+    check(fetches, messages=[PDF_BY_URL])()
+    # no API fetches plain text
+    fails(
+        CapabilityError,
+        r"gives a plain-text document by URL, which no API fetches: pass its text",
+        check(
+            fetches,
+            messages=[
+                Message.user([DocumentPart(url="https://x.test/a.txt", media_type="text/plain")])
+            ],
+        ),
+        fetches,
+    )
+
+
+def test_a_document_only_in_a_user_message() -> None:
+    spec = make_spec(capabilities={"documents": True})
+    fails(
+        RequestValidationError,
+        r"messages\[0\] has a document in a system message: give it in a user message",
+        check(
+            spec,
+            messages=[
+                Message(role="system", content=[DocumentPart.from_text("x")]),
+                Message.user("hi"),
+            ],
+        ),
+        spec,
+    )
