@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from .types import CompletionRequest, CompletionResponse
 
 if TYPE_CHECKING:
-    from ._client import AsyncStreamingResponse, StreamingResponse
+    from ._client import AsyncStreamOpening, StreamingResponse
 
 
 @runtime_checkable
@@ -22,4 +22,5 @@ class ModelProvider(Protocol):
 class AsyncModelProvider(Protocol):
     async def complete(self, request: CompletionRequest, /) -> CompletionResponse: ...
 
-    async def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamingResponse: ...
+    # not a coroutine: what it returns is awaited, or used as `async with`
+    def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamOpening: ...

@@ -78,6 +78,10 @@ class InsecureTransportError(RequestValidationError):
     """A key would have been sent over plain http to a host that is not loopback."""
 
 
+class ClientClosedError(ProviderError, RuntimeError):
+    """A call on a client that was closed; nothing was sent."""
+
+
 class ConfigurationError(ProviderError):
     """The client is misconfigured (e.g. a missing API key)."""
 

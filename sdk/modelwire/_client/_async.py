@@ -16,7 +16,7 @@ from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
 from .._core.stream import StreamState
 from .._framing import ServerSentEvent
-from ..errors import ConfigurationError, ProviderError
+from ..errors import ClientClosedError, ConfigurationError, ProviderError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -28,6 +28,8 @@ from ..types import (
 from ._lifecycle import async_mend_pool, async_release
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Generator  # async only
+
     import httpx
     from typing_extensions import Self, Unpack
 else:
@@ -137,6 +139,39 @@ class AsyncStreamingResponse:
                 yield chunk.content
 
 
+# async only: begin (the sync client's stream_completion returns its stream at once)
+class AsyncStreamOpening:
+    """What `AsyncClient.stream_completion()` returns: await it for the stream, or use it
+    as `async with client.stream_completion(...) as stream:`, which opens the stream and
+    closes it at the end of the block (as httpx's `client.stream()` does). The request is
+    sent only then, so an opening never used sends nothing."""
+
+    def __init__(
+        self, open_stream: Callable[[], Coroutine[Any, Any, AsyncStreamingResponse]]
+    ) -> None:
+        self._open_stream = open_stream
+        self._stream: AsyncStreamingResponse | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncStreamingResponse]:
+        return self._open_stream().__await__()
+
+    async def __aenter__(self) -> AsyncStreamingResponse:
+        self._stream = await self._open_stream()
+        return self._stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+
+# async only: end
+
+
 async def _chunks(
     response: httpx.Response, state: StreamState
 ) -> AsyncGenerator[StreamingChunk, None]:
@@ -240,10 +275,15 @@ class AsyncClient:
         response.attempts = outcome.attempts
         return response
 
-    async def stream_completion(
+    def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> AsyncStreamOpening:
+        """A stream, open once the response head has arrived; HTTP errors raise there."""
+        return AsyncStreamOpening(lambda: self._open_stream(request, fields))
+
+    async def _open_stream(
+        self, request: CompletionRequest | Mapping[str, Any] | None, fields: Mapping[str, Any]
     ) -> AsyncStreamingResponse:
-        """Returns once the response head has arrived; HTTP errors raise here."""
         config = self._config
         prepared = config.request(request, fields)
         outcome, response = await self._send(config.chat_call(prepared, stream=True))
@@ -280,6 +320,12 @@ class AsyncClient:
     async def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
         the good response (a stream's left open); any exception closes what is open."""
+        if self._http.is_closed:  # else httpx's RuntimeError, which names no fix
+            raise ClientClosedError(
+                f"this {type(self).__name__} was closed (close(), or the end of its `with` "
+                "block): make a new client, or close it after its last call",
+                provider=self._config.spec.name,
+            )
         flow = call_flow(call, self._config.spec, self._config.hooks)
         response: httpx.Response | None = None
         body: AsyncIterator[bytes] | None = None

@@ -18,7 +18,7 @@ from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
 from .._core.stream import StreamState
 from .._framing import ServerSentEvent
-from ..errors import ConfigurationError, ProviderError
+from ..errors import ClientClosedError, ConfigurationError, ProviderError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -243,7 +243,12 @@ class Client:
     def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
     ) -> StreamingResponse:
-        """Returns once the response head has arrived; HTTP errors raise here."""
+        """A stream, open once the response head has arrived; HTTP errors raise there."""
+        return self._open_stream(request, fields)
+
+    def _open_stream(
+        self, request: CompletionRequest | Mapping[str, Any] | None, fields: Mapping[str, Any]
+    ) -> StreamingResponse:
         config = self._config
         prepared = config.request(request, fields)
         outcome, response = self._send(config.chat_call(prepared, stream=True))
@@ -280,6 +285,12 @@ class Client:
     def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
         the good response (a stream's left open); any exception closes what is open."""
+        if self._http.is_closed:  # else httpx's RuntimeError, which names no fix
+            raise ClientClosedError(
+                f"this {type(self).__name__} was closed (close(), or the end of its `with` "
+                "block): make a new client, or close it after its last call",
+                provider=self._config.spec.name,
+            )
         flow = call_flow(call, self._config.spec, self._config.hooks)
         response: httpx.Response | None = None
         body: Iterator[bytes] | None = None

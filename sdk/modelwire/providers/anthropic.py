@@ -14,7 +14,7 @@ from ..types import RequestFields
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._client import AsyncStreamingResponse, StreamingResponse
+    from .._client import AsyncStreamOpening, StreamingResponse
     from ..types import CompletionResponse, RequestInput
 
 __all__ = ["SPEC", "Anthropic", "AsyncAnthropic", "AnthropicFields"]
@@ -62,6 +62,6 @@ class AsyncAnthropic(AsyncClient):
             self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
         ) -> CompletionResponse: ...
 
-        async def stream_completion(  # type: ignore[override]
+        def stream_completion(  # type: ignore[override]
             self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamOpening: ...

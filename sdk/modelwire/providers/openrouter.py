@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Unpack
 
-    from .._client import AsyncStreamingResponse, StreamingResponse
+    from .._client import AsyncStreamOpening, StreamingResponse
     from ..types import CompletionResponse, RequestInput
 
 __all__ = ["SPEC", "OpenRouter", "AsyncOpenRouter", "OpenRouterFields", "OpenRouterSettings"]
@@ -93,6 +93,6 @@ class AsyncOpenRouter(AsyncClient):
             self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
         ) -> CompletionResponse: ...
 
-        async def stream_completion(  # type: ignore[override]
+        def stream_completion(  # type: ignore[override]
             self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamOpening: ...

@@ -14,7 +14,7 @@ from ..types import RequestFields
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._client import AsyncStreamingResponse, StreamingResponse
+    from .._client import AsyncStreamOpening, StreamingResponse
     from ..types import CompletionResponse, RequestInput
 
 __all__ = ["SPEC", "Together", "AsyncTogether", "TogetherFields"]
@@ -68,6 +68,6 @@ class AsyncTogether(AsyncClient):
             self, request: RequestInput = None, /, **fields: Unpack[TogetherFields]
         ) -> CompletionResponse: ...
 
-        async def stream_completion(  # type: ignore[override]
+        def stream_completion(  # type: ignore[override]
             self, request: RequestInput = None, /, **fields: Unpack[TogetherFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamOpening: ...

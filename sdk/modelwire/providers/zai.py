@@ -14,7 +14,7 @@ from ..types import RequestFields
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._client import AsyncStreamingResponse, StreamingResponse
+    from .._client import AsyncStreamOpening, StreamingResponse
     from ..types import CompletionResponse, RequestInput
 
 __all__ = ["SPEC", "ZAI", "AsyncZAI", "ZAIFields"]
@@ -66,6 +66,6 @@ class AsyncZAI(AsyncClient):
             self, request: RequestInput = None, /, **fields: Unpack[ZAIFields]
         ) -> CompletionResponse: ...
 
-        async def stream_completion(  # type: ignore[override]
+        def stream_completion(  # type: ignore[override]
             self, request: RequestInput = None, /, **fields: Unpack[ZAIFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamOpening: ...
