@@ -457,7 +457,7 @@ def _check_documents(
         raise _unsupported(
             spec,
             f"{where} has a document, and {spec.display_name} takes no documents: send its "
-            "text as a TextPart instead (a PDF's text extracted first)",
+            "text as text instead (a PDF's extracted first)",
         )
     if role != "user":
         raise _fail(spec, f"{where} has a document in a {role} message: give it in a user message")

@@ -749,8 +749,8 @@ def test_documents_to_a_provider_without_documents() -> None:
     for message in (PDF_BY_BYTES, TEXT_DOCUMENT):
         fails(
             CapabilityError,
-            r"messages\[0\] has a document, and Acme takes no documents: send its text as a "
-            r"TextPart instead",
+            r"messages\[0\] has a document, and Acme takes no documents: send its text as "
+            r"text instead",
             check(spec, messages=[message]),
             spec,
         )
