@@ -490,16 +490,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
 
+# What the installed generator (the `modelwire_codegen` the wheel ships) imports, by
+# distribution: `pip install "modelwire[generate]"` brings them all. It runs in a child
+# process, so that modelwire itself never imports it.
+GENERATOR_NEEDS = {"jinja2": "jinja2", "yaml": "pyyaml", "ruff": "ruff"}
+GENERATE_EXTRA = 'pip install "modelwire[generate]"'
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Runs the generator of a source checkout (it is not part of the installed package)."""
-    command = [sys.executable, "-m", "codegen", "--spec-dir", args.spec_dir, "--out", args.out]
+    """In a source checkout (`--root`), its own generator regenerates the package; else the
+    installed one writes the clients of a user's specs as a package of their own."""
+    from importlib.util import find_spec
+
+    root = Path(args.root)
+    if (root / "codegen" / "__main__.py").is_file():
+        command = [sys.executable, "-m", "codegen"]
+        command += ["--spec-dir", args.spec_dir or "spec", "--out", args.out or "sdk/modelwire"]
+        if args.no_wire:
+            command.append("--no-wire")
+    else:
+        if find_spec("modelwire_codegen") is None:  # e.g. an editable install of a checkout
+            return _usage(
+                f"no source checkout at {root.resolve()} (--root), and this modelwire was "
+                "installed without its generator: run it in the checkout, or install "
+                "modelwire from its wheel"
+            )
+        missing = [dist for module, dist in GENERATOR_NEEDS.items() if find_spec(module) is None]
+        if missing:
+            return _usage(
+                f"modelwire generate needs its extra ({', '.join(missing)} missing): "
+                f"{GENERATE_EXTRA}"
+            )
+        if not (args.spec_dir and args.out):
+            return _usage(
+                f"no source checkout at {root.resolve()}: give --spec-dir (a folder of provider "
+                "YAML files) and --out (the package folder to write their clients to)"
+            )
+        command = [sys.executable, "-m", "modelwire_codegen", "--standalone"]
+        command += ["--spec-dir", args.spec_dir, "--out", args.out]
     if args.check:
         command.append("--check")
-    if args.no_wire:
-        command.append("--no-wire")
     try:
-        return subprocess.call(command, cwd=args.root)
-    except FileNotFoundError as exc:
+        return subprocess.call(command, cwd=root if command[2] == "codegen" else None)
+    except OSError as exc:
         return _usage(f"cannot run the generator: {exc}")
 
 
@@ -562,12 +595,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-file", help="where the server's output goes (default: a temp file)")
     serve.set_defaults(func=cmd_serve)
 
-    generate = sub.add_parser("generate", help="regenerate clients from a spec folder")
-    generate.add_argument("--root", default=".", help="the source checkout (default: .)")
-    generate.add_argument("--spec-dir", default="spec")
-    generate.add_argument("--out", default="sdk/modelwire")
+    generate = sub.add_parser(
+        "generate",
+        help="generate typed clients from provider specs (needs modelwire[generate])",
+    )
+    generate.add_argument(
+        "--root", default=".", help="a source checkout to regenerate (default: ., if it is one)"
+    )
+    generate.add_argument(
+        "--spec-dir", help="the provider YAML files (default in a checkout: spec)"
+    )
+    generate.add_argument(
+        "--out", help="the package folder to write (default in a checkout: sdk/modelwire)"
+    )
     generate.add_argument("--check", action="store_true", help="fail if the output is stale")
-    generate.add_argument("--no-wire", action="store_true", help="skip the wire models")
+    generate.add_argument(
+        "--no-wire", action="store_true", help="in a checkout: skip the wire models"
+    )
     generate.set_defaults(func=cmd_generate)
     return parser
 

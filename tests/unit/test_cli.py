@@ -333,8 +333,37 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 def test_generate_without_a_checkout_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # an editable install of a checkout has no installed generator: it says where to run
     assert main(["generate", "--root", str(tmp_path / "nowhere")]) == EXIT_USAGE
-    assert "modelwire: cannot run the generator:" in capsys.readouterr().err
+    assert "installed without its generator: run it in the checkout" in capsys.readouterr().err
+
+
+def test_generate_without_its_extra_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    found = importlib.util.find_spec
+    absent = {"jinja2", "ruff"}
+
+    def find_spec(name: str, package: str | None = None) -> Any:
+        if name == "modelwire_codegen":  # as the wheel ships it
+            return found("codegen")
+        return None if name in absent else found(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.chdir(tmp_path)  # no checkout here
+    args = ["generate", "--spec-dir", "specs", "--out", "clients"]
+    assert main(args) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        "modelwire: modelwire generate needs its extra (jinja2, ruff missing): "
+        'pip install "modelwire[generate]"\n'
+    )
+    absent.clear()
+    assert main(["generate"]) == EXIT_USAGE
+    assert "give --spec-dir (a folder of provider YAML files) and --out" in (
+        capsys.readouterr().err
+    )
 
 
 def test_chunk_json_of_tool_calls_and_reasoning() -> None:
