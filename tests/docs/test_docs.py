@@ -43,6 +43,8 @@ PAGES = [
     "index.md",
     "quickstart.md",
     "streaming.md",
+    "messages.md",
+    "cli.md",
     "errors.md",
     "tools-and-structured-output.md",
     "spec-format.md",
