@@ -7,10 +7,12 @@ import io
 import json
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -590,12 +592,10 @@ sys.exit(code)
 """
 
 
-def _read_until(fd: int, wanted: bytes, seen: bytearray, timeout: float = 20.0) -> None:
-    import select
-    import time
-
-    end = time.monotonic() + timeout
-    while wanted not in seen:
+def _read_until(fd: int, wanted: bytes, seen: bytearray, after: bytes = b"") -> None:
+    """Reads the terminal into `seen` until `wanted` shows (after the text `after`)."""
+    end = time.monotonic() + 20.0
+    while wanted not in seen[seen.find(after) + len(after) if after else 0 :]:
         left = end - time.monotonic()
         assert left > 0, f"no {wanted!r} in {bytes(seen)[-400:]!r}"
         ready, _, _ = select.select([fd], [], [], left)
@@ -604,8 +604,7 @@ def _read_until(fd: int, wanted: bytes, seen: bytearray, timeout: float = 20.0) 
                 data = os.read(fd, 4096)
             except OSError:  # the child closed the terminal
                 data = b""
-            if not data:
-                assert wanted in seen, f"no {wanted!r} in {bytes(seen)[-400:]!r}"
+            assert data, f"the terminal closed before {wanted!r}: {bytes(seen)[-400:]!r}"
             seen += data
 
 
@@ -621,7 +620,7 @@ def test_the_chat_on_a_real_terminal(tmp_path: Path) -> None:
         _read_until(fd, b"> ", seen)
         os.write(fd, b"Hi\n")
         _read_until(fd, b"Hello there.", seen)
-        _read_until(fd, b"> ", seen[seen.index(b"Hello there.") :])
+        _read_until(fd, b"> ", seen, after=b"Hello there.")
         os.write(fd, b"Talk a lot\n")
         _read_until(fd, b"word word", seen)
         os.write(fd, b"\x03")  # Ctrl-C while the reply streams
