@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ._client import Client as BaseClient
-    from .types import CompletionResponse, ContentPart, DocumentPart, ImagePart
+    from .types import CompletionResponse, ContentPart, DocumentPart, ImagePart, Message
 
 EXIT_OK = 0
 EXIT_PROVIDER_ERROR = 1
@@ -147,16 +147,20 @@ class ReplyInterrupted(KeyboardInterrupt):
 
 def _stream_reply(
     chat_client: BaseClient,
-    messages: list[Any],
+    messages: list[Message],
     args: argparse.Namespace,
     out: TextIO,
-    model: str | None = None,
+    chosen_model: str | None = None,
 ) -> CompletionResponse:
-    """Streams one reply to `out` and its summary line to stderr, and returns the reply."""
+    """Streams one reply to `out` and its summary line to stderr, and returns the reply.
+    `chosen_model`: the chat's /model, else the client's."""
     started = time.monotonic()
     first: float | None = None
     stream = chat_client.stream_completion(
-        messages=messages, model=model, max_tokens=args.max_tokens, temperature=args.temperature
+        messages=messages,
+        model=chosen_model,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
     )
     with stream:
         try:
@@ -256,7 +260,7 @@ def _interactive_chat(
             turn = _user_message(line, pending)
             messages = [*_system_messages(system), *history, turn]
             try:
-                reply = _stream_reply(chat_client, messages, args, out, model=model)
+                reply = _stream_reply(chat_client, messages, args, out, chosen_model=model)
             except ReplyInterrupted as stopped:
                 out.write("\n")
                 _err("reply stopped")
@@ -292,13 +296,13 @@ def _read_line(prompt: str, stdin: TextIO, out: TextIO) -> str:
     return line.rstrip("\n")
 
 
-def _system_messages(system: str | None) -> list[Any]:
+def _system_messages(system: str | None) -> list[Message]:
     from .types import Message
 
     return [Message.system(system)] if system else []
 
 
-def _user_message(text: str, attached: Sequence[ContentPart]) -> Any:
+def _user_message(text: str, attached: Sequence[ContentPart]) -> Message:
     from .types import Message, TextPart
 
     return Message.user([TextPart(text=text), *attached] if attached else text)
