@@ -15,6 +15,7 @@ from modelwire._framing import NDJSONDecoder, ServerSentEvent
 from modelwire.dialects.ollama_chat import DIALECT, OllamaStreamParser
 from modelwire.errors import StreamDecodeError, StreamEventError
 from modelwire.spec import ProviderSpec
+from modelwire.testing import AsyncMockProvider
 from modelwire.types import (
     CompletionRequest,
     CompletionResponse,
@@ -816,3 +817,15 @@ def test_documents_are_refused_before_any_request_is_sent() -> None:
             messages=[Message.user([DocumentPart.from_text("notes"), TextPart(text="Sum up.")])]
         )
     assert wire.requests == []
+
+
+async def test_documents_are_refused_before_any_request_is_sent_async() -> None:
+    client = AsyncMockProvider(dialect_of="ollama")
+    message = Message.user([DocumentPart.from_bytes(b"%PDF-1"), TextPart(text="Sum up.")])
+    with pytest.raises(CapabilityError, match="Ollama takes no documents"):
+        await client.complete(messages=[message])
+    with pytest.raises(CapabilityError, match="Ollama takes no documents"):
+        async with client.stream_completion(messages=[message]):
+            raise AssertionError("the block must not run")
+    assert client.requests == []
+    await client.close()
