@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "check_generated", "tests"]
+nox.options.sessions = ["lint", "typecheck", "check_generated", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
@@ -37,6 +37,13 @@ TEST_DEPS = [
     "jsonschema>=4.23",
 ]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
+# the documentation site (mkdocs.yml): the theme and the API reference from the docstrings
+DOCS_DEPS = [
+    "mkdocs-material==9.8.1",
+    "mkdocstrings[python]==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "ruff==0.17.6",  # formats the signatures in the reference
+]
 LOCAL_DEPS = ["llama-cpp-python[server]==0.3.36"]
 # llama-cpp-python's sdist compiles llama.cpp's libraries. Its CMakeLists already leaves
 # out llama.cpp's tests, examples and tools; this also leaves out the multimodal library
@@ -168,6 +175,17 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with `mkdocs build --strict`: a broken link, anchor or
+    API reference fails it. Offline; into a temporary folder, or `-- FOLDER`."""
+    session.install(*DOCS_DEPS)
+    site = session.posargs[0] if session.posargs else str(Path(session.create_tmp()) / "site")
+    # the reference is read from sdk/ without importing it: no install of the package
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+    session.log(f"the site is in {site} (open index.html)")
+
+
+@nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate clients, wire models and the sync shell from spec/."""
     session.install(*CODEGEN_DEPS, "pydantic>=2.7", "httpx>=0.27")
@@ -208,7 +226,10 @@ def record(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Stream-consumption benchmarks against peers, side by side (`-- --quick` for short)."""
+    """Stream-consumption benchmarks against peers, side by side (`-- --quick` for short).
+
+    A full run replaces the committed bench/results/latest.*; a quick or partial one writes
+    to the git-ignored bench/results/scratch/ and says so."""
     session.install("-e", ".", "-r", "bench/requirements.txt")
     session.run("python", "bench/run.py", *session.posargs)
 

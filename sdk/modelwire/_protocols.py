@@ -13,14 +13,27 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class ModelProvider(Protocol):
-    def complete(self, request: CompletionRequest, /) -> CompletionResponse: ...
+    """What code that takes any sync client may rely on: every sync client and
+    `modelwire.testing.MockProvider` is one (`isinstance` checks it)."""
 
-    def stream_completion(self, request: CompletionRequest, /) -> StreamingResponse: ...
+    def complete(self, request: CompletionRequest, /) -> CompletionResponse:
+        """One whole answer to `request`."""
+        ...
+
+    def stream_completion(self, request: CompletionRequest, /) -> StreamingResponse:
+        """The answer to `request` as a stream of chunks."""
+        ...
 
 
 @runtime_checkable
 class AsyncModelProvider(Protocol):
-    async def complete(self, request: CompletionRequest, /) -> CompletionResponse: ...
+    """The async twin of `ModelProvider`: every async client and `AsyncMockProvider`."""
 
-    # not a coroutine: what it returns is awaited, or used as `async with`
-    def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamOpening: ...
+    async def complete(self, request: CompletionRequest, /) -> CompletionResponse:
+        """One whole answer to `request`."""
+        ...
+
+    def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamOpening:
+        """The answer to `request` as a stream of chunks: await what this returns, or use
+        it as `async with` (it is not a coroutine function)."""
+        ...

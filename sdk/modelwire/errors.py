@@ -16,7 +16,14 @@ if TYPE_CHECKING:
 
 
 class ProviderError(Exception):
-    """Base of every error modelwire raises."""
+    """Base of every error modelwire raises.
+
+    Its attributes say what is known: `provider` (the spec's name), `status_code` and
+    `request_id` (when a response arrived), `error_type` and `error_code` (from the
+    provider's error body, which is `body`), `retryable` (whether retrying could help),
+    `partial` (for a failed stream: the `CompletionResponse` of everything received before
+    the failure) and `attempts` (how many times the call was tried).
+    """
 
     retryable: bool = False
 
@@ -110,42 +117,50 @@ class APIStatusError(ProviderError):
 
 
 class BadRequestError(APIStatusError):
-    pass
+    """HTTP 400: the provider refused the request as malformed or invalid."""
 
 
 class ContextLengthExceededError(BadRequestError):
-    pass
+    """The prompt (with `max_tokens`) does not fit the model's context window: a 400 that
+    the spec's error mapping recognises by the provider's error code or message."""
 
 
 class AuthenticationError(APIStatusError):
-    pass
+    """HTTP 401: the API key is missing, wrong or revoked."""
 
 
 class PermissionDeniedError(APIStatusError):
-    pass
+    """HTTP 403: the key is valid but may not use this model or endpoint."""
 
 
 class NotFoundError(APIStatusError):
-    pass
+    """HTTP 404: no such model or endpoint (is the base URL the API's, e.g. with `/v1`?)."""
 
 
 class ConflictError(APIStatusError):
+    """HTTP 409: the request conflicts with the provider's state; retried by default."""
+
     retryable = True
 
 
 class RequestTooLargeError(APIStatusError):
-    pass
+    """HTTP 413: the request body is larger than the provider accepts."""
 
 
 class UnprocessableEntityError(APIStatusError):
-    pass
+    """HTTP 422: the request is well-formed but the provider cannot process it."""
 
 
 class RateLimitError(APIStatusError):
+    """HTTP 429: too many requests or tokens; retried, honouring `retry_after`."""
+
     retryable = True
 
 
 class ServerError(APIStatusError):
+    """HTTP 5xx: the provider failed; retried for the spec's `retry_statuses` (500, 502,
+    503, 504 by default). `InternalServerError` is the same class."""
+
     retryable = True
 
 
@@ -153,6 +168,8 @@ InternalServerError = ServerError
 
 
 class OverloadedError(ServerError):
+    """The provider is overloaded (Anthropic's 529 or `overloaded_error`); retried."""
+
     retryable = True
 
 
@@ -160,12 +177,16 @@ class OverloadedError(ServerError):
 
 
 class APIConnectionError(ProviderError):
-    """The connection could not be made or broke before a response head arrived."""
+    """The connection could not be made, or broke before a whole response arrived (a
+    stream that breaks later raises `StreamInterruptedError`)."""
 
     retryable = True
 
 
 class APITimeoutError(APIConnectionError):
+    """A call timed out outside a stream: connecting, sending, waiting for or reading the
+    response (`Timeout.read`), or past the `total` deadline; the message says which."""
+
     retryable = True
 
 

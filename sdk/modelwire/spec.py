@@ -221,6 +221,9 @@ class ErrorRule(_Spec):
 
 
 class ProviderSpec(_Spec):
+    """A provider as data: one `spec/providers/*.yaml` file, validated (docs/spec-format.md
+    lists every key). `load_spec()` turns one into client classes."""
+
     name: str
     display_name: str
     class_name: str
@@ -243,6 +246,10 @@ class ProviderSpec(_Spec):
     retry_statuses: list[int] = Field(default_factory=lambda: [408, 409, 429, 500, 502, 503, 504])
     # where the provider puts the request id in its response headers
     request_id_headers: list[str] = Field(default_factory=lambda: ["x-request-id", "request-id"])
+    # the header under which the provider recognises a repeated request (e.g. a gateway's
+    # `Idempotency-Key`): each call then sends a key of its own, the same on every retry.
+    # None of the built-in providers documents one.
+    idempotency_header: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -269,6 +276,7 @@ class ProviderSpec(_Spec):
         return self
 
     def option(self, name: str) -> OptionSpec | None:
+        """The provider option called `name`, or None if the spec has none by that name."""
         for option in self.options:
             if option.name == name:
                 return option

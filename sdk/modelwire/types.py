@@ -22,11 +22,15 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+"""Who speaks a `Message`."""
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
 
 FinishReason: TypeAlias = Literal[
     "stop", "length", "tool_calls", "content_filter", "error", "other"
 ]
+"""Why an answer ended, the same for every provider (`raw_finish_reason` keeps the
+provider's own word): `stop` (done), `length` (`max_tokens` reached), `tool_calls`,
+`content_filter`, `error`, or `other`."""
 
 
 class _Model(BaseModel):
@@ -93,6 +97,8 @@ class Timeout:
 
 
 class TextPart(_Model):
+    """Text in a message whose content is a list of parts (text beside images)."""
+
     type: Literal["text"] = "text"
     text: str
 
@@ -113,13 +119,16 @@ class ImagePart(_Model):
 
     @classmethod
     def from_bytes(cls, data: bytes, media_type: str = "image/png") -> ImagePart:
+        """An image from its bytes, e.g. `ImagePart.from_bytes(path.read_bytes())`."""
         return cls(data=data, media_type=media_type)
 
     def base64(self) -> str:
+        """The image's bytes, base64-encoded (for an image given by bytes)."""
         assert self.data is not None
         return base64.b64encode(self.data).decode("ascii")
 
     def data_url(self) -> str:
+        """The image's URL, or its bytes as a `data:` URL."""
         if self.url is not None:
             return self.url
         return f"data:{self.media_type};base64,{self.base64()}"
@@ -166,6 +175,7 @@ class DocumentPart(_Model):
         filename: str | None = None,
         title: str | None = None,
     ) -> DocumentPart:
+        """A document from its bytes: a PDF unless `media_type` says "text/plain"."""
         return cls(data=data, media_type=media_type, filename=filename, title=title)
 
     @classmethod
@@ -207,6 +217,7 @@ class DocumentPart(_Model):
 
 
 ContentPart: TypeAlias = TextPart | ImagePart | DocumentPart
+"""One part of a message's content: text, an image or a document."""
 
 
 # --------------------------------------------------------------------------- tools
@@ -220,6 +231,7 @@ class ToolCall(_Model):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
     def arguments_json(self) -> str:
+        """The arguments as compact JSON text, as the wire formats carry them."""
         return json.dumps(self.arguments, separators=(",", ":"))
 
 
@@ -253,6 +265,8 @@ class NamedToolChoice(_Model):
 
 
 ToolChoice: TypeAlias = Literal["auto", "none", "required"] | NamedToolChoice
+"""Whether the model may call tools (`auto`), must not (`none`), must call one
+(`required`), or must call the one named (`NamedToolChoice`)."""
 
 
 class ResponseFormat(_Model):
@@ -267,6 +281,7 @@ class ResponseFormat(_Model):
 
     @classmethod
     def from_model(cls, model: builtins.type[BaseModel]) -> ResponseFormat:
+        """A JSON Schema format from a pydantic model; the answer is parsed into it."""
         return cls(name=model.__name__, json_schema=model.model_json_schema(), model=model)
 
 
@@ -274,6 +289,9 @@ class ResponseFormat(_Model):
 
 
 class Message(_Model):
+    """One turn of a conversation. A dict with the same keys works wherever a `Message`
+    does; the class methods build each role's turn."""
+
     role: Role
     content: str | list[ContentPart] = ""
     # assistant turns that called tools
@@ -298,18 +316,22 @@ class Message(_Model):
 
     @classmethod
     def system(cls, content: str) -> Message:
+        """Instructions for the model."""
         return cls(role="system", content=content)
 
     @classmethod
     def user(cls, content: str | list[ContentPart]) -> Message:
+        """The user's turn: text, or a list of text and image parts."""
         return cls(role="user", content=content)
 
     @classmethod
     def assistant(cls, content: str = "", tool_calls: list[ToolCall] | None = None) -> Message:
+        """An earlier answer of the model, with the tool calls it made."""
         return cls(role="assistant", content=content, tool_calls=tool_calls)
 
     @classmethod
     def tool(cls, tool_call_id: str, content: str, name: str | None = None) -> Message:
+        """The result of the tool call `tool_call_id`, as text (JSON, for instance)."""
         return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
 
     def text(self) -> str:
@@ -319,6 +341,7 @@ class Message(_Model):
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
     def images(self) -> list[ImagePart]:
+        """The message's image parts."""
         if isinstance(self.content, str):
             return []
         return [p for p in self.content if isinstance(p, ImagePart)]
@@ -417,6 +440,8 @@ nothing (all in keywords)."""
 
 
 class Usage(_Model):
+    """Tokens an answer used, as the provider counted them (None: not reported)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input_tokens: int = 0
@@ -427,6 +452,7 @@ class Usage(_Model):
 
     @property
     def total_tokens(self) -> int:
+        """Input and output tokens together."""
         return self.input_tokens + self.output_tokens
 
 
@@ -520,6 +546,8 @@ def text_chunk(content: str, model: str | None, chunk_id: str | None, raw: Any) 
 
 
 class ModelInfo(_Model):
+    """A model the provider serves, from `list_models()`; `raw` is the provider's entry."""
+
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     id: str
@@ -530,6 +558,8 @@ class ModelInfo(_Model):
 
 
 class EmbeddingResponse(_Model):
+    """What `embed()` returns: one vector per input, in order."""
+
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     model: str | None = None

@@ -205,10 +205,12 @@ class Client:
 
     @property
     def base_url(self) -> str:
+        """The URL requests go to: `base_url=`, else the spec's variable, else its default."""
         return self._config.base_url
 
     @property
     def model(self) -> str | None:
+        """The model a call uses when it names none: `model=`, else the spec's default."""
         return self._config.model
 
     def __enter__(self) -> Self:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -213,6 +214,11 @@ class ClientConfig:
             extra = [v for k, v in extra_headers.items() if is_secret_header(k)]
             if extra:
                 secrets = secrets_of([*secrets, *extra])
+        idempotency = self.spec.idempotency_header
+        given = {name.lower() for name in headers}
+        if idempotency and method != "GET" and idempotency.lower() not in given:
+            # one key per call: the retries of this call repeat it, a new call gets its own
+            headers[idempotency] = f"modelwire-{uuid.uuid4()}"
         # a per-call max_retries keeps the client's delays
         retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
