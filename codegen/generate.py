@@ -29,7 +29,8 @@ import yaml
 from .unasync import unasync
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "sdk"))
+if (ROOT / "sdk").is_dir():  # a checkout: its own package; installed, modelwire is beside this
+    sys.path.insert(0, str(ROOT / "sdk"))
 
 from modelwire.errors import SpecError  # noqa: E402
 from modelwire.spec import ProviderSpec, format_validation_error  # noqa: E402
@@ -62,7 +63,9 @@ def load_specs(spec_dir: Path) -> list[tuple[Path, ProviderSpec]]:
     from pydantic import ValidationError
 
     specs: list[tuple[Path, ProviderSpec]] = []
-    for path in sorted((spec_dir / "providers").glob("*.yaml")):
+    # a spec folder as the checkout's (spec/providers/*.yaml), or a folder of YAML files
+    folder = spec_dir / "providers" if (spec_dir / "providers").is_dir() else spec_dir
+    for path in sorted(folder.glob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
@@ -93,7 +96,19 @@ def _environment() -> jinja2.Environment:
 
 
 def ruff_format(text: str, filename: str) -> str:
-    """`text` as `ruff format` writes it: generated code reads like the rest."""
+    """`text` with its imports sorted and as `ruff format` writes it: generated code reads
+    like the rest (renamed imports, such as the sync client's, fall out of order)."""
+    imports = [sys.executable, "-m", "ruff", "check", "--select", "I", "--fix", "--exit-zero"]
+    text = (
+        subprocess.run(
+            [*imports, "--quiet", "--stdin-filename", filename, "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+        or text
+    )
     done = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", filename, "-"],
         input=text,
@@ -106,9 +121,15 @@ def ruff_format(text: str, filename: str) -> str:
     return done.stdout
 
 
-def render_providers(spec_dir: Path, out_dir: Path) -> list[Output]:
+def render_providers(spec_dir: Path, out_dir: Path, *, standalone: bool = False) -> list[Output]:
+    """Each provider's typed surface and spec, and the table of them. `standalone`: a
+    user's providers as a package of their own, outside modelwire (absolute imports of
+    modelwire, and an `__init__.py` that exports their classes, in `out_dir` itself)."""
     env = _environment()
     specs = load_specs(spec_dir)
+    if not specs:
+        raise SpecError(f"{spec_dir}: no provider spec (*.yaml) found")
+    target_dir = out_dir if standalone else out_dir / "providers"
     outputs = []
     for path, spec in specs:
         source = (
@@ -121,14 +142,21 @@ def render_providers(spec_dir: Path, out_dir: Path) -> list[Output]:
             spec=spec,
             source=source,
             has_literal="Literal[" in annotations,
+            standalone=standalone,
+            package="modelwire." if standalone else "..",
         )
-        target = out_dir / "providers" / f"{spec.name}.py"
+        target = target_dir / f"{spec.name}.py"
         outputs.append(Output(target, ruff_format(text, target.name)))
         data = spec.model_dump(mode="json", exclude_defaults=True)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        outputs.append(Output(out_dir / "providers" / f"{spec.name}.json", text))
-    registry = env.get_template("registry.py.jinja").render(specs=[spec for _, spec in specs])
-    outputs.append(Output(out_dir / "providers" / "__init__.py", ruff_format(registry, "x.py")))
+        outputs.append(Output(target_dir / f"{spec.name}.json", text))
+    if standalone:
+        table = env.get_template("package.py.jinja").render(
+            specs=[spec for _, spec in specs], spec_dir=spec_dir.name
+        )
+    else:
+        table = env.get_template("registry.py.jinja").render(specs=[spec for _, spec in specs])
+    outputs.append(Output(target_dir / "__init__.py", ruff_format(table, "x.py")))
     return outputs
 
 
@@ -169,7 +197,11 @@ def render_sync_client(out_dir: Path) -> list[Output]:
     return [Output(out_dir / "_client" / "_sync.py", ruff_format(unasync(source), "_sync.py"))]
 
 
-def generate(spec_dir: Path, out_dir: Path, *, wire: bool = True) -> list[Output]:
+def generate(
+    spec_dir: Path, out_dir: Path, *, wire: bool = True, standalone: bool = False
+) -> list[Output]:
+    if standalone:  # the sync client and wire models are modelwire's own, not a user's
+        return render_providers(spec_dir, out_dir, standalone=True)
     outputs = render_providers(spec_dir, out_dir) + render_sync_client(out_dir)
     if wire:
         outputs += render_wire_models(spec_dir, out_dir)
@@ -182,9 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "sdk" / "modelwire")
     parser.add_argument("--check", action="store_true", help="fail if the output is stale")
     parser.add_argument("--no-wire", action="store_true", help="skip the wire models")
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="write the specs' clients as a package of their own in --out (for a user's specs)",
+    )
     args = parser.parse_args(argv)
     try:
-        outputs = generate(args.spec_dir, args.out, wire=not args.no_wire)
+        outputs = generate(
+            args.spec_dir, args.out, wire=not args.no_wire, standalone=args.standalone
+        )
     except SpecError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -199,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             output.path.write_text(output.text, encoding="utf-8")
     if args.check:
         for path in stale:
-            print(f"stale generated file: {path} (run `nox -s generate`)", file=sys.stderr)
+            regenerate = "modelwire generate" if args.standalone else "nox -s generate"
+            print(f"stale generated file: {path} (run `{regenerate}`)", file=sys.stderr)
         return 1 if stale else 0
     for path in stale:
         print(f"wrote {path}")

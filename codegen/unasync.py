@@ -16,6 +16,12 @@ HEADER = (
 
 # Applied in order; word-bounded so that no rule hits a longer name.
 RULES: list[tuple[str, str]] = [
+    # what only the async client has (the awaitable stream opening and its imports)
+    (r"^# async only: begin.*\n(?:.*\n)*?# async only: end\n\n\n", ""),
+    (r"^.*# async only\n", ""),
+    # the sync stream_completion returns the stream itself
+    (r"\bAsyncStreamOpening\(lambda: (.+)\)$", r"\1"),
+    (r"-> AsyncStreamOpening\[", "-> StreamingResponse["),
     (r"^([ \t]+)import asyncio.*\n", r"\1import time\n"),
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"\bAsyncGenerator\[(.+?), None\]", r"Generator[\1, None, None]"),

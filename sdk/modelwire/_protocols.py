@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from .types import CompletionRequest, CompletionResponse
 
 if TYPE_CHECKING:
-    from ._client import AsyncStreamingResponse, StreamingResponse
+    from ._client import AsyncStreamOpening, StreamingResponse
 
 
 @runtime_checkable
@@ -33,6 +33,7 @@ class AsyncModelProvider(Protocol):
         """One whole answer to `request`."""
         ...
 
-    async def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamingResponse:
-        """The answer to `request` as a stream of chunks."""
+    def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamOpening:
+        """The answer to `request` as a stream of chunks: await what this returns, or use
+        it as `async with` (it is not a coroutine function)."""
         ...

@@ -11,15 +11,17 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ._client import Client as BaseClient
-    from .types import CompletionResponse
+    from .types import CompletionResponse, ContentPart, DocumentPart, ImagePart, Message
 
 EXIT_OK = 0
 EXIT_PROVIDER_ERROR = 1
@@ -32,11 +34,39 @@ def _err(message: str) -> None:
     print(f"modelwire: {message}", file=sys.stderr)
 
 
+# The keyword an error's hint names in Python, and the flag that sets it here: the one
+# place where a hint such as "pass model=" becomes "pass -m MODEL" on the command line.
+# None: no flag; the hint's other way (an environment variable) stands alone.
+FLAGS: dict[str, str | None] = {
+    "model": "-m MODEL",
+    "max_tokens": "--max-tokens N",
+    "temperature": "--temperature T",
+    "base_url": "--base-url URL",
+    "api_key": None,
+}
+# what a hint says that only a Python caller can do
+_PYTHON_ONLY = (" to the call or to the client",)
+
+
+def cli_hint(message: str) -> str:
+    """An error's message as the command line's user must read it: flags, not keywords."""
+    for keyword, flag in FLAGS.items():
+        if flag is None:
+            message = message.replace(f"pass {keyword}= or ", "")
+            continue
+        # "pass model=" names the flag and what it takes; "temperature=9.0" has its value
+        message = re.sub(rf"\b{keyword}=(?=[\s,;:)]|$)", flag, message)
+        message = re.sub(rf"\b{keyword}=(?=\S)", f"{flag.split()[0]} ", message)
+    for phrase in _PYTHON_ONLY:
+        message = message.replace(phrase, "")
+    return message
+
+
 def _failed(exc: Exception) -> int:
     """Reports an error; a request or configuration the user must fix exits 2, else 1."""
     from .errors import ConfigurationError, RequestValidationError
 
-    _err(f"{type(exc).__name__}: {exc}")
+    _err(f"{type(exc).__name__}: {cli_hint(str(exc))}")
     if isinstance(exc, (ConfigurationError, RequestValidationError)):
         return EXIT_USAGE
     return EXIT_PROVIDER_ERROR
@@ -73,10 +103,9 @@ def _open_client(args: argparse.Namespace) -> Iterator[BaseClient]:
 
 
 def _prompt(args: argparse.Namespace, stdin: TextIO) -> str:
+    """The prompt of a one-off reply: the arguments, else all of standard input."""
     if args.prompt:
         return " ".join(args.prompt)
-    if stdin.isatty():
-        raise SystemExit(_usage("give a prompt as an argument or on standard input"))
     return stdin.read()
 
 
@@ -88,48 +117,21 @@ def _usage(message: str) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from .errors import ProviderError
 
+    attached: list[ContentPart] = [_attachment(name) for name in args.attach]
+    if not args.prompt and sys.stdin.isatty():
+        if args.json:
+            return _usage("--json needs a prompt (as an argument or on standard input)")
+        return _interactive_chat(args, attached, sys.stdin, sys.stdout)
     text = _prompt(args, sys.stdin).strip()
     if not text:
         return _usage("the prompt is empty")
-    messages: list[dict[str, str]] = []
-    if args.system:
-        messages.append({"role": "system", "content": args.system})
-    messages.append({"role": "user", "content": text})
+    messages = [*_system_messages(args.system), _user_message(text, attached)]
     out = sys.stdout
     try:
         with _open_client(args) as chat_client:
-            started = time.monotonic()
-            first: float | None = None
-            stream = chat_client.stream_completion(
-                messages=messages, max_tokens=args.max_tokens, temperature=args.temperature
-            )
-            with stream:
-                for chunk in stream:
-                    if first is None and (chunk.content or chunk.reasoning):
-                        first = time.monotonic() - started
-                    if args.json:
-                        out.write(json.dumps(_chunk_json(chunk)) + "\n")
-                    elif chunk.content:
-                        out.write(chunk.content)
-                    out.flush()
-                final = stream.snapshot()
-            if not args.json:
-                out.write("\n")
-            elapsed = time.monotonic() - started
-            usage = final.usage
-            tokens = (
-                f"{usage.input_tokens} in, {usage.output_tokens} out"
-                if usage
-                else "usage not reported by the server"
-            )
-            ttft = f"{first * 1000:.0f} ms" if first is not None else "n/a"
-            model = os.path.basename(final.model or chat_client.model or "?")
-            _err(
-                f"[{model}] {tokens}; first token {ttft}; "
-                f"total {elapsed:.2f} s; finish {final.finish_reason}{_cost(final)}"
-            )
+            _stream_reply(chat_client, messages, args, out)
     except ProviderError as exc:
-        return _failed(exc)
+        return _failed_with(exc, args.attach)
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED
@@ -145,6 +147,234 @@ def _cost(response: CompletionResponse) -> str:
         return f"; cost {cost.estimate(response)}"
     except (CostUnknownError, ConfigurationError):  # a local model, or no extra: no figure
         return ""
+
+
+class ReplyInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a reply streamed: `partial` is what had arrived."""
+
+    def __init__(self, partial: CompletionResponse) -> None:
+        super().__init__()
+        self.partial = partial
+
+
+def _stream_reply(
+    chat_client: BaseClient,
+    messages: list[Message],
+    args: argparse.Namespace,
+    out: TextIO,
+    chosen_model: str | None = None,
+) -> CompletionResponse:
+    """Streams one reply to `out` and its summary line to stderr, and returns the reply.
+    `chosen_model`: the chat's /model, else the client's."""
+    started = time.monotonic()
+    first: float | None = None
+    stream = chat_client.stream_completion(
+        messages=messages,
+        model=chosen_model,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+    )
+    with stream:
+        try:
+            for chunk in stream:
+                if first is None and (chunk.content or chunk.reasoning):
+                    first = time.monotonic() - started
+                if args.json:
+                    out.write(json.dumps(_chunk_json(chunk)) + "\n")
+                elif chunk.content:
+                    out.write(chunk.content)
+                out.flush()
+        except KeyboardInterrupt:
+            raise ReplyInterrupted(stream.snapshot()) from None
+        final = stream.snapshot()
+    if not args.json:
+        out.write("\n")
+    elapsed = time.monotonic() - started
+    usage = final.usage
+    tokens = (
+        f"{usage.input_tokens} in, {usage.output_tokens} out"
+        if usage
+        else "usage not reported by the server"
+    )
+    ttft = f"{first * 1000:.0f} ms" if first is not None else "n/a"
+    model = os.path.basename(final.model or chat_client.model or "?")
+    _err(
+        f"[{model}] {tokens}; first token {ttft}; "
+        f"total {elapsed:.2f} s; finish {final.finish_reason}{_cost(final)}"
+    )
+    return final
+
+
+def _failed_with(exc: Exception, attachments: Sequence[str]) -> int:
+    """`_failed`, and when the provider refused what was attached, which flags to drop."""
+    from .errors import CapabilityError
+
+    code = _failed(exc)
+    if attachments and isinstance(exc, CapabilityError):
+        files = " ".join(f"-a {name}" for name in attachments)
+        _err(f"leave out {files}, or choose a provider that takes them with -p")
+    return code
+
+
+# --------------------------------------------------------------------------- interactive
+
+CHAT_HELP = """\
+/reset         forget the conversation (the system prompt stays)
+/model NAME    talk to another model from the next message on
+/system TEXT   set the system prompt (/system alone removes it)
+/help          this list
+Ctrl-C stops a reply; Ctrl-C at the prompt, or Ctrl-D, leaves."""
+
+
+def _interactive_chat(
+    args: argparse.Namespace, attached: list[ContentPart], stdin: TextIO, out: TextIO
+) -> int:
+    """A multi-turn chat on a terminal: each reply streams, the history is kept and sent
+    with every message, and `/` commands change the conversation."""
+    from .errors import CapabilityError, ProviderError
+    from .types import Message
+
+    system: str | None = args.system
+    history: list[Message] = []
+    model: str | None = None
+    pending = list(attached)  # attachments go with the first message that is answered
+    with _open_client(args) as chat_client:
+        _err(f"chatting with {chat_client.model}: /help for commands, Ctrl-D to leave")
+        while True:
+            try:
+                line = _read_line("> ", stdin, out).strip()
+            except EOFError:
+                out.write("\n")
+                return EXIT_OK
+            except KeyboardInterrupt:
+                out.write("\n")
+                return EXIT_INTERRUPTED
+            if line.startswith("/"):
+                command, _, rest = line.partition(" ")
+                rest = rest.strip()
+                if command == "/reset":
+                    history.clear()
+                    _err("the conversation is forgotten")
+                elif command == "/model":
+                    if rest:
+                        model = rest
+                    _err(f"model: {model or chat_client.model}")
+                elif command == "/system":
+                    system = rest or None
+                    _err(f"system prompt: {system!r}" if system else "no system prompt")
+                elif command == "/help":
+                    out.write(CHAT_HELP + "\n")
+                else:
+                    _err(f"unknown command {command}: /help lists them")
+                continue
+            if not line:
+                continue
+            turn = _user_message(line, pending)
+            messages = [*_system_messages(system), *history, turn]
+            try:
+                reply = _stream_reply(chat_client, messages, args, out, chosen_model=model)
+            except ReplyInterrupted as stopped:
+                out.write("\n")
+                _err("reply stopped")
+                if stopped.partial.content:  # kept: the next message follows what was seen
+                    history += [turn, Message.assistant(stopped.partial.content)]
+                    pending = []
+                continue
+            except KeyboardInterrupt:  # before the reply began: nothing to keep
+                out.write("\n")
+                _err("reply stopped")
+                continue
+            except ProviderError as exc:
+                _failed_with(exc, args.attach if pending else ())
+                if pending and isinstance(exc, CapabilityError):
+                    pending = []
+                    _err("the attachments are left out of the next messages")
+                continue
+            history += [turn, reply.to_message()]
+            pending = []
+
+
+def _read_line(prompt: str, stdin: TextIO, out: TextIO) -> str:
+    """One line typed at the prompt; EOFError at Ctrl-D (the end of the input)."""
+    if stdin is sys.__stdin__ and out is sys.__stdout__:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and history for input())
+        return input(prompt)
+    out.write(prompt)
+    out.flush()
+    line = stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")
+
+
+def _system_messages(system: str | None) -> list[Message]:
+    from .types import Message
+
+    return [Message.system(system)] if system else []
+
+
+def _user_message(text: str, attached: Sequence[ContentPart]) -> Message:
+    from .types import Message, TextPart
+
+    return Message.user([TextPart(text=text), *attached] if attached else text)
+
+
+# --------------------------------------------------------------------------- attachments
+
+# what a file is, told by its first bytes; a file they do not tell, by its extension
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+_EXTENSIONS = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+    ".md": "text/plain",
+}
+
+
+def media_type_of(path: Path, data: bytes) -> str | None:
+    """The media type of an attachment: an image, a PDF or plain text (None: none of those)."""
+    for magic, media_type in _MAGIC:
+        if data.startswith(magic):
+            return media_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return _EXTENSIONS.get(path.suffix.lower())
+
+
+def _attachment(name: str) -> ImagePart | DocumentPart:
+    from .errors import RequestValidationError
+    from .types import DocumentPart, ImagePart
+
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SystemExit(_usage(f"cannot attach {name}: {exc.strerror or exc}")) from None
+    media_type = media_type_of(path, data)
+    if media_type is None:
+        raise SystemExit(
+            _usage(
+                f"cannot attach {name}: attachments are images (PNG, JPEG, GIF, WebP), PDFs "
+                "and text files (.txt, .md)"
+            )
+        )
+    if media_type.startswith("image/"):
+        return ImagePart.from_bytes(data, media_type)
+    try:
+        return DocumentPart.from_bytes(data, media_type, filename=path.name)
+    except RequestValidationError as exc:
+        raise SystemExit(_usage(f"cannot attach {name}: {exc.message}")) from None
 
 
 def _chunk_json(chunk: Any) -> dict[str, Any]:
@@ -372,16 +602,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
 
+# What the installed generator (the `modelwire_codegen` the wheel ships) imports, by
+# distribution: `pip install "modelwire[generate]"` brings them all. It runs in a child
+# process, so that modelwire itself never imports it.
+GENERATOR_NEEDS = {"jinja2": "jinja2", "yaml": "pyyaml", "ruff": "ruff"}
+GENERATE_EXTRA = 'pip install "modelwire[generate]"'
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Runs the generator of a source checkout (it is not part of the installed package)."""
-    command = [sys.executable, "-m", "codegen", "--spec-dir", args.spec_dir, "--out", args.out]
+    """In a source checkout (`--root`), its own generator regenerates the package; else the
+    installed one writes the clients of a user's specs as a package of their own."""
+    from importlib.util import find_spec
+
+    root = Path(args.root)
+    if (root / "codegen" / "__main__.py").is_file():
+        command = [sys.executable, "-m", "codegen"]
+        command += ["--spec-dir", args.spec_dir or "spec", "--out", args.out or "sdk/modelwire"]
+        if args.no_wire:
+            command.append("--no-wire")
+    else:
+        if find_spec("modelwire_codegen") is None:  # e.g. an editable install of a checkout
+            return _usage(
+                f"no source checkout at {root.resolve()} (--root), and this modelwire was "
+                "installed without its generator: run it in the checkout, or install "
+                "modelwire from its wheel"
+            )
+        missing = [dist for module, dist in GENERATOR_NEEDS.items() if find_spec(module) is None]
+        if missing:
+            return _usage(
+                f"modelwire generate needs its extra ({', '.join(missing)} missing): "
+                f"{GENERATE_EXTRA}"
+            )
+        if not (args.spec_dir and args.out):
+            return _usage(
+                f"no source checkout at {root.resolve()}: give --spec-dir (a folder of provider "
+                "YAML files) and --out (the package folder to write their clients to)"
+            )
+        command = [sys.executable, "-m", "modelwire_codegen", "--standalone"]
+        command += ["--spec-dir", args.spec_dir, "--out", args.out]
     if args.check:
         command.append("--check")
-    if args.no_wire:
-        command.append("--no-wire")
     try:
-        return subprocess.call(command, cwd=args.root)
-    except FileNotFoundError as exc:
+        return subprocess.call(command, cwd=root if command[2] == "codegen" else None)
+    except OSError as exc:
         return _usage(f"cannot run the generator: {exc}")
 
 
@@ -397,10 +660,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-m", "--model", help="model id")
         p.add_argument("--base-url", help="override the provider's base URL")
 
-    chat = sub.add_parser("chat", help="stream a reply to the terminal")
-    chat.add_argument("prompt", nargs="*", help="the prompt (default: standard input)")
+    chat = sub.add_parser(
+        "chat",
+        help="stream a reply to the terminal; with no prompt on a terminal, chat in turns",
+    )
+    chat.add_argument(
+        "prompt", nargs="*", help="the prompt (default: standard input; none on a terminal: chat)"
+    )
     add_client_flags(chat)
     chat.add_argument("-s", "--system", help="a system prompt")
+    chat.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach an image, a PDF or a text file (repeatable)",
+    )
     chat.add_argument("--max-tokens", type=int, default=512)
     chat.add_argument("--temperature", type=float)
     chat.add_argument("--json", action="store_true", help="one JSON object per chunk")
@@ -442,12 +718,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-file", help="where the server's output goes (default: a temp file)")
     serve.set_defaults(func=cmd_serve)
 
-    generate = sub.add_parser("generate", help="regenerate clients from a spec folder")
-    generate.add_argument("--root", default=".", help="the source checkout (default: .)")
-    generate.add_argument("--spec-dir", default="spec")
-    generate.add_argument("--out", default="sdk/modelwire")
+    generate = sub.add_parser(
+        "generate",
+        help="generate typed clients from provider specs (needs modelwire[generate])",
+    )
+    generate.add_argument(
+        "--root", default=".", help="a source checkout to regenerate (default: ., if it is one)"
+    )
+    generate.add_argument(
+        "--spec-dir", help="the provider YAML files (default in a checkout: spec)"
+    )
+    generate.add_argument(
+        "--out", help="the package folder to write (default in a checkout: sdk/modelwire)"
+    )
     generate.add_argument("--check", action="store_true", help="fail if the output is stale")
-    generate.add_argument("--no-wire", action="store_true", help="skip the wire models")
+    generate.add_argument(
+        "--no-wire", action="store_true", help="in a checkout: skip the wire models"
+    )
     generate.set_defaults(func=cmd_generate)
     return parser
 
@@ -459,7 +746,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except ConfigurationError as exc:
-        _err(str(exc))
+        _err(cli_hint(str(exc)))
         return EXIT_USAGE
     except KeyboardInterrupt:
         # anywhere, e.g. while `models` starts the local server: no traceback

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from .types import BatchJob, CompletionResponse, FallbackAttempt, RateLimits
 
 
@@ -85,6 +87,10 @@ class CapabilityError(RequestValidationError):
 
 class InsecureTransportError(RequestValidationError):
     """A key would have been sent over plain http to a host that is not loopback."""
+
+
+class ClientClosedError(ProviderError, RuntimeError):
+    """A call on a client that was closed; nothing was sent."""
 
 
 class ConfigurationError(ProviderError):
@@ -312,3 +318,53 @@ def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
 class CostUnknownError(ProviderError, LookupError):
     """`modelwire.cost.estimate()` cannot price a response: its model or provider is not in
     the price table, or it reported no usage. Never a guess."""
+
+
+def _union_branch(part: str) -> bool:
+    # pydantic names each branch of a union in the location: `float`, `Timeout`, `str`,
+    # `function-after[...]`; the field names of a request are lower-case words
+    return part[:1].isupper() or "[" in part or part in ("float", "int", "str", "bool")
+
+
+def _branch(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The location up to the innermost union branch in it (empty: in no union)."""
+    for i in range(len(loc) - 1, -1, -1):
+        if _union_branch(str(loc[i])):
+            return loc[: i + 1]
+    return ()
+
+
+def _matching_branches(items: list[Any]) -> list[Any]:
+    """Leaves out the union branches whose `type` tag is not the one given (a part of
+    type "image" is no TextPart): what is left is what the caller meant."""
+    mismatched = {
+        _branch(item["loc"])
+        for item in items
+        if item["type"] == "literal_error" and item["loc"][-1:] == ("type",)
+    } - {()}
+    kept = [item for item in items if _branch(item["loc"]) not in mismatched]
+    return kept or items
+
+
+def validation_problems(error: ValidationError, subject: str = "request") -> str:
+    """pydantic's report in a line or two: each field once (the first three), with what was
+    given; `subject` names the whole when the problem is at the top. A field whose parts
+    are reported too is left to them (the deeper finding says more)."""
+    items = _matching_branches(error.errors(include_url=False))
+    seen: dict[str, str] = {}
+    for item in items:
+        # a union reports every branch: keep the first word on each field
+        where = ".".join(str(p) for p in item["loc"] if not _union_branch(str(p)))
+        if where in seen:
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        given = item.get("input")
+        shown = "" if isinstance(given, (dict, list)) else f" (given {given!r:.40})"
+        prefix = f"{where or subject}: " if where or subject else ""
+        seen[where] = f"{prefix}{message}{shown}"
+    deepest = [
+        line
+        for where, line in seen.items()
+        if not any(other.startswith(f"{where}.") for other in seen if where)
+    ]
+    return "; ".join(deepest[:3])

@@ -249,6 +249,9 @@ class CapabilitiesSpec(_Spec):
     vision: bool = True
     # images may be given by URL (Ollama takes only their bytes)
     image_urls: bool = True
+    # documents (PDFs; plain text) as message content, and whether by URL as well
+    documents: bool = False
+    document_urls: bool = False
     # how structured output is asked for: a native schema, JSON mode, a forced tool,
     # Anthropic's output_config.format, or not at all
     structured_output: Literal["json_schema", "json_object", "tool", "output_config", "none"] = (

@@ -15,7 +15,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import RequestValidationError, validation_problems
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 if TYPE_CHECKING:
     from .errors import BatchItemError
@@ -35,6 +40,31 @@ provider's own word): `stop` (done), `length` (`max_tokens` reached), `tool_call
 class _Model(BaseModel):
     # defer_build: validators are built on first use, not at import (keeps imports fast)
     model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
+
+    # Bad input is the caller's to fix: a modelwire error in a line or two (what to
+    # change), not pydantic's multi-line report with its links.
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _invalid(type(self), exc) from None
+
+    # only a wrapper of BaseModel's: pydantic then validates nested models itself (one
+    # report with each field's path) instead of calling this for each of them
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _invalid(cls, exc) from None
+
+
+def _invalid(model: type[BaseModel], error: ValidationError) -> RequestValidationError:
+    subject = "request" if model.__name__ == "CompletionRequest" else model.__name__
+    # the subject is already named in front: a finding about the whole needs no name
+    return RequestValidationError(f"invalid {subject}: {validation_problems(error, subject='')}")
 
 
 # --------------------------------------------------------------------------- timeouts
@@ -108,8 +138,90 @@ class ImagePart(_Model):
         return f"data:{self.media_type};base64,{self.base64()}"
 
 
-ContentPart: TypeAlias = TextPart | ImagePart
-"""One part of a message's content: text or an image."""
+# what a DocumentPart may hold: every dialect that takes documents takes these two
+DOCUMENT_MEDIA_TYPES: frozenset[str] = frozenset(("application/pdf", "text/plain"))
+
+
+class DocumentPart(_Model):
+    """A document (a PDF or plain text) given by URL or by bytes (sent base64-encoded, or
+    as text where the API takes plain text so). `filename` and `title` name it to the
+    model; OpenAI's APIs need a file name, so one is made up when neither is given."""
+
+    type: Literal["document"] = "document"
+    url: str | None = None
+    data: bytes | None = None
+    media_type: str = "application/pdf"
+    filename: str | None = None
+    title: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DocumentPart:
+        if (self.url is None) == (self.data is None):
+            raise ValueError("DocumentPart needs exactly one of url= or data=")
+        if self.media_type not in DOCUMENT_MEDIA_TYPES:
+            raise ValueError(
+                f"DocumentPart media_type {self.media_type!r} is not one a provider takes: "
+                "use 'application/pdf' or 'text/plain' (an image is an ImagePart)"
+            )
+        if self.media_type == "text/plain" and self.data is not None:
+            try:
+                self.data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError("a text/plain DocumentPart's data must be UTF-8") from None
+        return self
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        media_type: str = "application/pdf",
+        *,
+        filename: str | None = None,
+        title: str | None = None,
+    ) -> DocumentPart:
+        """A document from its bytes: a PDF unless `media_type` says "text/plain"."""
+        return cls(data=data, media_type=media_type, filename=filename, title=title)
+
+    @classmethod
+    def from_text(
+        cls, text: str, *, filename: str | None = None, title: str | None = None
+    ) -> DocumentPart:
+        """A plain-text document."""
+        return cls(data=text.encode(), media_type="text/plain", filename=filename, title=title)
+
+    def base64(self) -> str:
+        assert self.data is not None
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        if self.url is not None:
+            return self.url
+        return f"data:{self.media_type};base64,{self.base64()}"
+
+    def inline_data(self) -> bytes | None:
+        """The document's bytes: those given, or those of a base64 `data:` URL; None for a
+        URL the server would fetch."""
+        if self.data is not None:
+            return self.data
+        head, base64_marker, encoded = (self.url or "").partition(";base64,")
+        if not (head.startswith("data:") and base64_marker):
+            return None
+        return base64.b64decode(encoded)
+
+    def text(self) -> str:
+        """A text/plain document's text (its bytes, decoded)."""
+        data = self.inline_data()
+        assert data is not None and self.media_type == "text/plain"
+        return data.decode("utf-8", "replace")
+
+    def name(self) -> str:
+        """The name the model is shown: the filename, else the title, else a made-up one."""
+        extension = "pdf" if self.media_type == "application/pdf" else "txt"
+        return self.filename or self.title or f"document.{extension}"
+
+
+ContentPart: TypeAlias = TextPart | ImagePart | DocumentPart
+"""One part of a message's content: text, an image or a document."""
 
 
 # --------------------------------------------------------------------------- tools
@@ -249,7 +361,7 @@ class Message(_Model):
         return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
 
     def text(self) -> str:
-        """The message's text, with any image parts left out."""
+        """The message's text, with any image and document parts left out."""
         if isinstance(self.content, str):
             return self.content
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
@@ -259,6 +371,11 @@ class Message(_Model):
         if isinstance(self.content, str):
             return []
         return [p for p in self.content if isinstance(p, ImagePart)]
+
+    def documents(self) -> list[DocumentPart]:
+        if isinstance(self.content, str):
+            return []
+        return [p for p in self.content if isinstance(p, DocumentPart)]
 
 
 # --------------------------------------------------------------------------- request

@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from modelwire import ImagePart, Message, ProviderError, Reasoning, TextPart, Tool, ToolCall
+from modelwire import (
+    DocumentPart,
+    ImagePart,
+    Message,
+    ProviderError,
+    Reasoning,
+    TextPart,
+    Tool,
+    ToolCall,
+)
 from modelwire._core.calls import ClientConfig
 from modelwire.spec import ProviderSpec
 from pydantic import BaseModel, Field
@@ -80,6 +89,7 @@ WEATHER = {
 }
 USER = {"role": "user", "content": "Plan a weekend in Lisbon."}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 CALL = ToolCall(id="call_1", name="get_weather", arguments={"city": "Lisbon"})
 TOOL_TURNS = [
     USER,
@@ -143,6 +153,42 @@ SHAPES: dict[str, tuple[dict[str, Any], bool]] = {
         {"messages": [Message.user([TextPart(text="And this?"), ImagePart.from_bytes(PNG)])]},
         False,
     ),
+    "document_pdf_bytes": (
+        {
+            "messages": [
+                Message.user(
+                    [
+                        TextPart(text="Summarise it."),
+                        DocumentPart.from_bytes(PDF, filename="paper.pdf", title="A paper"),
+                    ]
+                )
+            ]
+        },
+        False,
+    ),
+    "document_pdf_url": (
+        {
+            "messages": [
+                Message.user(
+                    [TextPart(text="Summarise it."), DocumentPart(url="https://example.com/a.pdf")]
+                )
+            ]
+        },
+        False,
+    ),
+    "document_text": (
+        {
+            "messages": [
+                Message.user(
+                    [
+                        DocumentPart.from_text("Lisbon has seven hills.", filename="notes.txt"),
+                        TextPart(text="How many hills?"),
+                    ]
+                )
+            ]
+        },
+        True,
+    ),
     "structured_pydantic": ({"messages": [USER], "response_format": City}, False),
     "structured_json_schema": (
         {
@@ -192,6 +238,11 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
         refused[(name, "image_url")] = refused[(name, "image_bytes")] = "no images"
     elif not caps.image_urls:
         refused[(name, "image_url")] = "images only as bytes"
+    if not caps.documents:
+        for shape in ("document_pdf_bytes", "document_pdf_url", "document_text"):
+            refused[(name, shape)] = f"the spec says {spec.display_name} takes no documents"
+    elif not caps.document_urls:
+        refused[(name, "document_pdf_url")] = "documents only as bytes"
     if not caps.forced_tool_choice:
         refused[(name, "tool_choice_required")] = "no forced tool_choice"
         refused[(name, "tool_choice_named")] = "no forced tool_choice"

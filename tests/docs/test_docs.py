@@ -44,6 +44,8 @@ PAGES = [
     "index.md",
     "quickstart.md",
     "streaming.md",
+    "messages.md",
+    "cli.md",
     "errors.md",
     "resilience.md",
     "tools-and-structured-output.md",

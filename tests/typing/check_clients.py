@@ -33,6 +33,9 @@ async def async_calls(client: modelwire.AsyncAnthropic) -> None:
     assert_type(await client.complete(messages=messages, top_k=3), CompletionResponse)
     stream = await client.stream_completion(messages=messages, thinking={"type": "enabled"})
     assert_type(stream, AsyncStreamingResponse)
+    async with client.stream_completion(messages=messages) as entered:
+        assert_type(entered, AsyncStreamingResponse[Any])
+    client.stream_completion(messages=messages, top_k="3")  # type: ignore[call-overload]
     await client.complete(messages=messages, seed_value=1)  # type: ignore[call-overload]
 
 

@@ -61,3 +61,74 @@ def test_the_unpacked_wheel_imports_without_the_source_tree(wheel: Path, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["Ollama", "False"]
+
+
+def test_the_generator_ships_and_its_dependencies_are_an_extra(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
+    assert "modelwire_codegen/__main__.py" in names
+    assert "modelwire_codegen/templates/provider.py.jinja" in names
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    message = Parser().parsestr(archive.read(metadata).decode())
+    generate = [r for r in message.get_all("Requires-Dist") or [] if "extra == 'generate'" in r]
+    assert sorted(r.split(">")[0] for r in generate) == ["jinja2", "pyyaml", "ruff"]
+
+
+ACME = """\
+name: acme
+display_name: Acme AI
+class_name: Acme
+dialect: openai_chat
+base_url: https://api.acme.test/v1
+auth: {type: bearer, env: ACME_API_KEY}
+endpoints: {chat: /chat/completions, models: /models}
+options:
+  - {name: creativity, type: float, min: 0, max: 1}
+"""
+
+
+def test_generate_from_the_installed_wheel_on_a_users_specs(wheel: Path, tmp_path: Path) -> None:
+    installed = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", installed, wheel],
+        check=True,
+        capture_output=True,
+    )
+    project = tmp_path / "project"  # a user's folder: specs, no checkout
+    (project / "specs").mkdir(parents=True)
+    (project / "specs" / "acme.yaml").write_text(ACME, encoding="utf-8")
+    env = {"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"}
+
+    def generate(*extra: str) -> subprocess.CompletedProcess[str]:
+        command = ["-m", "modelwire.cli", "generate", "--spec-dir", "specs", "--out", "acme"]
+        return subprocess.run(
+            [sys.executable, *command, *extra], capture_output=True, text=True, cwd=project, env=env
+        )
+
+    done = generate()
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (project / "acme").iterdir()) == [
+        "__init__.py",
+        "acme.json",
+        "acme.py",
+    ]
+    assert generate("--check").returncode == 0
+    code = (
+        "import modelwire, acme; client = acme.Acme(api_key='k'); "
+        "print(modelwire.__file__.startswith(sys.argv[1]), client.base_url, "
+        "type(acme.AsyncAcme(api_key='k')).__mro__[1].__name__, acme.Acme.spec.options[0].name)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys; " + code, str(installed)],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env={**env, "PYTHONPATH": f"{installed}:{project}"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "https://api.acme.test/v1", "AsyncClient", "creativity"]
+    # a broken spec: the file and the key, and no traceback
+    (project / "specs" / "acme.yaml").write_text(ACME.replace("openai_chat", "nope"))
+    broken = generate()
+    assert broken.returncode == 2 and "acme.yaml" in broken.stderr and "dialect" in broken.stderr
+    assert "Traceback" not in broken.stderr

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import modelwire
 import pytest
-from modelwire import ImagePart, StreamingChunk
+from modelwire import DocumentPart, ImagePart, RequestValidationError, StreamingChunk
 from modelwire.types import (
     CompletionRequest,
     CompletionResponse,
@@ -87,15 +89,59 @@ def test_message_helpers_text_and_images() -> None:
 
 
 def test_an_unknown_role_names_the_known_ones() -> None:
-    with pytest.raises(ValidationError, match="unknown role 'bot': use one of 'system', 'user'"):
+    with pytest.raises(
+        RequestValidationError, match="unknown role 'bot': use one of 'system', 'user'"
+    ):
         Message(role="bot", content="x")  # type: ignore[arg-type]
 
 
 def test_messages_and_requests_reject_unknown_fields() -> None:
-    with pytest.raises(ValidationError, match="contnet"):
+    with pytest.raises(RequestValidationError, match="contnet"):
         Message.model_validate({"role": "user", "contnet": "typo"})
-    with pytest.raises(ValidationError, match="temprature"):
+    with pytest.raises(RequestValidationError, match="temprature"):
         CompletionRequest.model_validate({"messages": [], "temprature": 1})
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (
+            lambda: Message(role="user", content=3),
+            "invalid Message: content: Input should be a valid string (given 3)",
+        ),
+        (
+            lambda: Message.model_validate({"role": "user", "content": [{"type": "text"}]}),
+            "invalid Message: content.0.text: Field required",
+        ),
+        (
+            lambda: CompletionRequest(
+                messages=[{"role": "user", "contnet": "x"}], temperature="hot"
+            ),
+            "invalid request: messages.0.contnet: Extra inputs are not permitted (given 'x'); "
+            "temperature: Input should be a valid number, unable to parse string as a number "
+            "(given 'hot')",
+        ),
+        (
+            lambda: Message.user([ImagePart()]),
+            "invalid ImagePart: ImagePart needs exactly one of url= or data=",
+        ),
+    ],
+)
+def test_bad_input_is_a_modelwire_error_in_a_line(build: Any, expected: str) -> None:
+    with pytest.raises(modelwire.ProviderError) as info:
+        build()
+    error = info.value
+    # one modelwire error, also a ValueError, with nothing of pydantic's report around it
+    assert isinstance(error, RequestValidationError) and isinstance(error, ValueError)
+    assert str(error) == expected
+    assert "\n" not in str(error) and "pydantic" not in str(error)
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+def test_valid_input_builds_as_before() -> None:
+    message = Message.model_validate({"role": "user", "content": [{"type": "text", "text": "x"}]})
+    assert message.content == [TextPart(text="x")]
+    assert CompletionRequest(messages=[message]).messages == [message]
 
 
 # --------------------------------------------------------------------------- tools and formats
@@ -178,3 +224,45 @@ def test_stream_chunks_defaults_and_deltas() -> None:
     assert (delta.id, delta.name, delta.arguments) == (None, None, "")
     with pytest.raises(AttributeError):
         delta.index = 1  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def test_document_parts_by_bytes_by_url_and_as_text() -> None:
+    pdf = DocumentPart.from_bytes(b"%PDF-1", filename="paper.pdf", title="A paper")
+    assert (pdf.media_type, pdf.name(), pdf.title) == ("application/pdf", "paper.pdf", "A paper")
+    assert pdf.data_url() == "data:application/pdf;base64,JVBERi0x"
+    assert pdf.inline_data() == b"%PDF-1"
+    by_url = DocumentPart(url="https://x.test/a.pdf")
+    assert by_url.inline_data() is None and by_url.name() == "document.pdf"
+    assert DocumentPart(url="data:application/pdf;base64,JVBERi0x").inline_data() == b"%PDF-1"
+    notes = DocumentPart.from_text("seven hills", title="Notes")
+    assert (notes.media_type, notes.text(), notes.name()) == ("text/plain", "seven hills", "Notes")
+    assert DocumentPart(data=b"x", media_type="text/plain").name() == "document.txt"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "exactly one of url= or data="),
+        ({"url": "https://x.test/a.pdf", "data": b"x"}, "exactly one of url= or data="),
+        (
+            {"data": b"x", "media_type": "image/png"},
+            "media_type 'image/png' is not one a provider takes: use 'application/pdf' or "
+            "'text/plain' \\(an image is an ImagePart\\)",
+        ),
+        ({"data": b"\xff\xfe", "media_type": "text/plain"}, "data must be UTF-8"),
+    ],
+)
+def test_a_document_part_says_what_to_fix(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(RequestValidationError, match=message):
+        DocumentPart(**fields)
+
+
+def test_message_documents_and_text_leave_out_the_other_parts() -> None:
+    pdf = DocumentPart.from_bytes(b"%PDF-1")
+    message = Message.user([TextPart(text="read "), pdf, ImagePart.from_bytes(b"x")])
+    assert message.documents() == [pdf]
+    assert message.text() == "read "
+    assert Message.user("x").documents() == []

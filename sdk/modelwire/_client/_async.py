@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
@@ -27,7 +27,7 @@ from .._core.partial import PartialOutput
 from .._core.policy import parse_rate_limits, secrets_of
 from .._core.stream import StreamOpening, StreamState
 from .._framing import ServerSentEvent
-from ..errors import ConfigurationError, ProviderError, RequestValidationError
+from ..errors import ClientClosedError, ConfigurationError, ProviderError, RequestValidationError
 from ..spec import ProviderSpec
 from ..types import (
     BatchJob,
@@ -48,7 +48,7 @@ from ._lifecycle import async_mend_pool, async_release
 from ._sigv4 import SigV4Signer, sigv4_signer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Coroutine, Generator  # async only
 
     import httpx
     from typing_extensions import Self, Unpack
@@ -199,6 +199,39 @@ class AsyncStreamingResponse(Generic[ParsedT]):
         parsed = self._state.finish().parsed
         if parsed != output.last:
             yield parsed
+
+
+# async only: begin (the sync client's stream_completion returns its stream at once)
+class AsyncStreamOpening(Generic[ParsedT]):
+    """What `AsyncClient.stream_completion()` returns: await it for the stream, or use it
+    as `async with client.stream_completion(...) as stream:`, which opens the stream and
+    closes it at the end of the block (as httpx's `client.stream()` does). The request is
+    sent only then, so an opening never used sends nothing."""
+
+    def __init__(
+        self, open_stream: Callable[[], Coroutine[Any, Any, AsyncStreamingResponse[ParsedT]]]
+    ) -> None:
+        self._open_stream = open_stream
+        self._stream: AsyncStreamingResponse[ParsedT] | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncStreamingResponse[ParsedT]]:
+        return self._open_stream().__await__()
+
+    async def __aenter__(self) -> AsyncStreamingResponse[ParsedT]:
+        self._stream = await self._open_stream()
+        return self._stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+
+# async only: end
 
 
 async def _chunks(
@@ -369,18 +402,23 @@ class AsyncClient:
         return response
 
     @overload
-    async def stream_completion(
+    def stream_completion(
         self, request: RequestInput = None, /, *, response_format: type[ModelT], **fields: Any
-    ) -> AsyncStreamingResponse[ModelT]: ...
+    ) -> AsyncStreamOpening[ModelT]: ...
     @overload
-    async def stream_completion(
+    def stream_completion(
         self, request: RequestInput = None, /, **fields: Any
-    ) -> AsyncStreamingResponse[Any]: ...
-    async def stream_completion(
+    ) -> AsyncStreamOpening[Any]: ...
+    def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> AsyncStreamOpening[Any]:
+        """A stream, open once its first content has arrived (or its reading stopped before
+        any); HTTP errors, and a first event that reports an error, raise there."""
+        return AsyncStreamOpening(lambda: self._open_stream(request, fields))
+
+    async def _open_stream(
+        self, request: CompletionRequest | Mapping[str, Any] | None, fields: Mapping[str, Any]
     ) -> AsyncStreamingResponse[Any]:
-        """Returns once the stream's first content has arrived (or its reading stopped
-        before any); HTTP errors, and a first event that reports an error, raise here."""
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=True)
@@ -471,6 +509,12 @@ class AsyncClient:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
         the good response (a stream's left open, with the reader of its body when the flow
         began reading it); any exception closes what is open."""
+        if self._http.is_closed:  # else httpx's RuntimeError, which names no fix
+            raise ClientClosedError(
+                f"this {type(self).__name__} was closed (close(), or the end of its `with` "
+                "block): make a new client, or close it after its last call",
+                provider=self._config.spec.name,
+            )
         flow = call_flow(call, self._config.spec, self._config.hooks, opening=opening)
         response: httpx.Response | None = None
         body: AsyncIterator[bytes] | None = None

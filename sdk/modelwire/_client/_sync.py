@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
@@ -29,7 +29,7 @@ from .._core.partial import PartialOutput
 from .._core.policy import parse_rate_limits, secrets_of
 from .._core.stream import StreamOpening, StreamState
 from .._framing import ServerSentEvent
-from ..errors import ConfigurationError, ProviderError, RequestValidationError
+from ..errors import ClientClosedError, ConfigurationError, ProviderError, RequestValidationError
 from ..spec import ProviderSpec
 from ..types import (
     BatchJob,
@@ -50,8 +50,6 @@ from ._lifecycle import sync_mend_pool, sync_release
 from ._sigv4 import SigV4Signer, sigv4_signer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import httpx
     from typing_extensions import Self, Unpack
 
@@ -381,8 +379,13 @@ class Client:
     def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
     ) -> StreamingResponse[Any]:
-        """Returns once the stream's first content has arrived (or its reading stopped
-        before any); HTTP errors, and a first event that reports an error, raise here."""
+        """A stream, open once its first content has arrived (or its reading stopped before
+        any); HTTP errors, and a first event that reports an error, raise there."""
+        return self._open_stream(request, fields)
+
+    def _open_stream(
+        self, request: CompletionRequest | Mapping[str, Any] | None, fields: Mapping[str, Any]
+    ) -> StreamingResponse[Any]:
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=True)
@@ -471,6 +474,12 @@ class Client:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
         the good response (a stream's left open, with the reader of its body when the flow
         began reading it); any exception closes what is open."""
+        if self._http.is_closed:  # else httpx's RuntimeError, which names no fix
+            raise ClientClosedError(
+                f"this {type(self).__name__} was closed (close(), or the end of its `with` "
+                "block): make a new client, or close it after its last call",
+                provider=self._config.spec.name,
+            )
         flow = call_flow(call, self._config.spec, self._config.hooks, opening=opening)
         response: httpx.Response | None = None
         body: Iterator[bytes] | None = None

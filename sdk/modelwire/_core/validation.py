@@ -12,13 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
 from ..dialects.base import (
     structured_via_tool,
     thinking_budget,
     thinking_enabled,
-    validation_problems,
 )
 from ..dialects.schemas import strict_schema
 from ..errors import (
@@ -31,7 +28,7 @@ from ..errors import (
 from ..hooks import Hooks
 from ..retries import RetryPolicy
 from ..spec import BatchesSpec, ProviderSpec, SettingSpec, TokenCountSpec
-from ..types import CompletionRequest, ImagePart, NamedToolChoice, Timeout
+from ..types import CompletionRequest, DocumentPart, ImagePart, NamedToolChoice, Timeout
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
 
@@ -372,8 +369,8 @@ def request_from(
         raise _fail(spec, "no messages given: pass messages=[{'role': 'user', 'content': '...'}]")
     try:
         prepared = CompletionRequest.model_validate(data)
-    except ValidationError as exc:
-        raise _fail(spec, f"invalid request: {validation_problems(exc)}") from None
+    except RequestValidationError as exc:
+        raise _fail(spec, exc.message) from None
     except ValueError as exc:
         raise _fail(spec, f"invalid request: {exc}") from None
     return prepared
@@ -443,11 +440,15 @@ def _check_messages(spec: ProviderSpec, request: CompletionRequest) -> None:
                     "assistant message made: include the assistant turn with that call",
                 )
         images = message.images()
-        if message.role in ("user", "system") and not images and not message.text().strip():
+        documents = message.documents()
+        if documents:
+            _check_documents(spec, where, message.role, documents)
+        attached = images or documents
+        if message.role in ("user", "system") and not attached and not message.text().strip():
             raise _fail(
                 spec,
                 f"{where} ({message.role}) has no content: give it text (or, for a user "
-                "message, an image), or leave it out",
+                "message, an image or a document), or leave it out",
             )
         if not images:
             continue
@@ -465,6 +466,34 @@ def _check_messages(spec: ProviderSpec, request: CompletionRequest) -> None:
                 f"{where} gives an image by URL, and {spec.display_name} cannot fetch images: "
                 "download it and pass its bytes, e.g. ImagePart.from_bytes(data, "
                 "media_type='image/png')",
+            )
+
+
+def _check_documents(
+    spec: ProviderSpec, where: str, role: str, documents: list[DocumentPart]
+) -> None:
+    if not spec.capabilities.documents:
+        raise _unsupported(
+            spec,
+            f"{where} has a document, and {spec.display_name} takes no documents: send its "
+            "text as text instead (a PDF's extracted first)",
+        )
+    if role != "user":
+        raise _fail(spec, f"{where} has a document in a {role} message: give it in a user message")
+    for document in documents:
+        if document.inline_data() is not None:
+            continue
+        if document.media_type == "text/plain":
+            raise _unsupported(
+                spec,
+                f"{where} gives a plain-text document by URL, which no API fetches: pass its "
+                "text, e.g. DocumentPart.from_text(text)",
+            )
+        if not spec.capabilities.document_urls:
+            raise _unsupported(
+                spec,
+                f"{where} gives a document by URL, and {spec.display_name} cannot fetch "
+                "documents: download it and pass its bytes, e.g. DocumentPart.from_bytes(data)",
             )
 
 

@@ -9,6 +9,7 @@ The stream is a sequence of typed events (`message_start`, `content_block_start`
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
+    ContentPart,
+    DocumentPart,
     FinishReason,
     ImagePart,
     Message,
@@ -102,7 +105,24 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
     return {"type": "image", "source": source}
 
 
-def _content_blocks(content: str | list[TextPart | ImagePart]) -> list[dict[str, Any]]:
+def _document_block(part: DocumentPart) -> dict[str, Any]:
+    data = part.inline_data()
+    source: dict[str, Any]
+    if part.media_type == "text/plain":
+        source = {"type": "text", "media_type": "text/plain", "data": part.text()}
+    elif data is not None:
+        # Anthropic's url source does not take data: URLs; the bytes go as base64
+        encoded = base64.b64encode(data).decode("ascii")
+        source = {"type": "base64", "media_type": "application/pdf", "data": encoded}
+    else:
+        source = {"type": "url", "url": part.url}
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if part.title or part.filename:
+        block["title"] = (part.title or part.name())[:500]  # its documented limit
+    return block
+
+
+def _content_blocks(content: str | list[ContentPart]) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     blocks: list[dict[str, Any]] = []
@@ -110,6 +130,8 @@ def _content_blocks(content: str | list[TextPart | ImagePart]) -> list[dict[str,
         if isinstance(part, TextPart):
             if part.text:  # Anthropic rejects empty text blocks
                 blocks.append({"type": "text", "text": part.text})
+        elif isinstance(part, DocumentPart):
+            blocks.append(_document_block(part))
         else:
             blocks.append(_image_block(part))
     return blocks

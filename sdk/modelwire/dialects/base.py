@@ -26,11 +26,13 @@ from ..errors import (
     StreamEventError,
     UnexpectedResponseError,
     error_fields,
+    validation_problems,
 )
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
+    DocumentPart,
     EmbeddingResponse,
     FinishReason,
     ModelInfo,
@@ -412,28 +414,9 @@ def malformed_event(what: str, event: ServerSentEvent, exc: Exception) -> Stream
     )
 
 
-def _union_branch(part: str) -> bool:
-    # pydantic names each branch of a union in the location: `float`, `Timeout`, `str`,
-    # `function-after[...]`; the field names of a request are lower-case words
-    return part[:1].isupper() or "[" in part or part in ("float", "int", "str", "bool")
-
-
-def validation_problems(error: ValidationError, subject: str = "request") -> str:
-    """pydantic's report in a line or two: each field once (the first three), with what was
-    given; `subject` names the whole when the problem is at the top."""
-    seen: dict[str, str] = {}
-    for item in error.errors(include_url=False):
-        # a union reports every branch: keep the first word on each field
-        where = ".".join(str(p) for p in item["loc"] if not _union_branch(str(p)))
-        if where in seen:
-            continue
-        message = item["msg"].removeprefix("Value error, ")
-        given = item.get("input")
-        shown = "" if isinstance(given, (dict, list)) else f" (given {given!r:.40})"
-        seen[where] = f"{where or subject}: {message}{shown}"
-        if len(seen) == 3:
-            break
-    return "; ".join(seen.values())
+def document_text(part: DocumentPart) -> str:
+    """A plain-text document as text, named, for APIs whose file inputs take PDFs only."""
+    return f'<document name="{part.name()}">\n{part.text()}\n</document>'
 
 
 def parse_structured(

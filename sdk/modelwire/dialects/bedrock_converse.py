@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
+    DocumentPart,
     FinishReason,
     ImagePart,
     Message,
@@ -128,9 +130,35 @@ def _content_blocks(message: Message, spec: ProviderSpec) -> list[dict[str, Any]
             if isinstance(part, TextPart):
                 if part.text:
                     blocks.append({"text": part.text})
+            elif isinstance(part, DocumentPart):
+                blocks.append(_document_block(part, spec, len(blocks)))
             else:
                 blocks.append(_image_block(part, spec))
     return blocks
+
+
+_DOCUMENT_FORMATS = {"application/pdf": "pdf", "text/plain": "txt"}
+
+
+def _document_block(part: DocumentPart, spec: ProviderSpec, index: int) -> dict[str, Any]:
+    data = part.inline_data()
+    if data is None:
+        raise RequestValidationError(
+            f"{spec.display_name} takes documents by their bytes, not by URL: "
+            "give DocumentPart.from_bytes(...)",
+            provider=spec.name,
+        )
+    # Converse wants a name of letters, digits, single spaces, hyphens, parentheses and
+    # brackets, unique in the request
+    given = part.title or (part.filename or "").rsplit(".", 1)[0]
+    name = " ".join(re.sub(r"[^A-Za-z0-9\-()\[\] ]", " ", given).split()) or f"document {index}"
+    return {
+        "document": {
+            "format": _DOCUMENT_FORMATS[part.media_type],
+            "name": name,
+            "source": {"bytes": base64.b64encode(data).decode("ascii")},
+        }
+    }
 
 
 def _extra_blocks(message: Message) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
+    DocumentPart,
     FinishReason,
     ImagePart,
     Message,
@@ -35,6 +36,7 @@ from .base import (
     Writer,
     apply_options,
     apply_reasoning,
+    document_text,
     json_bytes,
     load_event_json,
     merge_extra,
@@ -66,7 +68,17 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
             parts.append({"type": "text", "text": part.text})
         elif isinstance(part, ImagePart):
             parts.append({"type": "image_url", "image_url": {"url": part.data_url()}})
+        elif isinstance(part, DocumentPart):
+            parts.append(_document(part))
     return parts
+
+
+def _document(part: DocumentPart) -> dict[str, Any]:
+    # a file part carries a PDF's bytes (never a URL: refused before, capabilities.
+    # document_urls); plain text is given as text, which every model reads
+    if part.media_type == "text/plain":
+        return {"type": "text", "text": document_text(part)}
+    return {"type": "file", "file": {"file_data": part.data_url(), "filename": part.name()}}
 
 
 def _message(message: Message, spec: ProviderSpec) -> dict[str, Any]:

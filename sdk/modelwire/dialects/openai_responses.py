@@ -24,6 +24,7 @@ from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
+    DocumentPart,
     FinishReason,
     ImagePart,
     Message,
@@ -46,6 +47,7 @@ from .base import (
     apply_reasoning,
     check_str,
     count_or_none,
+    document_text,
     json_bytes,
     load_event_json,
     malformed_event,
@@ -82,7 +84,18 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
             parts.append({"type": "input_text", "text": part.text})
         elif isinstance(part, ImagePart):
             parts.append({"type": "input_image", "image_url": part.data_url(), "detail": "auto"})
+        elif isinstance(part, DocumentPart):
+            parts.append(_document(part))
     return parts
+
+
+def _document(part: DocumentPart) -> dict[str, Any]:
+    # plain text is given as text, which every model reads; a PDF as an input file
+    if part.media_type == "text/plain":
+        return {"type": "input_text", "text": document_text(part)}
+    if part.data is None and not (part.url or "").startswith("data:"):
+        return {"type": "input_file", "file_url": part.url}
+    return {"type": "input_file", "file_data": part.data_url(), "filename": part.name()}
 
 
 def _reasoning_item(item: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from .._client import AsyncStreamingResponse, StreamingResponse
+    from .._client import AsyncStreamOpening, StreamingResponse
     from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
 __all__ = ["SPEC", "DeepSeek", "AsyncDeepSeek", "DeepSeekFields", "DeepSeekFieldsBesidesFormat"]
@@ -112,21 +112,21 @@ class AsyncDeepSeek(AsyncClient):
         ) -> CompletionResponse[Any]: ...
 
         @overload  # type: ignore[override]
-        async def stream_completion(
+        def stream_completion(
             self,
             request: RequestInput = None,
             /,
             *,
             response_format: type[ModelT],
             **fields: Unpack[DeepSeekFieldsBesidesFormat],
-        ) -> AsyncStreamingResponse[ModelT]: ...
+        ) -> AsyncStreamOpening[ModelT]: ...
         @overload
-        async def stream_completion(
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]
-        ) -> AsyncStreamingResponse[Any]: ...
-        async def stream_completion(
+        ) -> AsyncStreamOpening[Any]: ...
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Any
-        ) -> AsyncStreamingResponse[Any]: ...
+        ) -> AsyncStreamOpening[Any]: ...
 
         async def count_tokens(  # type: ignore[override]
             self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Unpack
 
-    from .._client import AsyncStreamingResponse, StreamingResponse
+    from .._client import AsyncStreamOpening, StreamingResponse
     from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
 __all__ = [
@@ -160,21 +160,21 @@ class AsyncOpenAIResponses(AsyncClient):
         ) -> CompletionResponse[Any]: ...
 
         @overload  # type: ignore[override]
-        async def stream_completion(
+        def stream_completion(
             self,
             request: RequestInput = None,
             /,
             *,
             response_format: type[ModelT],
             **fields: Unpack[OpenAIResponsesFieldsBesidesFormat],
-        ) -> AsyncStreamingResponse[ModelT]: ...
+        ) -> AsyncStreamOpening[ModelT]: ...
         @overload
-        async def stream_completion(
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]
-        ) -> AsyncStreamingResponse[Any]: ...
-        async def stream_completion(
+        ) -> AsyncStreamOpening[Any]: ...
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Any
-        ) -> AsyncStreamingResponse[Any]: ...
+        ) -> AsyncStreamOpening[Any]: ...
 
         async def count_tokens(  # type: ignore[override]
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]

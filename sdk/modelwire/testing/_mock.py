@@ -89,7 +89,12 @@ def _mock_spec() -> ProviderSpec:
             },
             "models": ["mock-model"],
             "default_model": "mock-model",
-            "capabilities": {"embeddings": True, "reasoning": True, "stream_usage": True},
+            "capabilities": {
+                "embeddings": True,
+                "reasoning": True,
+                "stream_usage": True,
+                "documents": True,
+            },
             "request_id_headers": ["x-request-id"],
         }
     )

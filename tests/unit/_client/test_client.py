@@ -50,7 +50,9 @@ def test_sync_and_async_classes_match(name: str) -> None:
             assert str(sync_sig.parameters[param]).replace("AsyncClient", "Client") == str(
                 async_sig.parameters[param]
             ).replace("AsyncClient", "Client"), (method, param)
-        assert inspect.iscoroutinefunction(getattr(async_cls, method)), method
+        # stream_completion returns an opening to await or to enter with `async with`
+        coroutine = method != "stream_completion"
+        assert inspect.iscoroutinefunction(getattr(async_cls, method)) is coroutine, method
         assert not inspect.iscoroutinefunction(getattr(sync_cls, method)), method
     public_sync = {n for n in dir(sync_cls) if not n.startswith("_")}
     public_async = {n for n in dir(async_cls) if not n.startswith("_")}
@@ -255,6 +257,77 @@ async def test_an_async_stream() -> None:
         assert stream.closed
     assert final.content == "Hello"
     await http.aclose()
+
+
+async def test_an_async_stream_in_one_async_with() -> None:
+    wire = Wire(streaming)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(wire))
+    async with modelwire.AsyncOpenAI(api_key="k", http_client=http) as made:
+        opening = made.stream_completion(messages=[{"role": "user", "content": "hi"}])
+        assert isinstance(opening, modelwire.AsyncStreamOpening)
+        assert wire.requests == []  # nothing is sent before it is awaited or entered
+        async with opening as stream:
+            assert isinstance(stream, modelwire.AsyncStreamingResponse)
+            assert [chunk.content async for chunk in stream][:2] == ["Hel", "lo"]
+        assert stream.closed and stream.snapshot().content == "Hello"
+        assert len(wire.requests) == 1
+        # left early: the block's end closes the stream and its connection
+        async with made.stream_completion(messages=[{"role": "user", "content": "hi"}]) as early:
+            assert (await early.__anext__()).content == "Hel"
+        assert early.closed
+    await http.aclose()
+
+
+async def test_an_async_stream_that_fails_to_open_raises_at_async_with() -> None:
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(401, json={"error": {"message": "bad key"}})
+        )
+    )
+    made = modelwire.AsyncOpenAI(api_key="k", http_client=http)
+    with pytest.raises(modelwire.AuthenticationError, match="bad key"):
+        async with made.stream_completion(messages=[{"role": "user", "content": "hi"}]):
+            raise AssertionError("the block must not run")
+    with pytest.raises(modelwire.AuthenticationError, match="bad key"):
+        await made.stream_completion(messages=[{"role": "user", "content": "hi"}])
+    await http.aclose()
+
+
+def test_a_closed_client_says_it_was_closed() -> None:
+    with modelwire.OpenAI(api_key="k") as made:
+        pass
+    hi = [{"role": "user", "content": "hi"}]
+    # a pool the caller passed and closed is the same mistake
+    given = httpx.Client(transport=httpx.MockTransport(Wire(no_io)))
+    given.close()
+    with pytest.raises(modelwire.ClientClosedError, match="this OpenAI was closed"):
+        modelwire.OpenAI(api_key="k", http_client=given).complete(messages=hi)
+    for call in (
+        lambda: made.complete(messages=hi),
+        lambda: made.stream_completion(messages=hi),
+        made.list_models,
+    ):
+        with pytest.raises(modelwire.ClientClosedError, match="this OpenAI was closed") as info:
+            call()
+        assert info.value.provider == "openai" and "make a new client" in str(info.value)
+
+
+async def test_a_closed_async_client_says_it_was_closed() -> None:
+    async with modelwire.AsyncAnthropic(api_key="k") as made:
+        pass
+    hi = [{"role": "user", "content": "hi"}]
+    with pytest.raises(modelwire.ClientClosedError, match="this AsyncAnthropic was closed"):
+        await made.complete(messages=hi)
+    with pytest.raises(modelwire.ClientClosedError):
+        await made.stream_completion(messages=hi)
+    with pytest.raises(modelwire.ClientClosedError):
+        async with made.stream_completion(messages=hi):
+            pass
+    # a pool the caller passed and closed is the same mistake
+    given = httpx.AsyncClient()
+    await given.aclose()
+    with pytest.raises(modelwire.ClientClosedError):
+        await modelwire.AsyncAnthropic(api_key="k", http_client=given).list_models()
 
 
 def test_an_error_status_raises_before_a_stream_starts() -> None:

@@ -15,6 +15,7 @@ import pytest
 from modelwire import (
     CapabilityError,
     ConfigurationError,
+    DocumentPart,
     ImagePart,
     InsecureTransportError,
     Reasoning,
@@ -882,3 +883,62 @@ def test_sampling_is_taken_where_reasoning_is_turned_off() -> None:
         model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], temperature=0.3
     )
     assert wire.body["temperature"] == 0.3 and "reasoning_effort" not in wire.body
+
+
+PDF_BY_BYTES = Message.user([DocumentPart.from_bytes(b"%PDF-1")])
+PDF_BY_URL = Message.user([DocumentPart(url="https://x.test/a.pdf")])
+TEXT_DOCUMENT = Message.user([DocumentPart.from_text("notes")])
+
+
+def test_documents_to_a_provider_without_documents() -> None:
+    spec = make_spec()  # a spec that does not say it takes documents takes none
+    for message in (PDF_BY_BYTES, TEXT_DOCUMENT):
+        fails(
+            CapabilityError,
+            r"messages\[0\] has a document, and Acme takes no documents: send its text as "
+            r"text instead",
+            check(spec, messages=[message]),
+            spec,
+        )
+
+
+def test_documents_by_url_only_where_the_provider_fetches_them() -> None:
+    takes_bytes = make_spec(capabilities={"documents": True})
+    check(takes_bytes, messages=[PDF_BY_BYTES, Message.assistant("ok"), TEXT_DOCUMENT])()
+    fails(
+        CapabilityError,
+        r"messages\[0\] gives a document by URL, and Acme cannot fetch documents: download it "
+        r"and pass its bytes, e.g. DocumentPart.from_bytes\(data\)",
+        check(takes_bytes, messages=[PDF_BY_URL]),
+        takes_bytes,
+    )
+    fetches = make_spec(capabilities={"documents": True, "document_urls": True})
+    check(fetches, messages=[PDF_BY_URL])()
+    # no API fetches plain text
+    fails(
+        CapabilityError,
+        r"gives a plain-text document by URL, which no API fetches: pass its text",
+        check(
+            fetches,
+            messages=[
+                Message.user([DocumentPart(url="https://x.test/a.txt", media_type="text/plain")])
+            ],
+        ),
+        fetches,
+    )
+
+
+def test_a_document_only_in_a_user_message() -> None:
+    spec = make_spec(capabilities={"documents": True})
+    fails(
+        RequestValidationError,
+        r"messages\[0\] has a document in a system message: give it in a user message",
+        check(
+            spec,
+            messages=[
+                Message(role="system", content=[DocumentPart.from_text("x")]),
+                Message.user("hi"),
+            ],
+        ),
+        spec,
+    )

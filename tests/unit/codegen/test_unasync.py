@@ -13,6 +13,22 @@ ASYNC_SOURCE = (ROOT / "sdk/modelwire/_client/_async.py").read_text(encoding="ut
 
 # one example per rule: (async text, sync text), the rule applied on its own
 EXAMPLES: dict[str, tuple[str, str]] = {
+    RULES[0][0]: (
+        "x = 1\n# async only: begin (why)\nclass Opening: ...\n# async only: end\n\n\ny = 2\n",
+        "x = 1\ny = 2\n",
+    ),
+    r"^.*# async only\n": (
+        "    from a import Callable  # async only\n    import httpx\n",
+        "    import httpx\n",
+    ),
+    r"\bAsyncStreamOpening\(lambda: (.+)\)$": (
+        "        return AsyncStreamOpening(lambda: self._open_stream(request, fields))",
+        "        return self._open_stream(request, fields)",
+    ),
+    r"-> AsyncStreamOpening\[": (
+        "    ) -> AsyncStreamOpening[Any]:",
+        "    ) -> StreamingResponse[Any]:",
+    ),
     r"^([ \t]+)import asyncio.*\n": ("    import asyncio  # slow\n", "    import time\n"),
     r"\basyncio\.sleep\b": ("await asyncio.sleep(1)", "await time.sleep(1)"),
     r"\bAsyncGenerator\[(.+?), None\]": (

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from modelwire import DocumentPart
 from modelwire._core.accumulate import Accumulator
 from modelwire._core.validation import check_request
 from modelwire._framing import ServerSentEvent, SSEDecoder
@@ -1187,3 +1188,60 @@ def test_reasoning_is_kept_apart_in_responses_anthropic() -> None:
         "Let me think.",
         "sig",
     )
+
+
+# --------------------------------------------------------------------------- documents
+
+PDF = b"%PDF-1.4 tiny"
+DOCUMENTS = make_spec(
+    capabilities={"structured_output": "tool", "documents": True, "document_urls": True}
+)
+
+
+def test_documents_as_document_blocks_base64_text_and_url() -> None:
+    body = build(
+        spec=DOCUMENTS,
+        messages=[
+            Message.user(
+                [
+                    DocumentPart.from_bytes(PDF, filename="paper.pdf"),
+                    DocumentPart(url="data:application/pdf;base64,JVBERi0x", title="T" * 600),
+                    DocumentPart.from_text("seven hills", title="Notes"),
+                    DocumentPart(url="https://example.com/a.pdf"),
+                    TextPart(text="Compare them."),
+                ]
+            )
+        ],
+    )
+    encoded = DocumentPart.from_bytes(PDF).base64()
+    assert body["messages"][0]["content"] == [
+        {
+            "type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": encoded},
+            "title": "paper.pdf",
+        },
+        {
+            "type": "document",
+            # a data: URL goes as its bytes; the title is cut at the documented 500 characters
+            "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"},
+            "title": "T" * 500,
+        },
+        {
+            "type": "document",
+            "source": {"type": "text", "media_type": "text/plain", "data": "seven hills"},
+            "title": "Notes",
+        },
+        {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
+        {"type": "text", "text": "Compare them."},
+    ]
+
+
+def test_a_document_outside_a_user_message_is_refused() -> None:
+    with pytest.raises(RequestValidationError, match="give it in a user message"):
+        build(
+            spec=DOCUMENTS,
+            messages=[
+                Message(role="system", content=[DocumentPart.from_text("rules")]),
+                Message.user("hi"),
+            ],
+        )

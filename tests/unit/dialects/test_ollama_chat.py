@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelwire import CapabilityError, DocumentPart
 from modelwire._core.accumulate import Accumulator
 from modelwire._core.validation import check_request
 from modelwire._framing import NDJSONDecoder, ServerSentEvent
 from modelwire.dialects.ollama_chat import DIALECT, OllamaStreamParser
-from modelwire.errors import CapabilityError, StreamDecodeError, StreamEventError
+from modelwire.errors import StreamDecodeError, StreamEventError
 from modelwire.spec import ProviderSpec
+from modelwire.testing import AsyncMockProvider
 from modelwire.types import (
     CompletionRequest,
     CompletionResponse,
@@ -35,6 +37,7 @@ from tests.unit.support import (
     Wire,
     image_message,
     json_answer,
+    no_io,
     tool_history,
 )
 
@@ -805,3 +808,24 @@ def test_embeddings_ollama() -> None:
     result = wire.client("ollama").embed("hello", model="nomic-embed-text")
     assert result.embeddings == [[0.5, 0.25]]
     assert wire.requests[0].url.path == "/api/embed"
+
+
+def test_documents_are_refused_before_any_request_is_sent() -> None:
+    wire = Wire(no_io)
+    with pytest.raises(CapabilityError, match="Ollama takes no documents: send its text"):
+        wire.client("ollama").complete(
+            messages=[Message.user([DocumentPart.from_text("notes"), TextPart(text="Sum up.")])]
+        )
+    assert wire.requests == []
+
+
+async def test_documents_are_refused_before_any_request_is_sent_async() -> None:
+    client = AsyncMockProvider(dialect_of="ollama")
+    message = Message.user([DocumentPart.from_bytes(b"%PDF-1"), TextPart(text="Sum up.")])
+    with pytest.raises(CapabilityError, match="Ollama takes no documents"):
+        await client.complete(messages=[message])
+    with pytest.raises(CapabilityError, match="Ollama takes no documents"):
+        async with client.stream_completion(messages=[message]):
+            raise AssertionError("the block must not run")
+    assert client.requests == []
+    await client.close()

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from modelwire import ImagePart, Tool
+from modelwire import CapabilityError, DocumentPart, ImagePart, Tool
 from modelwire._core.accumulate import Accumulator
 from modelwire._framing import ServerSentEvent
 from modelwire.dialects.openai_chat import DIALECT, OpenAIStreamParser
@@ -35,6 +35,7 @@ from tests.unit.support import (
     Wire,
     image_message,
     json_answer,
+    no_io,
     tool_history,
 )
 
@@ -853,3 +854,43 @@ def test_stream_deltas_with_content_parts() -> None:
 def test_stream_content_parts_of_the_wrong_shape_are_a_decode_error(content: Any) -> None:
     with pytest.raises(StreamDecodeError, match=r"delta\.content"):
         OpenAIStreamParser().parse(delta_event({"content": content}))
+
+
+# --------------------------------------------------------------------------- documents
+
+PDF = b"%PDF-1.4 tiny"
+
+
+def test_documents_a_pdf_as_a_file_part_and_plain_text_as_text() -> None:
+    parts = [
+        DocumentPart.from_bytes(PDF, filename="paper.pdf"),
+        DocumentPart.from_bytes(PDF, title="Untitled scan"),
+        DocumentPart(url="data:application/pdf;base64,JVBERi0x"),
+        DocumentPart.from_text("seven hills", filename="notes.txt"),
+        TextPart(text="Compare them."),
+    ]
+    (message,) = build(messages=[Message.user(parts)])["messages"]
+    data_url = "data:application/pdf;base64," + DocumentPart.from_bytes(PDF).base64()
+    assert message["content"] == [
+        {"type": "file", "file": {"file_data": data_url, "filename": "paper.pdf"}},
+        # OpenAI needs a file name: the title, else a made-up one
+        {"type": "file", "file": {"file_data": data_url, "filename": "Untitled scan"}},
+        {
+            "type": "file",
+            "file": {
+                "file_data": "data:application/pdf;base64,JVBERi0x",
+                "filename": "document.pdf",
+            },
+        },
+        {"type": "text", "text": '<document name="notes.txt">\nseven hills\n</document>'},
+        {"type": "text", "text": "Compare them."},
+    ]
+
+
+def test_a_document_by_url_is_refused_before_sending() -> None:
+    wire = Wire(no_io)
+    with pytest.raises(CapabilityError, match="cannot fetch documents: download it and pass"):
+        wire.client("openai", api_key="k").complete(
+            messages=[Message.user([DocumentPart(url="https://x.test/a.pdf")])]
+        )
+    assert wire.requests == []

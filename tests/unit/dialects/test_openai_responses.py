@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import referencing
 import yaml
-from modelwire import ImagePart, Tool
+from modelwire import DocumentPart, ImagePart, Tool
 from modelwire._core.accumulate import Accumulator
 from modelwire._core.validation import check_request
 from modelwire._framing import ServerSentEvent, SSEDecoder
@@ -524,3 +524,28 @@ def test_recorded_streams_end_with_their_terminal_event() -> None:
             got, parser = run(decoder.feed(text.encode()) + decoder.flush())
             assert parser.finished, path.name
             assert got.finish_reason in ("stop", "tool_calls"), path.name
+
+
+# --------------------------------------------------------------------------- documents
+
+PDF = b"%PDF-1.4 tiny"
+
+
+def test_documents_as_input_files_by_bytes_and_by_url() -> None:
+    parts = [
+        DocumentPart.from_bytes(PDF, filename="paper.pdf"),
+        DocumentPart(url="https://example.com/a.pdf"),
+        DocumentPart.from_text("seven hills", title="Notes"),
+    ]
+    body = build(messages=[Message.user(parts)])
+    (message,) = body["input"]
+    assert message["content"] == [
+        {
+            "type": "input_file",
+            "file_data": "data:application/pdf;base64," + DocumentPart.from_bytes(PDF).base64(),
+            "filename": "paper.pdf",
+        },
+        {"type": "input_file", "file_url": "https://example.com/a.pdf"},
+        {"type": "input_text", "text": '<document name="Notes">\nseven hills\n</document>'},
+    ]
+    assert_accepted(body)
