@@ -51,6 +51,8 @@ _LAZY: dict[str, str] = {
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
+        "CacheControl",
+        "Citation",
         "CompletionRequest",
         "CompletionResponse",
         "ContentPart",
@@ -66,6 +68,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "Role",
         "StreamingChunk",
         "TextPart",
+        "ThinkingPart",
         "Timeout",
         "Tool",
         "ToolCall",
@@ -123,7 +126,9 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
+    "CacheControl",
     "CapabilityError",
+    "Citation",
     "Client",
     "CompletionRequest",
     "CompletionResponse",
@@ -172,6 +177,7 @@ __all__ = [
     "StreamingChunk",
     "StreamingResponse",
     "TextPart",
+    "ThinkingPart",
     "Timeout",
     "Tool",
     "ToolCall",

@@ -125,7 +125,7 @@ def blocks(content: Any) -> list[dict[str, Any]]:
 # =========================================================================== request
 
 
-def test_system_messages_are_hoisted_joined_in_order() -> None:
+def test_system_messages_are_hoisted_as_blocks_in_order() -> None:
     body = build(
         messages=[
             Message.system("You are a code reviewer."),
@@ -136,9 +136,12 @@ def test_system_messages_are_hoisted_joined_in_order() -> None:
             Message.system("State the time complexity."),
         ]
     )
-    assert body["system"] == (
-        "You are a code reviewer.\n\nAlways include type annotations.\n\nState the time complexity."
-    )
+    # one text block each, not one string: each keeps its place (and a cache breakpoint)
+    assert body["system"] == [
+        {"type": "text", "text": "You are a code reviewer."},
+        {"type": "text", "text": "Always include type annotations."},
+        {"type": "text", "text": "State the time complexity."},
+    ]
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
     assert all(m["role"] != "system" for m in body["messages"])
 
