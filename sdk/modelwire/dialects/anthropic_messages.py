@@ -176,10 +176,7 @@ def _plain_text(block: dict[str, Any]) -> bool:
 def _tool_result(message: Message, provider: str) -> dict[str, Any]:
     content: str | list[dict[str, Any]]
     blocks = _content_blocks(message.content, provider)
-    if all(_plain_text(b) for b in blocks):
-        content = message.text()
-    else:
-        content = blocks
+    content = message.text() if all(_plain_text(b) for b in blocks) else blocks
     result = {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}
     if message.is_error:
         result["is_error"] = True

@@ -41,6 +41,8 @@ class OpenRouterFields(RequestFields, total=False):
     presence_penalty: float | None
     repetition_penalty: float | None
     user: str | None
+    prompt_cache_key: str | None
+    """A key that routes requests sharing a prompt prefix to the same cache."""
 
 
 class OpenRouterSettings(ClientSettings, total=False):
