@@ -177,7 +177,11 @@ def _tool_result(message: Message, provider: str) -> dict[str, Any]:
     content: str | list[dict[str, Any]]
     blocks = _content_blocks(message.content, provider)
     content = message.text() if all(_plain_text(b) for b in blocks) else blocks
-    result = {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}
+    result: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": message.tool_call_id,
+        "content": content,
+    }
     if message.is_error:
         result["is_error"] = True
     return result

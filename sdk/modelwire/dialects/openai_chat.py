@@ -35,6 +35,7 @@ from .base import (
     StreamEvent,
     WireKind,
     Writer,
+    answer_parts,
     apply_options,
     json_bytes,
     load_event_json,
@@ -228,20 +229,16 @@ def detail_part(detail: dict[str, Any], provider: str) -> ThinkingPart:
     )
 
 
-def answer_parts(message: dict[str, Any], content: str, thinking: str, provider: str) -> list[Any]:
+def _parts(
+    message: dict[str, Any], content: str, thinking: str, provider: str
+) -> list[ContentPart]:
     """The parts of an answer: its reasoning (OpenRouter's details one part each, else one
     part of reasoning text) and its text."""
-    parts: list[ContentPart] = []
     details = message.get("reasoning_details")
     if type(details) is list and details:
-        parts += [detail_part(d, provider) for d in details if type(d) is dict]
-    else:
-        reasoning = _reasoning_of(message) or thinking
-        if reasoning:
-            parts.append(ThinkingPart(text=reasoning, provider=provider))
-    if content:
-        parts.append(TextPart(text=content))
-    return parts
+        parts: list[ContentPart] = [detail_part(d, provider) for d in details if type(d) is dict]
+        return parts + answer_parts(None, content, provider)
+    return answer_parts(_reasoning_of(message) or thinking, content, provider)
 
 
 class OpenAIChatDialect(Dialect):
@@ -333,7 +330,7 @@ class OpenAIChatDialect(Dialect):
             content=content,
             reasoning=_reasoning_of(message) or thinking or None,
             tool_calls=tool_calls,
-            parts=answer_parts(message, content, thinking, spec.name),
+            parts=_parts(message, content, thinking, spec.name),
             finish_reason=self.finish_reason(raw_finish),
             raw_finish_reason=raw_finish,
             usage=usage_from(body.get("usage")),

@@ -32,6 +32,7 @@ from modelwire.types import (
     NamedToolChoice,
     ResponseFormat,
     TextPart,
+    ThinkingPart,
     ToolCall,
 )
 
@@ -217,8 +218,9 @@ def test_what_the_api_does_not_take_is_refused_before_sending() -> None:
 def test_reasoning_items_go_back_with_their_encrypted_state() -> None:
     body = recorded_body("test_reasoning_summary_auto", 0)
     first = DIALECT.parse_response(body, SPEC)
-    reasoning = [i for i in first.provider_items if i["type"] == "reasoning"]
+    reasoning = [p.native for p in first.parts if isinstance(p, ThinkingPart) and p.native]
     assert reasoning and reasoning[0]["encrypted_content"]
+    assert first.provider_items == []  # reasoning items are parts, not provider items
     history = [*HI, first.to_message(), Message.user("and then?")]
     request = build(messages=history, options={"store": False})
     sent = request["input"][1]
@@ -283,7 +285,15 @@ def test_a_recorded_reasoning_summary_is_kept_apart_with_its_state() -> None:
     summaries = [part["text"] for part in item["summary"]]
     assert summaries and got.reasoning == "\n\n".join(summaries)
     assert got.reasoning not in got.content and got.content
-    assert got.provider_items == [item]
+    # the item is a ThinkingPart: its summary as text, its encrypted state, the item itself
+    assert got.provider_items == []
+    (part,) = [p for p in got.parts if isinstance(p, ThinkingPart)]
+    assert (part.text, part.signature, part.native) == (
+        got.reasoning,
+        item["encrypted_content"],
+        item,
+    )
+    assert part.provider == SPEC.name
     assert (
         got.usage is not None
         and got.usage.reasoning_tokens
@@ -422,7 +432,12 @@ def test_a_stream_of_text_reasoning_and_a_call() -> None:
     assert (got.id, got.model, got.content) == ("resp_1", "gpt-5", "Hello")
     assert got.reasoning == "Think\n\nMore"
     assert [(c.id, c.name, c.arguments) for c in got.tool_calls] == [("call_1", "f", {"a": 1})]
-    assert got.provider_items == [reasoning]
+    # no output_item.added for the reasoning: its text is a part, without the item's state
+    assert got.provider_items == []
+    assert got.parts == [
+        ThinkingPart(text="Think\n\nMore", signature="enc"),
+        TextPart(text="Hello"),
+    ]
     assert (got.finish_reason, got.raw_finish_reason) == ("tool_calls", "completed")
     assert got.usage is not None
     assert (got.usage.cache_read_tokens, got.usage.reasoning_tokens) == (2, 3)
