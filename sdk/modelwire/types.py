@@ -457,7 +457,10 @@ class CompletionResponse(_Model):
         signatures, text with its citations), tool calls and provider items. Sent to the
         same provider, the dialect sends back its native blocks; another provider drops
         their state (see `ThinkingPart`)."""
-        plain = all(isinstance(p, TextPart) and not p.citations for p in self.parts)
+        # one text part without citations is the text; anything more goes as parts
+        plain = len(self.parts) < 2 and all(
+            isinstance(p, TextPart) and not p.citations for p in self.parts
+        )
         content: str | list[ContentPart] = self.content if plain else list(self.parts)
         return Message(
             role="assistant",
