@@ -509,7 +509,8 @@ class StreamingChunk:
     items: tuple[dict[str, Any], ...] = ()
     # a part of the answer begins here (its text follows as `content` or `reasoning`
     # deltas, its signature as `reasoning_signature`): what keeps the parts of an answer
-    # apart in a stream. A redacted ThinkingPart comes whole.
+    # apart in a stream. A redacted ThinkingPart comes whole; a ThinkingPart whose
+    # `native` has the current one's id completes it (the item as it was done).
     part: TextPart | ThinkingPart | None = None
     # citations added to the current text part
     citations: tuple[Citation, ...] = ()

@@ -151,6 +151,19 @@ class Accumulator:
             self._items.extend(chunk.items)
 
     def _start(self, part: TextPart | ThinkingPart) -> None:
+        current = self._thinking_start
+        if (
+            isinstance(part, ThinkingPart)
+            and current is not None
+            and part.native
+            and isinstance(current.part, ThinkingPart)
+            and current.part.native
+            and part.native.get("id") == current.part.native.get("id") is not None
+        ):
+            # the current part's item, done: its final state (the text streamed already)
+            current.part = part.model_copy(update={"text": ""})
+            current.signature = part.signature or current.signature
+            return
         if isinstance(part, TextPart):
             start = self._text_start = _PartStart(
                 part, _length(self._content, self._content_blocks)

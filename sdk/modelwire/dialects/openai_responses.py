@@ -411,6 +411,7 @@ class OpenAIResponsesStreamParser:
         "_items",
         "_parts",
         "_provider",
+        "_reasoning",
         "finished",
         "id",
         "model",
@@ -419,6 +420,8 @@ class OpenAIResponsesStreamParser:
     def __init__(self, provider: str = "openai_responses") -> None:
         # the provider whose reasoning state the stream's ThinkingParts carry
         self._provider = provider
+        # the output indexes of the reasoning items whose part began (output_item.added)
+        self._reasoning: set[int] = set()
         self.finished = False
         self.model: str | None = None
         self.id: str | None = None
@@ -476,6 +479,7 @@ class OpenAIResponsesStreamParser:
             item = object_or_empty(data.get("item"), "response.output_item.added.item")
             if item.get("type") == "reasoning":
                 # its summary follows as deltas, its encrypted state when it is done
+                self._reasoning.add(self._index(data))
                 thinking = reasoning_part(item, self._provider)
                 return StreamingChunk(
                     reasoning=thinking.text,
@@ -571,12 +575,17 @@ class OpenAIResponsesStreamParser:
                 return None
             return StreamingChunk(tool_calls=(call,), model=self.model, id=self.id, raw=data)
         if kind == "reasoning":
-            encrypted = item.get("encrypted_content")
-            if isinstance(encrypted, str) and encrypted:
-                return StreamingChunk(
-                    reasoning_signature=encrypted, model=self.model, id=self.id, raw=data
-                )
-            return None
+            # the item done completes the part its `added` began: its summary parts and
+            # final encrypted state (without that part, the state alone)
+            part = reasoning_part(item, self._provider)
+            began = self._index(data) in self._reasoning
+            return StreamingChunk(
+                reasoning_signature=part.signature,
+                model=self.model,
+                id=self.id,
+                raw=data,
+                part=part if began else None,
+            )
         if kind is not None and (kind not in _UNIFIED_ITEMS or _is_refusal(item)):
             # reasoning, built-in tools, refusals: handed over with the terminal event
             self._items.append(item)

@@ -538,3 +538,137 @@ def test_recorded_streams_end_with_their_terminal_event() -> None:
             got, parser = run(decoder.feed(text.encode()) + decoder.flush())
             assert parser.finished, path.name
             assert got.finish_reason in ("stop", "tool_calls"), path.name
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+def stream_body(name: str, index: int = 0) -> list[ServerSentEvent]:
+    text: str = recorded(name)[index]["response"]["body"]["string"]
+    decoder = SSEDecoder()
+    return decoder.feed(text.encode()) + decoder.flush()
+
+
+def as_input(item: dict[str, Any]) -> dict[str, Any]:
+    """A reasoning output item as the input item that sends it back."""
+    return {
+        "type": "reasoning",
+        "id": item["id"],
+        "summary": [{"type": "summary_text", "text": s["text"]} for s in item["summary"]],
+        "encrypted_content": item["encrypted_content"],
+    }
+
+
+@pytest.mark.usefixtures("shared_cassettes")
+def test_a_recorded_tool_loop_sends_its_reasoning_back_as_the_recording_did() -> None:
+    first, second = recorded("test_openai_responses_thinking_with_tool_calls")[:2]
+    response = DIALECT.parse_response(first["response"]["parsed_body"], SPEC)
+    (call,) = response.tool_calls
+    recorded_input = second["request"]["parsed_body"]["input"]
+    body = build(
+        messages=[
+            Message.user(recorded_input[0]["content"]),
+            response.to_message(),
+            Message.tool(call.id, recorded_input[3]["output"]),
+        ],
+        options={"include": ["reasoning.encrypted_content"]},
+    )
+    assert [item.get("type", "message") for item in body["input"]] == [
+        "message",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+    ]
+    sent = body["input"][1]
+    assert sent == {k: recorded_input[1][k] for k in sent}
+    assert sent["encrypted_content"] == recorded_input[1]["encrypted_content"]
+    assert_accepted(body)
+
+
+@pytest.mark.usefixtures("shared_cassettes")
+def test_a_recorded_reasoning_stream_accumulates_into_the_parts_of_its_response() -> None:
+    events = stream_body("test_openai_responses_thinking_part_iter")
+    streamed, parser = run(events)
+    assert parser.finished
+    final = json.loads(events[-1].data)["response"]
+    whole = DIALECT.parse_response(final, SPEC)
+    (thinking, text) = streamed.parts
+    (expected_thinking, expected_text) = whole.parts
+    assert isinstance(thinking, ThinkingPart) and isinstance(expected_thinking, ThinkingPart)
+    assert (thinking.text, thinking.provider) == (expected_thinking.text, SPEC.name)
+    assert text == expected_text
+    # the state is the done item's (the API encrypts it anew each time it sends it: the
+    # added item's, the done item's and the terminal event's differ, and each decrypts)
+    (done,) = [
+        json.loads(e.data)["item"]
+        for e in events
+        if e.event == "response.output_item.done" and b'"reasoning"' in e.data
+    ]
+    assert thinking.signature == done["encrypted_content"]
+    body = build(messages=[*HI, streamed.to_message(), Message.user("more")])
+    assert body["input"][1] == as_input(done)
+    assert_accepted(body)
+    (item,) = [i for i in final["output"] if i["type"] == "reasoning"]
+    body = build(messages=[*HI, whole.to_message(), Message.user("more")])
+    assert body["input"][1] == as_input(item)
+    assert_accepted(body)
+
+
+@pytest.mark.usefixtures("shared_cassettes")
+def test_recorded_url_citations_are_kept_on_the_text() -> None:
+    body = recorded_body("test_openai_include_raw_annotations_non_streaming", 0)
+    response = DIALECT.parse_response(body, SPEC)
+    (annotation,) = [
+        a
+        for o in body["output"]
+        if o["type"] == "message"
+        for c in o["content"]
+        for a in c["annotations"]
+    ]
+    (part,) = [p for p in response.parts if isinstance(p, TextPart)]
+    assert part.citations is not None
+    (citation,) = part.citations
+    assert (citation.type, citation.url, citation.title) == (
+        "url_citation",
+        annotation["url"],
+        annotation["title"],
+    )
+    assert (citation.start, citation.end) == (annotation["start_index"], annotation["end_index"])
+    assert part.text[citation.start : citation.end]  # the span of the answer it covers
+    assert citation.native == annotation
+
+
+def test_annotations_stream_onto_their_text_part() -> None:
+    annotation = {
+        "type": "url_citation",
+        "url": "https://example.com",
+        "title": "Example",
+        "start_index": 0,
+        "end_index": 5,
+    }
+    where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "annotations": [], "text": ""}
+    streamed, _ = run(
+        [
+            CREATED,
+            event("response.content_part.added", {**where, "part": part}),
+            event("response.output_text.delta", {**where, "delta": "Hello there"}),
+            event(
+                "response.output_text.annotation.added",
+                {**where, "annotation_index": 0, "annotation": annotation},
+            ),
+            completed(),
+        ]
+    )
+    (text,) = streamed.parts
+    assert isinstance(text, TextPart) and text.text == "Hello there"
+    assert text.citations is not None and [c.native for c in text.citations] == [annotation]
+
+
+def test_reasoning_of_another_provider_is_not_sent_to_the_responses_api() -> None:
+    foreign = ThinkingPart(
+        text="t", signature="enc", provider="openrouter", native={"type": "reasoning", "id": "rs_1"}
+    )
+    message = Message(role="assistant", content=[foreign, TextPart(text="Done.")])
+    body = build(messages=[*HI, message, Message.user("ok")])
+    assert body["input"][1] == {"role": "assistant", "content": "Done."}
