@@ -86,6 +86,9 @@ def _messages(messages: list[Message]) -> list[dict[str, Any]]:
             name = message.name or tool_names.get(message.tool_call_id or "")
             if name:
                 item["tool_name"] = name
+            images = _images(message)
+            if images:  # a tool result's images, beside its text
+                item["images"] = images
             out.append(item)
             continue
         images = _images(message)

@@ -123,13 +123,9 @@ def _thinking_item(part: ThinkingPart) -> dict[str, Any] | None:
 
 def _input_items(message: Message, provider: str) -> list[dict[str, Any]]:
     if message.role == "tool":
-        return [
-            {
-                "type": "function_call_output",
-                "call_id": message.tool_call_id,
-                "output": message.text(),
-            }
-        ]
+        # text, or (with images) content parts; the API has no error flag: the text says it
+        output = _content(message) if message.images() else message.text()
+        return [{"type": "function_call_output", "call_id": message.tool_call_id, "output": output}]
     items: list[dict[str, Any]] = []
     if message.role == "assistant":
         reasoning = [
