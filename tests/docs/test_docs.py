@@ -45,6 +45,7 @@ PAGES = [
     "streaming.md",
     "errors.md",
     "tools-and-structured-output.md",
+    "conversations.md",
     "spec-format.md",
     "adding-a-provider.md",
     "testing.md",

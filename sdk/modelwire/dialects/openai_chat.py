@@ -196,6 +196,8 @@ def usage_from(data: Any) -> Usage | None:
         output_tokens=data.get("completion_tokens") or 0,
         reasoning_tokens=completion.get("reasoning_tokens"),
         cache_read_tokens=prompt.get("cached_tokens"),
+        # OpenRouter counts what a cache breakpoint wrote too
+        cache_write_tokens=prompt.get("cache_write_tokens"),
     )
 
 
