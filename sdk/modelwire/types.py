@@ -507,11 +507,11 @@ class StreamingChunk:
     raw: Any = field(default=None, repr=False)
     # whole provider items completed by this event (see CompletionResponse.provider_items)
     items: tuple[dict[str, Any], ...] = ()
-    # a part of the answer begins here (its text follows as `content` or `reasoning`
-    # deltas, its signature as `reasoning_signature`): what keeps the parts of an answer
+    # parts of the answer that begin here (their text follows as `content` or `reasoning`
+    # deltas, a signature as `reasoning_signature`): what keeps the parts of an answer
     # apart in a stream. A redacted ThinkingPart comes whole; a ThinkingPart whose
-    # `native` has the current one's id completes it (the item as it was done).
-    part: TextPart | ThinkingPart | None = None
+    # `native` has the id of one begun earlier completes that one (its item, done).
+    parts: tuple[TextPart | ThinkingPart, ...] = ()
     # citations added to the current text part
     citations: tuple[Citation, ...] = ()
 

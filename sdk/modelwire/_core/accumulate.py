@@ -111,8 +111,9 @@ class Accumulator:
         self.chunks_seen = seen = self.chunks_seen + 1
         if not seen & (FOLD_EVERY - 1):  # FOLD_EVERY is a power of two
             self._fold()
-        if chunk.part is not None:  # before its text: the part begins where that does
-            self._start(chunk.part)
+        if chunk.parts:  # before its text: a part begins where that does
+            for part in chunk.parts:
+                self._start(part)
         if chunk.content:
             self._content.append(chunk.content)
         if chunk.reasoning:
@@ -151,18 +152,11 @@ class Accumulator:
             self._items.extend(chunk.items)
 
     def _start(self, part: TextPart | ThinkingPart) -> None:
-        current = self._thinking_start
-        if (
-            isinstance(part, ThinkingPart)
-            and current is not None
-            and part.native
-            and isinstance(current.part, ThinkingPart)
-            and current.part.native
-            and part.native.get("id") == current.part.native.get("id") is not None
-        ):
-            # the current part's item, done: its final state (the text streamed already)
-            current.part = part.model_copy(update={"text": ""})
-            current.signature = part.signature or current.signature
+        begun = self._begun(part)
+        if begun is not None and isinstance(part, ThinkingPart):
+            # the item of a part begun earlier, done: its final state (its text streamed)
+            begun.part = part.model_copy(update={"text": ""})
+            begun.signature = part.signature or begun.signature
             return
         if isinstance(part, TextPart):
             start = self._text_start = _PartStart(
@@ -172,6 +166,17 @@ class Accumulator:
             offset = _length(self._reasoning, self._reasoning_blocks)
             start = self._thinking_start = _PartStart(part, offset)
         self._starts.append(start)
+
+    def _begun(self, part: TextPart | ThinkingPart) -> _PartStart | None:
+        """The part begun earlier that `part` completes: a ThinkingPart of the same item."""
+        item = part.native.get("id") if isinstance(part, ThinkingPart) and part.native else None
+        if item is None:
+            return None
+        for start in self._starts:
+            native = start.part.native if isinstance(start.part, ThinkingPart) else None
+            if native and native.get("id") == item:
+                return start
+        return None
 
     def _parts(self, content: str, reasoning: str) -> list[ContentPart]:
         """The answer's parts in the order the stream began them, each with its text."""

@@ -606,7 +606,7 @@ class AnthropicStreamParser:
                 content=text,
                 model=self.model,
                 raw=data,
-                part=TextPart(text=""),
+                parts=(TextPart(text=""),),
                 citations=tuple(
                     citation_from(object_or_empty(c, "content_block.citations[]"))
                     for c in citations or ()
@@ -636,13 +636,13 @@ class AnthropicStreamParser:
                 reasoning_signature=signature,
                 model=self.model,
                 raw=data,
-                part=ThinkingPart(provider=self._provider),
+                parts=(ThinkingPart(provider=self._provider),),
             )
         if btype == "redacted_thinking":
             # opaque, and whole in its start event
             str_or_none(block.get("data"), "content_block.data")
             part = thinking_from(block, self._provider)
-            return StreamingChunk(model=self.model, raw=data, part=part)
+            return StreamingChunk(model=self.model, raw=data, parts=(part,))
         # server_tool_use, mcp_tool_use, *_tool_result, ...
         return None
 

@@ -322,7 +322,7 @@ class OllamaStreamParser:
                 tool_calls=tool_deltas,
                 reasoning=reasoning,
                 raw=data,
-                part=part,
+                parts=(part,) if part is not None else (),
             )
         if not (content or reasoning or tool_deltas):
             return None
@@ -332,7 +332,7 @@ class OllamaStreamParser:
             tool_calls=tool_deltas,
             reasoning=reasoning,
             raw=data,
-            part=part,
+            parts=(part,) if part is not None else (),
         )
 
     def _tool_delta(self, call: Any, position: int) -> ToolCallDelta:

@@ -471,7 +471,7 @@ class OpenAIStreamParser:
             reasoning_signature=signature,
             id=chunk_id,
             raw=data,
-            part=part,
+            parts=(part,) if part is not None else (),
         )
 
     def _reasoning_part(

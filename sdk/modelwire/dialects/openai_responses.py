@@ -416,8 +416,8 @@ class OpenAIResponsesStreamParser:
     def __init__(self, provider: str = "openai_responses") -> None:
         # the provider whose reasoning state the stream's ThinkingParts carry
         self._provider = provider
-        # the output indexes of the reasoning items whose part began (output_item.added)
-        self._reasoning: set[int] = set()
+        # output index -> id of each reasoning item whose part began (output_item.added)
+        self._reasoning: dict[int, Any] = {}
         self.finished = False
         self.model: str | None = None
         self.id: str | None = None
@@ -475,7 +475,7 @@ class OpenAIResponsesStreamParser:
             item = object_or_empty(data.get("item"), "response.output_item.added.item")
             if item.get("type") == "reasoning":
                 # its summary follows as deltas, its encrypted state when it is done
-                self._reasoning.add(self._index(data))
+                self._reasoning[self._index(data)] = item.get("id")
                 thinking = reasoning_part(item, self._provider)
                 return StreamingChunk(
                     reasoning=thinking.text,
@@ -483,7 +483,7 @@ class OpenAIResponsesStreamParser:
                     model=self.model,
                     id=self.id,
                     raw=data,
-                    part=thinking.model_copy(update={"text": ""}),
+                    parts=(thinking.model_copy(update={"text": ""}),),
                 )
             if item.get("type") != "function_call":
                 return None
@@ -510,7 +510,7 @@ class OpenAIResponsesStreamParser:
                 model=self.model,
                 id=self.id,
                 raw=data,
-                part=TextPart(text=""),
+                parts=(TextPart(text=""),),
                 citations=tuple(text.citations or ()),
             )
         if kind == "response.output_text.annotation.added":
@@ -580,7 +580,7 @@ class OpenAIResponsesStreamParser:
                 model=self.model,
                 id=self.id,
                 raw=data,
-                part=part if began else None,
+                parts=(part,) if began else (),
             )
         if kind is not None and (kind not in _UNIFIED_ITEMS or _is_refusal(item)):
             # reasoning, built-in tools, refusals: handed over with the terminal event
@@ -625,6 +625,14 @@ class OpenAIResponsesStreamParser:
             id=optional_str(response.get("id")) or self.id,
             raw=data,
             items=tuple(items),
+            # the reasoning items as the whole response has them complete their parts:
+            # the state a next turn sends back is the response's, as complete() reads it
+            parts=tuple(
+                reasoning_part(item, self._provider)
+                for index, item in enumerate(output)
+                # (OpenRouter renames its temporary ids here: those parts keep the stream's)
+                if item.get("type") == "reasoning" and self._reasoning.get(index) == item.get("id")
+            ),
         )
 
 

@@ -173,16 +173,16 @@ def test_without_part_starts_the_reasoning_and_the_text_are_one_part_each() -> N
 def test_part_starts_keep_interleaved_parts_apart_with_their_state() -> None:
     citation = Citation(type="url_citation", url="https://example.com")
     response = fold(
-        StreamingChunk(part=ThinkingPart(provider="p"), reasoning="First "),
+        StreamingChunk(parts=(ThinkingPart(provider="p"),), reasoning="First "),
         StreamingChunk(reasoning="thought."),
         StreamingChunk(reasoning_signature="sig-1"),
-        StreamingChunk(part=TextPart(text=""), content="Text "),
+        StreamingChunk(parts=(TextPart(text=""),), content="Text "),
         StreamingChunk(content="one."),
-        StreamingChunk(part=ThinkingPart(redacted="opaque", provider="p")),
-        StreamingChunk(part=TextPart(text="")),
+        StreamingChunk(parts=(ThinkingPart(redacted="opaque", provider="p"),)),
+        StreamingChunk(parts=(TextPart(text=""),)),
         StreamingChunk(citations=(citation,)),
         StreamingChunk(content="Cited."),
-        StreamingChunk(part=ThinkingPart(provider="p"), reasoning="Second."),
+        StreamingChunk(parts=(ThinkingPart(provider="p"),), reasoning="Second."),
         StreamingChunk(reasoning_signature="sig-2"),
     ).snapshot()
     assert response.parts == [
@@ -197,9 +197,9 @@ def test_part_starts_keep_interleaved_parts_apart_with_their_state() -> None:
 
 
 def test_parts_survive_folding() -> None:
-    chunks = [StreamingChunk(part=ThinkingPart(provider="p"))]
+    chunks = [StreamingChunk(parts=(ThinkingPart(provider="p"),))]
     chunks += [StreamingChunk(reasoning="r") for _ in range(FOLD_EVERY * 3)]
-    chunks += [StreamingChunk(part=TextPart(text=""))]
+    chunks += [StreamingChunk(parts=(TextPart(text=""),))]
     chunks += [StreamingChunk(content="c") for _ in range(FOLD_EVERY * 2 + 5)]
     response = fold(*chunks).snapshot()
     assert response.parts == [
@@ -210,9 +210,9 @@ def test_parts_survive_folding() -> None:
 
 def test_text_before_the_first_text_part_began_is_kept_in_its_place() -> None:
     response = fold(
-        StreamingChunk(part=ThinkingPart(provider="p"), reasoning="why"),
+        StreamingChunk(parts=(ThinkingPart(provider="p"),), reasoning="why"),
         StreamingChunk(content="lead "),
-        StreamingChunk(part=TextPart(text=""), content="then"),
+        StreamingChunk(parts=(TextPart(text=""),), content="then"),
     ).snapshot()
     assert response.parts == [
         ThinkingPart(text="why", provider="p"),
@@ -230,8 +230,8 @@ def test_a_part_with_the_current_items_id_completes_it() -> None:
         native={"type": "reasoning", "id": "rs_1", "summary": [{"text": "A"}, {"text": "B"}]},
     )
     response = fold(
-        StreamingChunk(part=added),
+        StreamingChunk(parts=(added,)),
         StreamingChunk(reasoning="A\n\nB"),
-        StreamingChunk(part=done, reasoning_signature="enc-final"),
+        StreamingChunk(parts=(done,), reasoning_signature="enc-final"),
     ).snapshot()
     assert response.parts == [done]
