@@ -13,6 +13,8 @@ from . import providers as _providers  # only the table: each client loads on fi
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from . import cost, otel
+    from ._batch import AsyncBatch, Batch, BatchProgress, BatchResult, async_batch, batch
     from ._client import (
         AsyncBaseClient,
         AsyncClient,
@@ -21,10 +23,28 @@ if TYPE_CHECKING:
         Client,
         StreamingResponse,
     )
+    from ._fallback import (
+        DEFAULT_FALL_THROUGH,
+        AsyncFallback,
+        AsyncFallbackStream,
+        Fallback,
+        FallbackStream,
+        fallback,
+    )
     from ._loader import load_spec
     from ._protocols import AsyncModelProvider, ModelProvider
     from .errors import *
-    from .hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
+    from .hooks import (
+        EndEvent,
+        ErrorEvent,
+        FirstChunkEvent,
+        Hooks,
+        RequestEvent,
+        ResponseEvent,
+        RetryEvent,
+        StartEvent,
+    )
+    from .limits import Limiter, Limits, RedisLimiter
     from .providers import *
     from .retries import RetryPolicy
     from .spec import ProviderSpec
@@ -37,8 +57,17 @@ _LAZY: dict[str, str] = {
     "ResponseEvent": ".hooks",
     "RetryEvent": ".hooks",
     "ErrorEvent": ".hooks",
+    "StartEvent": ".hooks",
+    "FirstChunkEvent": ".hooks",
+    "EndEvent": ".hooks",
     "RetryPolicy": ".retries",
     "load_spec": "._loader",
+    "fallback": "._fallback",
+    "Fallback": "._fallback",
+    "AsyncFallback": "._fallback",
+    "FallbackStream": "._fallback",
+    "AsyncFallbackStream": "._fallback",
+    "DEFAULT_FALL_THROUGH": "._fallback",
     "ModelProvider": "._protocols",
     "AsyncModelProvider": "._protocols",
     "Client": "._client",
@@ -48,6 +77,15 @@ _LAZY: dict[str, str] = {
     "AsyncBaseClient": "._client",
     "AsyncStreamingResponse": "._client",
     "ProviderSpec": ".spec",
+    "Limits": ".limits",
+    "Limiter": ".limits",
+    "RedisLimiter": ".limits",
+    "batch": "._batch",
+    "async_batch": "._batch",
+    "Batch": "._batch",
+    "AsyncBatch": "._batch",
+    "BatchResult": "._batch",
+    "BatchProgress": "._batch",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
@@ -61,7 +99,13 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "ImagePart",
         "Message",
         "ModelInfo",
+        "FallbackAttempt",
+        "RateLimit",
+        "RateLimits",
         "NamedToolChoice",
+        "FieldsBesidesFormat",
+        "Reasoning",
+        "ReasoningEffort",
         "RequestFields",
         "RequestInput",
         "ResponseFormat",
@@ -70,6 +114,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "TextPart",
         "ThinkingPart",
         "Timeout",
+        "TokenCount",
         "Tool",
         "ToolCall",
         "ToolCallDelta",
@@ -83,6 +128,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "InsecureTransportError",
         "ConfigurationError",
         "SpecError",
+        "LimitExceededError",
+        "LimiterUnavailableError",
         "UnexpectedResponseError",
         "APIStatusError",
         "BadRequestError",
@@ -108,6 +155,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "LineTooLongError",
         "OutputValidationError",
         "ResponseFailedError",
+        "CostUnknownError",
     ),
 }
 for _module, _names in _LAZY_MODULES.items():
@@ -120,12 +168,18 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncBaseClient",
+    "AsyncBatch",
     "AsyncClient",
+    "AsyncFallback",
+    "AsyncFallbackStream",
     "AsyncModelProvider",
     "AsyncStreamingResponse",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
+    "Batch",
+    "BatchProgress",
+    "BatchResult",
     "CacheControl",
     "CapabilityError",
     "Citation",
@@ -133,16 +187,28 @@ __all__ = [
     "CompletionRequest",
     "CompletionResponse",
     "ConfigurationError",
+    "DEFAULT_FALL_THROUGH",
     "ConflictError",
     "ContentPart",
+    "CostUnknownError",
     "ContextLengthExceededError",
     "EmbeddingResponse",
+    "EndEvent",
     "ErrorEvent",
+    "FieldsBesidesFormat",
+    "Fallback",
+    "FallbackAttempt",
+    "FallbackStream",
     "FinishReason",
+    "FirstChunkEvent",
     "Hooks",
     "ImagePart",
     "InsecureTransportError",
     "InternalServerError",
+    "LimitExceededError",
+    "Limiter",
+    "LimiterUnavailableError",
+    "Limits",
     "LineTooLongError",
     "Message",
     "ModelInfo",
@@ -154,7 +220,12 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderError",
     "ProviderSpec",
+    "RateLimit",
     "RateLimitError",
+    "Reasoning",
+    "ReasoningEffort",
+    "RedisLimiter",
+    "RateLimits",
     "RequestEvent",
     "RequestFields",
     "RequestInput",
@@ -168,6 +239,7 @@ __all__ = [
     "Role",
     "ServerError",
     "SpecError",
+    "StartEvent",
     "StreamDecodeError",
     "StreamError",
     "StreamEventError",
@@ -179,6 +251,7 @@ __all__ = [
     "TextPart",
     "ThinkingPart",
     "Timeout",
+    "TokenCount",
     "Tool",
     "ToolCall",
     "ToolCallDelta",
@@ -186,6 +259,9 @@ __all__ = [
     "UnexpectedResponseError",
     "UnprocessableEntityError",
     "Usage",
+    "async_batch",
+    "batch",
+    "fallback",
     "load_spec",
 ]
 
@@ -195,7 +271,13 @@ __all__ = [
 __all__ += _providers.__all__
 
 
+# optional integrations, each needing its extra: imported on first access, never before
+_SUBMODULES = frozenset({"otel", "cost"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         if name not in _providers.__all__:

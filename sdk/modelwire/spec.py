@@ -108,10 +108,64 @@ class OptionSpec(_Spec):
         return OPTION_TYPES[self.type]
 
 
+# the dialects with a token-counting shape of their own (`Dialect.token_count_fields`)
+COUNTING_DIALECTS: frozenset[str] = frozenset(("anthropic_messages", "openai_responses"))
+
+
+class TokenCountSpec(_Spec):
+    """The endpoint that counts a request's input tokens, and the kind of body it takes.
+
+    `dialect`: the chat request in the dialect's own counting shape (Anthropic's
+    `/v1/messages/count_tokens`, the Responses API's `/responses/input_tokens`), answered
+    with `input_tokens`. `tokenize`: llama.cpp's `/tokenize`, which takes the text as
+    `content` and answers its `tokens`, which are counted.
+    """
+
+    path: str
+    body: Literal["dialect", "tokenize"] = "dialect"
+    # the path is from the server's root, not under base_url's path (llama.cpp serves
+    # /tokenize beside /v1, not in it)
+    from_root: bool = False
+
+
 class EndpointsSpec(_Spec):
     chat: str
     models: str | None = None
     embeddings: str | None = None
+    # unset: the provider counts no tokens (count_tokens() raises before any request)
+    count_tokens: TokenCountSpec | None = None
+
+
+class ReasoningSpec(_Spec):
+    """How the unified `reasoning=` field (`modelwire.Reasoning`) goes on the wire.
+
+    `wire` names the shape: `reasoning_effort` (OpenAI chat and the APIs that copy it),
+    `responses` (`reasoning: {effort, summary}`), `anthropic_thinking` (`thinking`, with
+    the effort in `output_config.effort`), `ollama_think` (`think`: false or a level) or
+    `openrouter` (`reasoning: {effort | max_tokens, summary, exclude}`). A provider
+    without this section takes no reasoning settings.
+    """
+
+    wire: Literal[
+        "reasoning_effort", "responses", "anthropic_thinking", "ollama_think", "openrouter"
+    ]
+    # the effort levels it takes
+    efforts: list[str] = Field(default_factory=list)
+    # it takes a token budget, a summary, or leaving the reasoning out of the answer
+    budget: bool = False
+    summary: bool = False
+    exclude: bool = False
+    # the provider's own options that set reasoning too: a request gives one or the other
+    options: list[str] = Field(default_factory=list)
+    # the models (a prefix match) that take an effort, and for Anthropic adaptive thinking
+    # (an effort, or Reasoning() alone); empty: every model
+    effort_models: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _efforts_named(self) -> ReasoningSpec:
+        if not self.efforts and self.wire in ("reasoning_effort", "responses"):
+            raise ValueError(f"reasoning wire {self.wire!r} needs `efforts:` (the levels taken)")
+        return self
 
 
 class CapabilitiesSpec(_Spec):
@@ -141,6 +195,9 @@ class CapabilitiesSpec(_Spec):
     stream_usage: bool = False
     # models known to take no images (a prefix match)
     no_vision_models: list[str] = Field(default_factory=list)
+    # reasoning models that refuse temperature and top_p (a prefix match), unless their
+    # reasoning is turned off (effort "none", where the model takes it)
+    fixed_sampling_models: list[str] = Field(default_factory=list)
     # JSON mode (structured_output: json_object) also sends the schema under
     # `response_format.schema` (llama.cpp constrains the output with it); false for
     # providers that take `{"type": "json_object"}` alone
@@ -221,6 +278,9 @@ class ErrorRule(_Spec):
 
 
 class ProviderSpec(_Spec):
+    """A provider as data: one `spec/providers/*.yaml` file, validated (docs/spec-format.md
+    lists every key). `load_spec()` turns one into client classes."""
+
     name: str
     display_name: str
     class_name: str
@@ -238,11 +298,16 @@ class ProviderSpec(_Spec):
     default_model: str | None = None
     options: list[OptionSpec] = Field(default_factory=list)
     capabilities: CapabilitiesSpec = Field(default_factory=CapabilitiesSpec)
+    reasoning: ReasoningSpec | None = None
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     errors: list[ErrorRule] = Field(default_factory=list)
     retry_statuses: list[int] = Field(default_factory=lambda: [408, 409, 429, 500, 502, 503, 504])
     # where the provider puts the request id in its response headers
     request_id_headers: list[str] = Field(default_factory=lambda: ["x-request-id", "request-id"])
+    # the header under which the provider recognises a repeated request (e.g. a gateway's
+    # `Idempotency-Key`): each call then sends a key of its own, the same on every retry.
+    # None of the built-in providers documents one.
+    idempotency_header: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -266,9 +331,20 @@ class ProviderSpec(_Spec):
             raise ValueError(f"options are named more than once: {sorted(dupes)}")
         if self.capabilities.embeddings and not self.endpoints.embeddings:
             raise ValueError("capabilities.embeddings is true but endpoints.embeddings is unset")
+        counting = self.endpoints.count_tokens
+        if counting and counting.body == "dialect" and self.dialect not in COUNTING_DIALECTS:
+            raise ValueError(
+                f"endpoints.count_tokens: the {self.dialect} dialect has no token-counting "
+                f"body (those that do: {sorted(COUNTING_DIALECTS)}); use body: tokenize for "
+                "llama.cpp's /tokenize"
+            )
+        unknown = [n for n in (self.reasoning.options if self.reasoning else []) if n not in names]
+        if unknown:
+            raise ValueError(f"reasoning.options names no option of this spec: {unknown}")
         return self
 
     def option(self, name: str) -> OptionSpec | None:
+        """The provider option called `name`, or None if the spec has none by that name."""
         for option in self.options:
             if option.name == name:
                 return option

@@ -23,6 +23,7 @@ from modelwire import (
     ImagePart,
     Message,
     ProviderError,
+    Reasoning,
     TextPart,
     ThinkingPart,
     Tool,
@@ -307,6 +308,11 @@ REFUSED: dict[tuple[str, str], str] = {
 }
 
 
+def model_of(spec: ProviderSpec) -> str:
+    # a self-hosted server (vLLM) names no model: any id it serves will do
+    return spec.default_model or (spec.models[0] if spec.models else "served-model")
+
+
 def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
     """What a spec's own capabilities and limits refuse, for every provider alike."""
     refused: dict[tuple[str, str], str] = {}
@@ -321,6 +327,8 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
     if not caps.forced_tool_choice:
         refused[(name, "tool_choice_required")] = "no forced tool_choice"
         refused[(name, "tool_choice_named")] = "no forced tool_choice"
+    if any(model_of(spec).startswith(p) for p in caps.fixed_sampling_models):
+        refused[(name, "sampling")] = "a reasoning model takes no temperature or top_p"
     stops = SHAPES["stop"][0].get("stop") or []
     limit = spec.limits.max_stop_sequences
     if limit is not None and len(stops) > limit:
@@ -330,11 +338,6 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
 
 for _spec in SPECS.values():
     REFUSED.update(_refused_by_capabilities(_spec))
-
-
-def model_of(spec: ProviderSpec) -> str:
-    # a self-hosted server (vLLM) names no model: any id it serves will do
-    return spec.default_model or (spec.models[0] if spec.models else "served-model")
 
 
 def config_of(spec: ProviderSpec) -> ClientConfig:
@@ -414,7 +417,6 @@ REPRESENTATIVE: dict[tuple[str, str], Any] = {
     ("openai", "metadata"): {"topic": "travel"},
     ("openrouter", "provider"): {"order": ["openai"], "allow_fallbacks": True},
     ("openrouter", "models"): ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4.5"],
-    ("openrouter", "reasoning"): {"effort": "high"},
     ("llamacpp", "grammar"): 'root ::= "yes" | "no"',
     ("lmstudio", "draft_model"): "qwen3-0.6b",
     ("ollama", "keep_alive"): "5m",
@@ -569,3 +571,127 @@ def test_each_provider_sends_back_its_own_thinking_state_alone(provider: str) ->
     for owner, tokens in THINKING_STATE.items():
         for token in tokens:
             assert (token in body) == (owner == provider), (owner, token)
+
+
+# ------------------------------------------------------------------- unified reasoning
+
+
+def reasoning_values(spec: ProviderSpec) -> list[Reasoning]:
+    """Every shape of `reasoning=` the spec says the provider takes."""
+    how = spec.reasoning
+    assert how is not None
+    values = [Reasoning(effort=effort) for effort in how.efforts]  # type: ignore[arg-type]
+    if how.budget:
+        values.append(Reasoning(budget_tokens=2048))
+    if how.summary:
+        values.append(Reasoning(effort=how.efforts[-1], summary="auto"))  # type: ignore[arg-type]
+    if how.exclude:
+        values.append(Reasoning(effort=how.efforts[-1], exclude=True))  # type: ignore[arg-type]
+    if how.wire in ("anthropic_thinking", "ollama_think", "openrouter"):
+        values.append(Reasoning())  # on, at the provider's default
+    return values
+
+
+def reasoning_fields(spec: ProviderSpec, value: Reasoning) -> dict[str, Any]:
+    """A request with `value`, on a model that takes it (the spec's `effort_models`)."""
+    fields: dict[str, Any] = {"messages": [USER], "reasoning": value}
+    how = spec.reasoning
+    assert how is not None
+    if how.effort_models and value.budget_tokens is None and value.effort != "none":
+        fields["model"] = how.effort_models[0]
+    return fields
+
+
+REASONING_CASES = [
+    Case(name, f"reasoning-{value!r}", reasoning_fields(SPECS[name], value), stream)
+    for name in sorted(SPECS)
+    if SPECS[name].reasoning is not None
+    for value in reasoning_values(SPECS[name])
+    for stream in (False, True)
+]
+
+
+@pytest.mark.parametrize("case", REASONING_CASES, ids=[case.id for case in REASONING_CASES])
+def test_unified_reasoning(case: Case) -> None:
+    conforms(case)
+
+
+def test_reasoning_with_structured_output_keeps_both_in_output_config() -> None:
+    case = Case(
+        "anthropic",
+        "reasoning_effort_structured",
+        {
+            "messages": [USER],
+            "model": "claude-opus-4-6",
+            "reasoning": "high",
+            "response_format": City,
+        },
+        False,
+    )
+    conforms(case)
+    body = chat_body(SPECS["anthropic"], case.fields, stream=False)
+    assert body["output_config"]["effort"] == "high"
+    assert body["output_config"]["format"]["type"] == "json_schema"
+    assert body["thinking"] == {"type": "adaptive"}
+
+
+# ------------------------------------------------------------------- token counting
+
+COUNTED_SHAPES = [
+    "text",
+    "history",
+    "tools_json_schema",
+    "tool_choice_auto",
+    "tool_results",
+    "image_bytes",
+    "structured_pydantic",
+]
+COUNTING_CASES = [
+    (name, shape)
+    for name in sorted(SPECS)
+    if SPECS[name].endpoints.count_tokens is not None and name in documents.DOCUMENTS
+    for shape in COUNTED_SHAPES
+]
+
+
+@pytest.mark.parametrize(("provider", "shape"), COUNTING_CASES)
+def test_token_count_request(provider: str, shape: str) -> None:
+    spec = SPECS[provider]
+    counting = spec.endpoints.count_tokens
+    assert counting is not None
+    config = config_of(spec)
+    fields = dict(SHAPES[shape][0])
+    if spec.reasoning is not None and spec.reasoning.budget:
+        fields["reasoning"] = Reasoning(budget_tokens=2048)
+    elif spec.reasoning is not None:
+        fields["reasoning"] = Reasoning(effort="low")
+    call = config.count_tokens_call(config.request(None, fields))
+    assert call.method == "POST" and call.content is not None
+    body = json.loads(call.content)
+    name = documents.document_name(provider)
+    problems = documents.operation(name, counting.path, "post").errors(body)
+    assert not problems, f"{provider} {shape} token count: {problems}\nbody: {body}"
+    assert "reasoning" in body or "thinking" in body
+
+
+def test_every_counting_provider_with_a_document_is_checked() -> None:
+    assert {p for p, _ in COUNTING_CASES} == {"anthropic", "openai_responses"}
+
+
+def test_openrouter_reasoning_keys_are_ones_openrouter_documents() -> None:
+    """The chat document names `effort` and `summary` in `reasoning`; the same document's
+    ReasoningConfig adds `enabled` and `max_tokens` (and the shared recordings show the chat
+    endpoint taking `enabled`); `exclude` is in OpenRouter's reasoning guide alone."""
+    name = "openrouter.openapi.yaml"
+    chat = documents.operation(name, "/chat/completions", "post").body_schema
+    documented = {
+        key
+        for schema in documents.field_schemas(name, chat, ["reasoning"])
+        for key in documents.property_names(name, schema)
+    }
+    config = documents.load(name)["components"]["schemas"]["ReasoningConfig"]
+    documented |= documents.property_names(name, config) | {"exclude"}
+    spec = SPECS["openrouter"]
+    for value in reasoning_values(spec):
+        sent = chat_body(spec, reasoning_fields(spec, value), stream=False)["reasoning"]
+        assert set(sent) <= documented, (value, sent)

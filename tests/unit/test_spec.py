@@ -156,6 +156,16 @@ def test_error_rules() -> None:
             r"capabilities.telepathy: Extra inputs are not permitted",
         ),
         ({"endpoints": {}}, r"endpoints.chat: Field required"),
+        (
+            {"endpoints": {"chat": "/c", "count_tokens": {"path": "/count"}}},
+            r"the openai_chat dialect has no token-counting body",
+        ),
+        (
+            {"reasoning": {"wire": "ollama_think", "options": ["reasoning_effort"]}},
+            r"reasoning.options names no option of this spec: \['reasoning_effort'\]",
+        ),
+        ({"reasoning": {"wire": "telepathy"}}, r"reasoning.wire: Input should be"),
+        ({"reasoning": {"wire": "reasoning_effort"}}, r"needs `efforts:`"),
     ],
 )
 def test_invalid_specs_name_the_key(overrides: dict[str, Any], match: str) -> None:
@@ -230,3 +240,18 @@ def test_the_spec_fields_of_the_chat_dialects_variants_default_to_openais_wire()
     assert spec.capabilities.schema_in_json_mode is True
     assert spec.capabilities.reasoning_history_field is None
     assert spec.models_list.pagination == "none" and not spec.models_list.array
+
+
+def test_the_counting_dialects_are_those_with_a_counting_shape() -> None:
+    from modelwire.dialects import get_dialect
+    from modelwire.spec import COUNTING_DIALECTS, DialectName
+
+    names = DialectName.__args__
+    assert {n for n in names if get_dialect(n).token_count_fields} == COUNTING_DIALECTS
+
+
+def test_a_tokenize_endpoint_suits_any_dialect() -> None:
+    counting = {"path": "/tokenize", "body": "tokenize", "from_root": True}
+    made = spec(endpoints={"chat": "/chat/completions", "count_tokens": counting})
+    assert made.endpoints.count_tokens is not None
+    assert made.endpoints.count_tokens.from_root

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -14,12 +15,26 @@ from urllib.parse import urlencode, urlsplit
 from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
 from ..dialects import get_dialect
-from ..dialects.base import BODY_NAMES, Dialect, WireKind, parse_structured
+from ..dialects.base import (
+    BODY_NAMES,
+    Dialect,
+    WireKind,
+    parse_structured,
+    parse_tokenize,
+    tokenize_body,
+)
 from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
-from ..hooks import NO_HOOKS, Hooks
+from ..hooks import NO_HOOKS, Hooks, Operation, StartEvent
 from ..retries import RetryPolicy
 from ..spec import ProviderSpec
-from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo, Timeout
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingResponse,
+    ModelInfo,
+    Timeout,
+    TokenCount,
+)
 from . import validation
 from .policy import (
     Headers,
@@ -32,9 +47,13 @@ from .policy import (
     secrets_of,
     split_userinfo,
 )
+from .stream import StreamOpening
+from .watch import CallWatch
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from ..limits import Limits, RateLimiter
 
 USER_AGENT = f"modelwire/{__version__}"
 
@@ -52,6 +71,9 @@ class ClientSettings(TypedDict, total=False):
     allow_insecure_http: bool
     max_line_bytes: int | None
     hooks: Hooks | None
+    # client-side limits (modelwire.limits): a Limits of its own, or a limiter shared with
+    # other clients; the client takes it before the rest reach ClientConfig
+    limits: Limits | RateLimiter | None
     # the provider's own settings by name (the same as passing them as keywords)
     settings: Mapping[str, str | None] | None
 
@@ -213,6 +235,11 @@ class ClientConfig:
             extra = [v for k, v in extra_headers.items() if is_secret_header(k)]
             if extra:
                 secrets = secrets_of([*secrets, *extra])
+        idempotency = self.spec.idempotency_header
+        given = {name.lower() for name in headers}
+        if idempotency and method != "GET" and idempotency.lower() not in given:
+            # one key per call: the retries of this call repeat it, a new call gets its own
+            headers[idempotency] = f"modelwire-{uuid.uuid4()}"
         # a per-call max_retries keeps the client's delays
         retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
@@ -240,6 +267,38 @@ class ClientConfig:
             max_retries=request.max_retries,
         )
 
+    def count_tokens_call(self, request: CompletionRequest) -> HTTPCall:
+        """The POST that counts a request's input tokens, checked like the request itself."""
+        counting = validation.check_token_count(self.spec)
+        validation.check_request(self.spec, request, stream=False)
+        if counting.body == "tokenize":
+            body = tokenize_body(request)
+        else:
+            body = self.dialect.build_token_count_request(request, self.spec)
+        call = self._call(
+            "POST",
+            counting.path,
+            body,
+            model=request.model,
+            extra_headers=request.extra_headers,
+            timeout=request.timeout,
+            max_retries=request.max_retries,
+        )
+        if counting.from_root:
+            parts = urlsplit(self.base_url)
+            call = replace(call, url=join_url(f"{parts.scheme}://{parts.netloc}", counting.path))
+        return call
+
+    def parse_token_count(self, request: CompletionRequest, content: bytes) -> TokenCount:
+        body = self._body("token_count", content)
+        counting = self.spec.endpoints.count_tokens
+        if counting is not None and counting.body == "tokenize":
+            count = parse_tokenize(body, self.spec)
+        else:
+            count = self.dialect.parse_token_count(body, self.spec)
+        count.model = request.model
+        return count
+
     def models_call(self, cursor: str | None = None) -> HTTPCall:
         """The GET of one page of models: the first, or the one after `cursor`."""
         path = validation.check_models(self.spec)
@@ -266,10 +325,32 @@ class ClientConfig:
         assert self.spec.endpoints.embeddings is not None  # checked above
         return self._call("POST", self.spec.endpoints.embeddings, body, model=chosen)
 
+    def watch(
+        self, call: HTTPCall, operation: Operation, request: CompletionRequest | None = None
+    ) -> CallWatch | None:
+        """The per-call hooks' watch of one call, started now; None (nothing is kept, nothing
+        is timed) when no per-call hook is set."""
+        if not self.hooks.watches_calls:
+            return None
+        start = StartEvent(
+            self.spec.name,
+            self.spec.dialect,
+            operation,
+            call.url,
+            call.model,
+            call.stream,
+            request,
+        )
+        return CallWatch(self.hooks, start)
+
     # ----------------------------------------------------------------- reading answers
 
     def new_decoder(self) -> Decoder:
         return make_decoder(self.spec.stream_format, self.max_line_bytes)
+
+    def stream_opening(self) -> StreamOpening:
+        """What reads a stream's first events for the call flow (see `StreamOpening`)."""
+        return StreamOpening(self.new_decoder(), self.dialect.stream_parser(self.spec))
 
     def finisher(
         self, request: CompletionRequest

@@ -40,6 +40,7 @@ from .base import (
     Writer,
     answer_parts,
     apply_options,
+    apply_reasoning,
     arguments_value,
     count_or_none,
     json_bytes,
@@ -177,6 +178,7 @@ class OllamaChatDialect(Dialect):
                 body["format"] = fmt.json_schema
             else:
                 body["format"] = "json"
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 

@@ -37,6 +37,7 @@ from .base import (
     Writer,
     answer_parts,
     apply_options,
+    apply_reasoning,
     json_bytes,
     load_event_json,
     merge_extra,
@@ -309,6 +310,7 @@ class OpenAIChatDialect(Dialect):
             body["stream"] = True
             if spec.capabilities.stream_usage:
                 body["stream_options"] = {"include_usage": True}
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 
