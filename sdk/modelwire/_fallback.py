@@ -32,6 +32,8 @@ from .types import (
     FallbackAttempt,
     RateLimits,
     StreamingChunk,
+    TextPart,
+    ThinkingPart,
 )
 
 if TYPE_CHECKING:
@@ -53,7 +55,21 @@ Request = CompletionRequest | Mapping[str, Any] | None
 
 
 def _has_content(chunk: StreamingChunk) -> bool:
-    return bool(chunk.content or chunk.reasoning or chunk.tool_calls or chunk.items)
+    # a part that begins empty is no content yet; one that comes whole (a redacted thinking
+    # block, a reasoning item's state) is
+    return bool(
+        chunk.content
+        or chunk.reasoning
+        or chunk.tool_calls
+        or chunk.items
+        or any(_carries(part) for part in chunk.parts)
+    )
+
+
+def _carries(part: TextPart | ThinkingPart) -> bool:
+    if isinstance(part, ThinkingPart):
+        return bool(part.text or part.redacted or part.signature)
+    return bool(part.text)
 
 
 class _Chain:

@@ -29,6 +29,7 @@ from .types import (
     ImagePart,
     Message,
     TextPart,
+    ThinkingPart,
     ToolCall,
 )
 
@@ -319,6 +320,9 @@ def _parts(message: Message) -> list[dict[str, Any]]:
     for part in content:
         if isinstance(part, ImagePart):
             parts.append(_image(part))
+        elif isinstance(part, ThinkingPart):
+            if part.text:
+                parts.append({"type": "reasoning", "content": part.text})
         elif part.text:
             parts.append({"type": "text", "content": part.text})
     parts.extend(_tool_call(call) for call in message.tool_calls or ())

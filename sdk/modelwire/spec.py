@@ -279,6 +279,9 @@ class CapabilitiesSpec(_Spec):
     # the assistant-message key that carries an earlier turn's reasoning back to the
     # provider (Z.ai: reasoning_content); unset, reasoning is never sent back
     reasoning_history_field: str | None = None
+    # the chat API takes prompt-cache breakpoints (`cache_control`) on text and image parts
+    # (OpenRouter, for the models behind it that cache); elsewhere they are not sent
+    cache_breakpoints: bool = False
 
 
 class LimitsSpec(_Spec):

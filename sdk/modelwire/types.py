@@ -100,11 +100,57 @@ class Timeout:
 # --------------------------------------------------------------------------- content
 
 
+class CacheControl(_Model):
+    """A prompt-cache breakpoint: the prompt up to and including the part, tool or system
+    block that carries it may be cached (Anthropic's `cache_control`, OpenRouter's too).
+    `ttl` is how long: "5m" (the providers' default) or "1h"."""
+
+    type: Literal["ephemeral"] = "ephemeral"
+    ttl: Literal["5m", "1h"] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+def _cache_of(value: Any) -> Any:
+    # `cache=True` is the default breakpoint
+    return CacheControl() if value is True else None if value is False else value
+
+
+class Citation(_Model):
+    """Where a piece of an answer comes from: Anthropic's text-block `citations`
+    (`char_location`, `page_location`, `content_block_location`,
+    `web_search_result_location`, `search_result_location`) and the Responses API's
+    `annotations` (`url_citation`, `file_citation`, ...). The common fields are read out;
+    `native` is the provider's own object, as it sent it."""
+
+    type: str
+    cited_text: str | None = None
+    url: str | None = None
+    title: str | None = None
+    file_id: str | None = None
+    document_index: int | None = None
+    # the cited span: characters, pages or blocks of the source (Anthropic), or the span of
+    # the answer's text that the annotation covers (Responses)
+    start: int | None = None
+    end: int | None = None
+    native: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+
 class TextPart(_Model):
     """Text in a message whose content is a list of parts (text beside images)."""
 
     type: Literal["text"] = "text"
     text: str
+    # where an answer's text comes from, when the provider says
+    citations: list[Citation] | None = None
+    # a prompt-cache breakpoint after this part (`cache=True` for the default one)
+    cache: CacheControl | None = None
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, value: Any) -> Any:
+        return _cache_of(value)
 
 
 class ImagePart(_Model):
@@ -114,6 +160,12 @@ class ImagePart(_Model):
     url: str | None = None
     data: bytes | None = None
     media_type: str = "image/png"
+    cache: CacheControl | None = None
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, value: Any) -> Any:
+        return _cache_of(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> ImagePart:
@@ -153,6 +205,8 @@ class DocumentPart(_Model):
     media_type: str = "application/pdf"
     filename: str | None = None
     title: str | None = None
+    # a cache breakpoint after this document (Anthropic's cache_control)
+    cache: CacheControl | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DocumentPart:
@@ -220,8 +274,33 @@ class DocumentPart(_Model):
         return self.filename or self.title or f"document.{extension}"
 
 
-ContentPart: TypeAlias = TextPart | ImagePart | DocumentPart
-"""One part of a message's content: text, an image or a document."""
+class ThinkingPart(_Model):
+    """Reasoning of an assistant turn, with the provider's own state that a next turn must
+    send back: Anthropic's `thinking` (text and `signature`) and `redacted_thinking`
+    (`redacted`, opaque), OpenRouter's `reasoning_details`, the Responses API's reasoning
+    items (`redacted` holds their `encrypted_content`), Ollama's `thinking` and the
+    `reasoning_content` of DeepSeek, llama.cpp and others.
+
+    `provider` names the provider that produced it: the signature, the opaque data and
+    `native` (the provider's own item, as it sent it) are sent back to that provider alone;
+    any other drops them and takes the text where it takes earlier reasoning.
+    """
+
+    type: Literal["thinking"] = "thinking"
+    text: str = ""
+    signature: str | None = Field(default=None, repr=False)
+    redacted: str | None = Field(default=None, repr=False)
+    provider: str | None = None
+    native: dict[str, Any] | None = Field(default=None, repr=False)
+
+    def state_for(self, provider: str) -> bool:
+        """Whether this part's provider state may be sent to `provider`."""
+        return self.provider == provider
+
+
+ContentPart: TypeAlias = TextPart | ImagePart | DocumentPart | ThinkingPart
+"""One part of a message's content: text, an image, a document or an assistant turn's
+thinking."""
 
 
 # --------------------------------------------------------------------------- tools
@@ -246,6 +325,13 @@ class Tool(_Model):
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     strict: bool | None = None
+    # a prompt-cache breakpoint after this tool (the tools come first in a prompt)
+    cache: CacheControl | None = None
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, value: Any) -> Any:
+        return _cache_of(value)
 
     @classmethod
     def from_model(
@@ -325,6 +411,8 @@ class Message(_Model):
     # tool turns: which call this result answers
     tool_call_id: str | None = None
     name: str | None = None
+    # tool turns: the result is an error the model should see as one
+    is_error: bool = False
     # reasoning the model produced in an earlier assistant turn (sent back where supported)
     reasoning: str | None = None
     # an earlier response's `provider_items`, sent back where the dialect takes them (the
@@ -341,8 +429,8 @@ class Message(_Model):
         return value
 
     @classmethod
-    def system(cls, content: str) -> Message:
-        """Instructions for the model."""
+    def system(cls, content: str | list[ContentPart]) -> Message:
+        """Instructions for the model: text, or a list of text parts (system blocks)."""
         return cls(role="system", content=content)
 
     @classmethod
@@ -356,9 +444,19 @@ class Message(_Model):
         return cls(role="assistant", content=content, tool_calls=tool_calls)
 
     @classmethod
-    def tool(cls, tool_call_id: str, content: str, name: str | None = None) -> Message:
-        """The result of the tool call `tool_call_id`, as text (JSON, for instance)."""
-        return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
+    def tool(
+        cls,
+        tool_call_id: str,
+        content: str | list[ContentPart],
+        name: str | None = None,
+        *,
+        is_error: bool = False,
+    ) -> Message:
+        """The result of the tool call `tool_call_id`: text (JSON, for instance) or a list of
+        text and image parts; `is_error=True` when the tool failed."""
+        return cls(
+            role="tool", content=content, tool_call_id=tool_call_id, name=name, is_error=is_error
+        )
 
     def text(self) -> str:
         """The message's text, with any image and document parts left out."""
@@ -376,6 +474,16 @@ class Message(_Model):
         if isinstance(self.content, str):
             return []
         return [p for p in self.content if isinstance(p, DocumentPart)]
+
+    def thinking(self) -> list[ThinkingPart]:
+        if isinstance(self.content, str):
+            return []
+        return [p for p in self.content if isinstance(p, ThinkingPart)]
+
+    def reasoning_text(self) -> str:
+        """The earlier reasoning, for a provider that takes it back as text: `reasoning`,
+        or the text of the thinking parts."""
+        return self.reasoning or "".join(p.text for p in self.thinking())
 
 
 # --------------------------------------------------------------------------- request
@@ -573,13 +681,16 @@ class CompletionResponse(_Model, Generic[ParsedT]):
     reasoning: str | None = None
     reasoning_signature: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    # the answer's content as the provider sent it, in order: its thinking (with the state
+    # a next turn sends back) and its text (with citations); `content` and `reasoning` are
+    # their text, joined
+    parts: list[ContentPart] = Field(default_factory=list)
     finish_reason: FinishReason | None = None
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     # output items of the provider's own that the fields above do not hold, as it sent
-    # them: the Responses API's reasoning items (with the opaque state a next turn sends
-    # back), built-in tool calls and their results (web search, file search, code
-    # interpreter, ...) and refusals
+    # them: the Responses API's built-in tool calls and their results (web search, file
+    # search, code interpreter, ...) and refusals (its reasoning items are `parts`)
     provider_items: list[dict[str, Any]] = Field(default_factory=list)
     # the structured output, validated, when a response format was asked for; None
     # without one (the type checker's view: a CompletionResponse[Any])
@@ -604,13 +715,21 @@ class CompletionResponse(_Model, Generic[ParsedT]):
         return self.content
 
     def to_message(self) -> Message:
-        """This answer as the assistant turn of a next request: its text, tool calls,
-        reasoning and provider items, for the dialect to send back what it takes."""
+        """This answer as the assistant turn of a next request: its parts (thinking with its
+        signatures, text with its citations), tool calls and provider items. Sent to the
+        same provider, the dialect sends back its native blocks; another provider drops
+        their state (see `ThinkingPart`)."""
+        # one text part without citations is the text; anything more goes as parts
+        plain = len(self.parts) < 2 and all(
+            isinstance(p, TextPart) and not p.citations for p in self.parts
+        )
+        content: str | list[ContentPart] = self.content if plain else list(self.parts)
         return Message(
             role="assistant",
-            content=self.content,
+            content=content,
             tool_calls=list(self.tool_calls) or None,
-            reasoning=self.reasoning,
+            # text-only reasoning (a response built by hand, without parts)
+            reasoning=self.reasoning if plain else None,
             provider_items=list(self.provider_items) or None,
         )
 
@@ -650,6 +769,13 @@ class StreamingChunk:
     raw: Any = field(default=None, repr=False)
     # whole provider items completed by this event (see CompletionResponse.provider_items)
     items: tuple[dict[str, Any], ...] = ()
+    # parts of the answer that begin here (their text follows as `content` or `reasoning`
+    # deltas, a signature as `reasoning_signature`): what keeps the parts of an answer
+    # apart in a stream. A redacted ThinkingPart comes whole; a ThinkingPart whose
+    # `native` has the id of one begun earlier completes that one (its item, done).
+    parts: tuple[TextPart | ThinkingPart, ...] = ()
+    # citations added to the current text part
+    citations: tuple[Citation, ...] = ()
 
 
 def text_chunk(content: str, model: str | None, chunk_id: str | None, raw: Any) -> StreamingChunk:

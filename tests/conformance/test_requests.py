@@ -20,12 +20,15 @@ from typing import Any, Literal
 
 import pytest
 from modelwire import (
+    CacheControl,
+    Citation,
     DocumentPart,
     ImagePart,
     Message,
     ProviderError,
     Reasoning,
     TextPart,
+    ThinkingPart,
     Tool,
     ToolCall,
 )
@@ -96,6 +99,63 @@ TOOL_TURNS = [
     Message.assistant("", tool_calls=[CALL]),
     Message.tool("call_1", '{"temp": 21}', name="get_weather"),
 ]
+
+
+# an assistant turn as each provider answered it: its thinking (with the state that
+# provider sends back), cited text and a tool call. Each provider sends back its own
+# state and drops the others' (the rule of ThinkingPart).
+REASONING_DETAIL = {
+    "type": "reasoning.text",
+    "text": "Check the weather.",
+    "signature": "ErcBCkgICBACGAIi",
+    "format": "anthropic-claude-v1",
+    "index": 0,
+}
+REASONING_ITEM = {
+    "type": "reasoning",
+    "id": "rs_1",
+    "summary": [{"type": "summary_text", "text": "Check the weather."}],
+    "encrypted_content": "gAAAAABoxC0",
+}
+CITATION = Citation(
+    type="web_search_result_location",
+    cited_text="Lisbon is sunny.",
+    url="https://weather.example/lisbon",
+    title="Lisbon",
+    native={
+        "type": "web_search_result_location",
+        "cited_text": "Lisbon is sunny.",
+        "url": "https://weather.example/lisbon",
+        "title": "Lisbon",
+        "encrypted_index": "Eo8BCioIBxgC",
+    },
+)
+ANSWERED = Message(
+    role="assistant",
+    content=[
+        ThinkingPart(text="Check the weather.", signature="EqQBsig", provider="anthropic"),
+        ThinkingPart(redacted="EmwKAhgBopaque", provider="anthropic"),
+        ThinkingPart(
+            text="Check the weather.",
+            signature="ErcBCkgICBACGAIi",
+            provider="openrouter",
+            native=REASONING_DETAIL,
+        ),
+        ThinkingPart(
+            text="Check the weather.",
+            signature="gAAAAABoxC0",
+            provider="openai_responses",
+            native=REASONING_ITEM,
+        ),
+        *(
+            ThinkingPart(text="Check the weather.", provider=name)
+            for name in ("deepseek", "zai", "ollama", "llamacpp")
+        ),
+        TextPart(text="Lisbon is sunny.", citations=[CITATION]),
+    ],
+    tool_calls=[CALL],
+)
+CACHED_TOOL = Tool.model_validate({**WEATHER, "cache": {"ttl": "1h"}})
 
 
 def with_tools(**fields: Any) -> dict[str, Any]:
@@ -205,6 +265,65 @@ SHAPES: dict[str, tuple[dict[str, Any], bool]] = {
         False,
     ),
     "json_mode": ({"messages": [USER], "response_format": "json"}, False),
+    "thinking_history": (
+        {
+            "messages": [USER, ANSWERED, Message.tool("call_1", '{"temp": 21}')],
+            "tools": [WEATHER],
+        },
+        False,
+    ),
+    "system_blocks": (
+        {
+            "messages": [
+                Message.system([TextPart(text="You plan trips."), TextPart(text="Be brief.")]),
+                Message.system("Answer in English."),
+                USER,
+            ]
+        },
+        False,
+    ),
+    "cache_breakpoints": (
+        {
+            "messages": [
+                Message.system([TextPart(text="A long travel policy ...", cache=True)]),
+                Message.user(
+                    [
+                        TextPart(text="A long itinerary ...", cache=CacheControl(ttl="1h")),
+                        TextPart(text="Plan the weekend."),
+                    ]
+                ),
+            ],
+            "tools": [CACHED_TOOL],
+        },
+        False,
+    ),
+    "tool_results_parts": (
+        {
+            "messages": [
+                *TOOL_TURNS[:2],
+                Message.tool("call_1", [TextPart(text="Sunny, "), TextPart(text="21°C")]),
+            ],
+            "tools": [WEATHER],
+        },
+        False,
+    ),
+    "tool_results_error": (
+        {
+            "messages": [*TOOL_TURNS[:2], Message.tool("call_1", "city not found", is_error=True)],
+            "tools": [WEATHER],
+        },
+        False,
+    ),
+    "tool_results_image": (
+        {
+            "messages": [
+                *TOOL_TURNS[:2],
+                Message.tool("call_1", [TextPart(text="Radar:"), ImagePart.from_bytes(PNG)]),
+            ],
+            "tools": [WEATHER],
+        },
+        False,
+    ),
     "stream": ({"messages": [USER]}, True),
     "stream_tools": (with_tools(tool_choice="auto"), True),
     "stream_structured": ({"messages": [USER], "response_format": City}, True),
@@ -220,6 +339,13 @@ REFUSED: dict[tuple[str, str], str] = {
     ("llamacpp", "image_url"): "the spec says llama.cpp takes no images",
     ("llamacpp", "image_bytes"): "the spec says llama.cpp takes no images",
     ("bedrock", "tool_choice_none"): "Converse has no tool_choice none",
+    ("llamacpp", "tool_results_image"): "the spec says llama.cpp takes no images",
+    # the chat API's tool messages take text alone
+    **{
+        (name, "tool_results_image"): "chat tool results take only text"
+        for name, spec in SPECS.items()
+        if spec.dialect == "openai_chat"
+    },
 }
 
 
@@ -236,6 +362,7 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
         refused[(name, "seed")] = f"the spec says {spec.display_name} has no seed"
     if not caps.vision:
         refused[(name, "image_url")] = refused[(name, "image_bytes")] = "no images"
+        refused[(name, "tool_results_image")] = "no images"
     elif not caps.image_urls:
         refused[(name, "image_url")] = "images only as bytes"
     if not caps.documents:
@@ -489,6 +616,25 @@ def test_anthropic_thinking(case: Case) -> None:
 def test_anthropic_thinking_refused(fields: dict[str, Any]) -> None:
     with pytest.raises(ProviderError, match="thinking"):
         chat_body(SPECS["anthropic"], fields, stream=False)
+
+
+# ------------------------------------------------------------------- conversations
+
+# the opaque state in ANSWERED, by the provider it belongs to
+THINKING_STATE = {
+    "anthropic": ("EqQBsig", "EmwKAhgBopaque"),
+    "openrouter": ("ErcBCkgICBACGAIi",),
+    "openai_responses": ("gAAAAABoxC0",),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(SPECS))
+def test_each_provider_sends_back_its_own_thinking_state_alone(provider: str) -> None:
+    fields, stream = SHAPES["thinking_history"]
+    body = json.dumps(chat_body(SPECS[provider], fields, stream))
+    for owner, tokens in THINKING_STATE.items():
+        for token in tokens:
+            assert (token in body) == (owner == provider), (owner, token)
 
 
 # ------------------------------------------------------------------- unified reasoning

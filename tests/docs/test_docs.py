@@ -49,6 +49,7 @@ PAGES = [
     "errors.md",
     "resilience.md",
     "tools-and-structured-output.md",
+    "conversations.md",
     "reasoning.md",
     "spec-format.md",
     "adding-a-provider.md",

@@ -722,6 +722,7 @@ def test_the_chat_on_a_real_terminal(tmp_path: Path) -> None:
         _read_until(fd, b"word word", seen)
         os.write(fd, b"\x03")  # Ctrl-C while the reply streams
         _read_until(fd, b"reply stopped", seen)
+        _read_until(fd, b"> ", seen, after=b"reply stopped")  # as a user waits for it
         os.write(fd, b"Are you there?\n")
         _read_until(fd, b"> ", seen, after=b"Still here.")
         os.write(fd, b"\x04")  # Ctrl-D at the prompt (once it waits: line editing is on)

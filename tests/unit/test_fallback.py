@@ -153,3 +153,14 @@ def test_async_chain_raises_after_content_without_moving_on() -> None:
         await chain.close()
 
     asyncio.run(run())
+
+
+def test_a_part_that_begins_is_content_a_chain_never_moves_past() -> None:
+    from modelwire._fallback import _has_content
+
+    # a redacted thinking block comes whole, with no text delta: the caller has it
+    redacted = modelwire.ThinkingPart(redacted="EmwKAhgB", provider="anthropic")
+    assert _has_content(modelwire.StreamingChunk(parts=(redacted,)))
+    # an empty part that begins (a content block's start) is not content yet
+    begun = (modelwire.TextPart(text=""), modelwire.ThinkingPart(provider="anthropic"))
+    assert not _has_content(modelwire.StreamingChunk(id="msg_1", parts=begun))

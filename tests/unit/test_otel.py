@@ -426,3 +426,32 @@ async def test_a_cancelled_stream_is_an_error_named_by_the_cancellation(
     assert span.status.status_code is StatusCode.ERROR
     assert (span.attributes or {})["error.type"] == "CancelledError"
     await client.close()
+
+
+def test_thinking_parts_are_reasoning_parts_and_their_state_stays_out(
+    telemetry: Telemetry,
+) -> None:
+    thinking = modelwire.ThinkingPart(
+        text="Paris is in France.", signature="EqQBsig", provider="anthropic"
+    )
+    messages = [
+        modelwire.Message.user("Weather in Paris?"),
+        modelwire.Message(role="assistant", content=[thinking, modelwire.TextPart(text="Rain.")]),
+        modelwire.Message.user("Sure?"),
+    ]
+    client = MockProvider(
+        "anthropic", model="claude-sonnet-4-5", hooks=telemetry.hooks(capture_content=True)
+    )
+    client.reply("Yes.", reasoning="Checked again.").complete(messages=messages)
+    attributes = dict(telemetry.span().attributes or {})
+    assert "EqQBsig" in json.dumps(client.last_request)
+    assert "EqQBsig" not in str(attributes["gen_ai.input.messages"])
+    assert json.loads(str(attributes["gen_ai.input.messages"]))[1]["parts"] == [
+        {"type": "reasoning", "content": "Paris is in France."},
+        {"type": "text", "content": "Rain."},
+    ]
+    (answer,) = json.loads(str(attributes["gen_ai.output.messages"]))
+    assert answer["parts"] == [
+        {"type": "reasoning", "content": "Checked again."},
+        {"type": "text", "content": "Yes."},
+    ]

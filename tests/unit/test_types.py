@@ -8,12 +8,14 @@ import modelwire
 import pytest
 from modelwire import DocumentPart, ImagePart, RequestValidationError, StreamingChunk
 from modelwire.types import (
+    CacheControl,
     CompletionRequest,
     CompletionResponse,
     Message,
     NamedToolChoice,
     ResponseFormat,
     TextPart,
+    ThinkingPart,
     Timeout,
     Tool,
     ToolCall,
@@ -266,3 +268,49 @@ def test_message_documents_and_text_leave_out_the_other_parts() -> None:
     assert message.documents() == [pdf]
     assert message.text() == "read "
     assert Message.user("x").documents() == []
+
+
+def test_cache_breakpoints_from_true_and_with_a_ttl() -> None:
+    assert TextPart(text="x", cache=True).cache == CacheControl()
+    assert TextPart(text="x", cache=False).cache is None
+    assert CacheControl(ttl="1h").wire() == {"type": "ephemeral", "ttl": "1h"}
+    assert CacheControl().wire() == {"type": "ephemeral"}
+    with pytest.raises(RequestValidationError, match="ttl"):
+        CacheControl(ttl="2d")  # type: ignore[arg-type]
+
+
+def test_thinking_state_is_never_in_a_repr() -> None:
+    part = ThinkingPart(text="t", signature="SIG-SECRET", redacted="DATA", native={"k": "v"})
+    assert "SIG-SECRET" not in repr(part) and "DATA" not in repr(part)
+    assert part.state_for("anthropic") is False
+    assert ThinkingPart(provider="anthropic").state_for("anthropic") is True
+
+
+def test_to_message_keeps_the_parts_of_an_answer() -> None:
+    thinking = ThinkingPart(text="hm", signature="s", provider="anthropic")
+    response = CompletionResponse(
+        content="ab",
+        reasoning="hm",
+        parts=[thinking, TextPart(text="a"), TextPart(text="b")],
+        tool_calls=[ToolCall(id="t", name="f")],
+    )
+    message = response.to_message()
+    assert message.content == [thinking, TextPart(text="a"), TextPart(text="b")]
+    assert (message.text(), message.thinking(), message.reasoning_text()) == (
+        "ab",
+        [thinking],
+        "hm",
+    )
+    assert message.tool_calls == [ToolCall(id="t", name="f")]
+    # a plain answer is its text
+    plain = CompletionResponse(content="a", parts=[TextPart(text="a")]).to_message()
+    assert (plain.content, plain.reasoning) == ("a", None)
+    # a response built by hand, without parts, keeps its reasoning text
+    by_hand = CompletionResponse(content="a", reasoning="r").to_message()
+    assert (by_hand.content, by_hand.reasoning) == ("a", "r")
+
+
+def test_tool_results_with_parts_and_an_error_flag() -> None:
+    message = Message.tool("t1", [TextPart(text="failed")], is_error=True)
+    assert (message.is_error, message.text()) == (True, "failed")
+    assert Message.tool("t1", "ok").is_error is False

@@ -11,7 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..dialects.base import parse_arguments
-from ..types import CompletionResponse, FinishReason, StreamingChunk, ToolCall, Usage
+from ..types import (
+    Citation,
+    CompletionResponse,
+    ContentPart,
+    FinishReason,
+    StreamingChunk,
+    TextPart,
+    ThinkingPart,
+    ToolCall,
+    Usage,
+)
 
 # chunks between two folds; a fold joins the deltas appended since the last one, and every
 # FOLD_EVERY folds the joined blocks themselves, so each character is copied only a few times
@@ -39,6 +49,25 @@ class _ToolCallParts:
         return "".join(self.blocks) + "".join(self.arguments)
 
 
+class _PartStart:
+    """Where a part began in the stream: its text is the content (or reasoning) from
+    `offset` to where the next part of its kind began."""
+
+    __slots__ = ("citations", "offset", "part", "signature")
+
+    def __init__(self, part: TextPart | ThinkingPart, offset: int) -> None:
+        self.part = part
+        self.offset = offset
+        self.signature = part.signature if isinstance(part, ThinkingPart) else None
+        self.citations: list[Citation] = (
+            list(part.citations or ()) if isinstance(part, TextPart) else []
+        )
+
+
+def _length(parts: list[str], blocks: list[str]) -> int:
+    return sum(map(len, blocks)) + sum(map(len, parts))
+
+
 class Accumulator:
     __slots__ = (
         "_content",
@@ -46,6 +75,9 @@ class Accumulator:
         "_items",
         "_reasoning",
         "_reasoning_blocks",
+        "_starts",
+        "_text_start",
+        "_thinking_start",
         "_tools",
         "chunks_seen",
         "finish_reason",
@@ -63,6 +95,10 @@ class Accumulator:
         self._reasoning_blocks: list[str] = []
         self._tools: dict[int, _ToolCallParts] = {}
         self._items: list[dict[str, Any]] = []
+        # the parts of the answer, as the stream began them (none: one of each kind)
+        self._starts: list[_PartStart] = []
+        self._text_start: _PartStart | None = None
+        self._thinking_start: _PartStart | None = None
         self.id: str | None = None
         self.model: str | None = None
         self.finish_reason: FinishReason | None = None
@@ -75,6 +111,9 @@ class Accumulator:
         self.chunks_seen = seen = self.chunks_seen + 1
         if not seen & (FOLD_EVERY - 1):  # FOLD_EVERY is a power of two
             self._fold()
+        if chunk.parts:  # before its text: a part begins where that does
+            for part in chunk.parts:
+                self._start(part)
         if chunk.content:
             self._content.append(chunk.content)
         if chunk.reasoning:
@@ -102,8 +141,80 @@ class Accumulator:
             self.usage = chunk.usage
         if chunk.reasoning_signature:
             self.reasoning_signature = chunk.reasoning_signature
+            if self._thinking_start is not None:
+                self._thinking_start.signature = chunk.reasoning_signature
+        if chunk.citations:
+            if self._text_start is None:
+                self._start(TextPart(text=""))
+            assert self._text_start is not None
+            self._text_start.citations.extend(chunk.citations)
         if chunk.items:
             self._items.extend(chunk.items)
+
+    def _start(self, part: TextPart | ThinkingPart) -> None:
+        begun = self._begun(part)
+        if begun is not None and isinstance(part, ThinkingPart):
+            # the item of a part begun earlier, done: its final state (its text streamed)
+            begun.part = part.model_copy(update={"text": ""})
+            begun.signature = part.signature or begun.signature
+            return
+        if isinstance(part, TextPart):
+            start = self._text_start = _PartStart(
+                part, _length(self._content, self._content_blocks)
+            )
+        else:
+            offset = _length(self._reasoning, self._reasoning_blocks)
+            start = self._thinking_start = _PartStart(part, offset)
+        self._starts.append(start)
+
+    def _begun(self, part: TextPart | ThinkingPart) -> _PartStart | None:
+        """The part begun earlier that `part` completes: a ThinkingPart of the same item."""
+        item = part.native.get("id") if isinstance(part, ThinkingPart) and part.native else None
+        if item is None:
+            return None
+        for start in self._starts:
+            native = start.part.native if isinstance(start.part, ThinkingPart) else None
+            if native and native.get("id") == item:
+                return start
+        return None
+
+    def _parts(self, content: str, reasoning: str) -> list[ContentPart]:
+        """The answer's parts in the order the stream began them, each with its text."""
+        if not self._starts:
+            parts: list[ContentPart] = []
+            if reasoning or self.reasoning_signature:
+                parts.append(ThinkingPart(text=reasoning, signature=self.reasoning_signature))
+            if content:
+                parts.append(TextPart(text=content))
+            return parts
+        ends: dict[int, int] = {}
+        last: dict[bool, _PartStart] = {}
+        for start in self._starts:
+            kind = isinstance(start.part, TextPart)
+            if kind in last:
+                ends[id(last[kind])] = start.offset
+            last[kind] = start
+        out: list[ContentPart] = []
+        for start in self._starts:
+            whole = content if isinstance(start.part, TextPart) else reasoning
+            text = whole[start.offset : ends.get(id(start), len(whole))]
+            if isinstance(start.part, TextPart):
+                citations = start.citations or None
+                out.append(start.part.model_copy(update={"text": text, "citations": citations}))
+            else:
+                update = {"text": start.part.text + text, "signature": start.signature}
+                out.append(start.part.model_copy(update=update))
+        # text or reasoning that came before the first part of its kind began
+        first_text = next((s for s in self._starts if isinstance(s.part, TextPart)), None)
+        first_thinking = next((s for s in self._starts if isinstance(s.part, ThinkingPart)), None)
+        lead = reasoning[: first_thinking.offset] if first_thinking else reasoning
+        if lead:
+            out.insert(0, ThinkingPart(text=lead))
+        lead = content[: first_text.offset] if first_text else content
+        if lead:
+            at = next((i for i, p in enumerate(out) if isinstance(p, TextPart)), len(out))
+            out.insert(at, TextPart(text=lead))
+        return out
 
     def _fold(self) -> None:
         _fold(self._content, self._content_blocks)
@@ -120,13 +231,16 @@ class Accumulator:
             )
             for index, parts in sorted(self._tools.items())
         ]
+        content = "".join(self._content_blocks) + "".join(self._content)
+        reasoning = "".join(self._reasoning_blocks) + "".join(self._reasoning)
         return CompletionResponse(
             id=self.id,
             model=self.model,
-            content="".join(self._content_blocks) + "".join(self._content),
-            reasoning="".join(self._reasoning_blocks) + "".join(self._reasoning) or None,
+            content=content,
+            reasoning=reasoning or None,
             reasoning_signature=self.reasoning_signature,
             tool_calls=tool_calls,
+            parts=self._parts(content, reasoning),
             finish_reason=self.finish_reason,
             raw_finish_reason=self.raw_finish_reason,
             usage=self.usage,

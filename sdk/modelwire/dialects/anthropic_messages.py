@@ -21,6 +21,8 @@ from .._framing import ServerSentEvent
 from ..errors import ProviderError
 from ..spec import ProviderSpec
 from ..types import (
+    CacheControl,
+    Citation,
     CompletionRequest,
     CompletionResponse,
     ContentPart,
@@ -32,6 +34,7 @@ from ..types import (
     NamedToolChoice,
     StreamingChunk,
     TextPart,
+    ThinkingPart,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -87,6 +90,25 @@ _COUNTS = (
 # --------------------------------------------------------------------------- request
 
 
+# the citation types a request's text block takes back, and the keys only responses have
+_CITATION_TYPES = frozenset(
+    (
+        "char_location",
+        "page_location",
+        "content_block_location",
+        "web_search_result_location",
+        "search_result_location",
+    )
+)
+_RESPONSE_ONLY_CITATION_KEYS = frozenset(("file_id",))
+
+
+def _cached(block: dict[str, Any], cache: CacheControl | None) -> dict[str, Any]:
+    if cache is not None:
+        block["cache_control"] = cache.wire()
+    return block
+
+
 def _image_block(part: ImagePart) -> dict[str, Any]:
     if part.data is not None:
         source: dict[str, Any] = {
@@ -102,7 +124,7 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
             source = {"type": "base64", "media_type": head[5:] or part.media_type, "data": data}
         else:
             source = {"type": "url", "url": url}
-    return {"type": "image", "source": source}
+    return _cached({"type": "image", "source": source}, part.cache)
 
 
 def _document_block(part: DocumentPart) -> dict[str, Any]:
@@ -119,55 +141,108 @@ def _document_block(part: DocumentPart) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "document", "source": source}
     if part.title or part.filename:
         block["title"] = (part.title or part.name())[:500]  # its documented limit
-    return block
+    return _cached(block, part.cache)
 
 
-def _content_blocks(content: str | list[ContentPart]) -> list[dict[str, Any]]:
+def _text_block(part: TextPart) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "text", "text": part.text}
+    # an answer's citations go back with its text (Anthropic's own kinds only)
+    citations = [
+        {k: v for k, v in c.native.items() if k not in _RESPONSE_ONLY_CITATION_KEYS}
+        for c in part.citations or ()
+        if c.type in _CITATION_TYPES and c.native.get("type") == c.type
+    ]
+    if citations:
+        block["citations"] = citations
+    return _cached(block, part.cache)
+
+
+def _thinking_block(part: ThinkingPart, provider: str) -> dict[str, Any] | None:
+    """The block Anthropic sent, for the provider that sent it; None elsewhere (a thinking
+    block without its signature is refused, so another provider's reasoning is dropped)."""
+    if not part.state_for(provider):
+        return None
+    if part.redacted is not None:
+        return {"type": "redacted_thinking", "data": part.redacted}
+    if part.signature is not None:
+        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
+    return None
+
+
+def _content_blocks(
+    content: str | list[ContentPart], provider: str, *, assistant: bool = False
+) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     blocks: list[dict[str, Any]] = []
     for part in content:
         if isinstance(part, TextPart):
             if part.text:  # Anthropic rejects empty text blocks
-                blocks.append({"type": "text", "text": part.text})
+                blocks.append(_text_block(part))
         elif isinstance(part, DocumentPart):
             blocks.append(_document_block(part))
-        else:
+        elif isinstance(part, ImagePart):
             blocks.append(_image_block(part))
+        elif assistant:
+            thinking = _thinking_block(part, provider)
+            if thinking is not None:
+                blocks.append(thinking)
     return blocks
 
 
-def _tool_result(message: Message) -> dict[str, Any]:
+def _plain_text(block: dict[str, Any]) -> bool:
+    """A text block that says nothing but its text (sent as a plain string)."""
+    return block["type"] == "text" and block.keys() == {"type", "text"}
+
+
+def _tool_result(message: Message, provider: str) -> dict[str, Any]:
     content: str | list[dict[str, Any]]
-    if isinstance(message.content, list) and message.images():
-        content = _content_blocks(message.content)
-    else:
-        content = message.text()
-    return {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}
+    blocks = _content_blocks(message.content, provider)
+    content = message.text() if all(_plain_text(b) for b in blocks) else blocks
+    result: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": message.tool_call_id,
+        "content": content,
+    }
+    if message.is_error:
+        result["is_error"] = True
+    return result
 
 
-def _turns(messages: list[Message]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The system texts, in order, and the alternating user/assistant turns."""
-    system: list[str] = []
+def _system(messages: list[Message]) -> str | list[dict[str, Any]] | None:
+    """The system messages as Anthropic's `system`: a string for plain text, else a text
+    block per system message or part (with their cache breakpoints)."""
+    blocks: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            blocks += [b for b in _content_blocks(message.content, "") if b["type"] == "text"]
+    if not blocks:
+        return None
+    if len(blocks) == 1 and _plain_text(blocks[0]):
+        text: str = blocks[0]["text"]
+        return text
+    return blocks
+
+
+def _turns(messages: list[Message], provider: str) -> list[dict[str, Any]]:
+    """The alternating user/assistant turns (the system messages go to `system`)."""
     turns: list[dict[str, Any]] = []
     for message in messages:
         role = message.role
         if role == "system":
-            text = message.text()
-            if text:
-                system.append(text)
             continue
         if role == "tool":
-            role, blocks = "user", [_tool_result(message)]
+            role, blocks = "user", [_tool_result(message, provider)]
         elif role == "assistant":
-            # earlier reasoning is not sent back: Anthropic needs its signature for that
-            blocks = _content_blocks(message.content)
+            # thinking blocks go back as they came (with signatures), to the provider that
+            # sent them; Message.reasoning alone has no signature, and is not sent
+            blocks = _content_blocks(message.content, provider, assistant=True)
             for call in message.tool_calls or ():
                 blocks.append(
                     {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
                 )
         else:
-            blocks = _content_blocks(message.content)
+            blocks = _content_blocks(message.content, provider)
         if not blocks:
             continue
         if turns and turns[-1]["role"] == role:
@@ -182,9 +257,9 @@ def _turns(messages: list[Message]) -> tuple[list[str], list[dict[str, Any]]]:
             results = [b for b in content if b["type"] == "tool_result"]
             if results and len(results) < len(content):
                 turn["content"] = results + [b for b in content if b["type"] != "tool_result"]
-        elif len(content) == 1 and content[0]["type"] == "text":
+        elif len(content) == 1 and _plain_text(content[0]):
             turn["content"] = content[0]["text"]
-    return system, turns
+    return turns
 
 
 def _tool_choice(request: CompletionRequest) -> dict[str, Any] | None:
@@ -199,6 +274,51 @@ def _tool_choice(request: CompletionRequest) -> dict[str, Any] | None:
 
 
 # --------------------------------------------------------------------------- response
+
+
+# the fields that hold a citation's span, by its type: (start, end)
+_CITATION_SPANS: dict[str, tuple[str, str]] = {
+    "char_location": ("start_char_index", "end_char_index"),
+    "page_location": ("start_page_number", "end_page_number"),
+    "content_block_location": ("start_block_index", "end_block_index"),
+    "search_result_location": ("start_block_index", "end_block_index"),
+}
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def citation_from(data: dict[str, Any]) -> Citation:
+    """A text block's citation: a span of a document (characters, pages or blocks), of a
+    search result, or a web search result. Fields of the wrong type are left out of the
+    common ones; `native` keeps the object as sent."""
+    kind = data.get("type")
+    start, end = _CITATION_SPANS.get(kind, ("", "")) if isinstance(kind, str) else ("", "")
+    index = data.get("document_index", data.get("search_result_index"))
+    return Citation(
+        type=kind if isinstance(kind, str) else "unknown",
+        cited_text=optional_str(data.get("cited_text")),
+        url=optional_str(data.get("url")) or optional_str(data.get("source")),
+        title=optional_str(data.get("title")) or optional_str(data.get("document_title")),
+        file_id=optional_str(data.get("file_id")),
+        document_index=_int_or_none(index),
+        start=_int_or_none(data.get(start)),
+        end=_int_or_none(data.get(end)),
+        native=data,
+    )
+
+
+def thinking_from(block: dict[str, Any], provider: str) -> ThinkingPart:
+    """A `thinking` block (its text and signature) or a `redacted_thinking` one (opaque
+    `data`), as a part that goes back to `provider` unchanged."""
+    if block.get("type") == "redacted_thinking":
+        return ThinkingPart(redacted=optional_str(block.get("data")) or "", provider=provider)
+    return ThinkingPart(
+        text=str_or_empty(block.get("thinking"), "thinking.thinking"),
+        signature=str_or_none(block.get("signature"), "thinking.signature") or None,
+        provider=provider,
+    )
 
 
 def usage_from(data: Any) -> Usage | None:
@@ -231,11 +351,11 @@ class AnthropicMessagesDialect(Dialect):
     def build_request(
         self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
     ) -> dict[str, Any]:
-        system, turns = _turns(request.messages)
         body: dict[str, Any] = {"model": request.model}
-        if system:
-            body["system"] = "\n\n".join(system)
-        body["messages"] = turns
+        system = _system(request.messages)
+        if system is not None:
+            body["system"] = system
+        body["messages"] = _turns(request.messages, spec.name)
         # required by the API: validation refuses a request with neither
         body["max_tokens"] = max_tokens_of(request, spec)
         if request.temperature is not None:
@@ -246,7 +366,14 @@ class AnthropicMessagesDialect(Dialect):
             body["stop_sequences"] = request.stop
         # `seed` has no Anthropic equivalent and the API rejects unknown keys: not sent
         tools: list[dict[str, Any]] = [
-            {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+            _cached(
+                {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "input_schema": tool.parameters,
+                },
+                tool.cache,
+            )
             for tool in request.tools or ()
         ]
         choice = _tool_choice(request)
@@ -288,17 +415,15 @@ class AnthropicMessagesDialect(Dialect):
         return merge_extra(body, request.extra_body)
 
     def parse_response(self, body: Any, spec: ProviderSpec) -> CompletionResponse:
-        text: list[str] = []
-        reasoning: list[str] = []
-        signature: str | None = None
+        parts: list[ContentPart] = []
         tool_calls: list[ToolCall] = []
         for block in body.get("content") or ():
             kind = block.get("type")
             if kind == "text":
-                text.append(block.get("text") or "")
-            elif kind == "thinking":
-                reasoning.append(block.get("thinking") or "")
-                signature = block.get("signature") or signature
+                citations = [citation_from(c) for c in block.get("citations") or ()]
+                parts.append(TextPart(text=block.get("text") or "", citations=citations or None))
+            elif kind in ("thinking", "redacted_thinking"):
+                parts.append(thinking_from(block, spec.name))
             elif kind == "tool_use":
                 arguments = block.get("input")
                 tool_calls.append(
@@ -308,15 +433,18 @@ class AnthropicMessagesDialect(Dialect):
                         arguments=arguments if isinstance(arguments, dict) else {},
                     )
                 )
-            # redacted_thinking, server_tool_use, *_tool_result, ...: not text; kept in raw
+            # server_tool_use, *_tool_result, ...: not the model's own text; kept in raw
         raw_finish = body.get("stop_reason")
+        thinking = [p for p in parts if isinstance(p, ThinkingPart)]
+        signatures = [p.signature for p in thinking if p.signature]
         return CompletionResponse(
             id=body.get("id"),
             model=body.get("model"),
-            content="".join(text),
-            reasoning="".join(reasoning) or None,
-            reasoning_signature=signature,
+            content="".join(p.text for p in parts if isinstance(p, TextPart)),
+            reasoning="".join(p.text for p in thinking) or None,
+            reasoning_signature=signatures[-1] if signatures else None,
             tool_calls=tool_calls,
+            parts=parts,
             finish_reason=self.finish_reason(raw_finish),
             raw_finish_reason=raw_finish,
             usage=usage_from(body.get("usage")),
@@ -324,7 +452,7 @@ class AnthropicMessagesDialect(Dialect):
         )
 
     def stream_parser(self, spec: ProviderSpec) -> AnthropicStreamParser:
-        return AnthropicStreamParser()
+        return AnthropicStreamParser(spec.name)
 
     def parse_models(self, body: Any, spec: ProviderSpec) -> list[ModelInfo]:
         items = body.get("data", []) if isinstance(body, dict) else []
@@ -347,6 +475,7 @@ class AnthropicStreamParser:
 
     __slots__ = (
         "_pending_input",
+        "_provider",
         "_tools",
         "finish_reason",
         "finished",
@@ -356,7 +485,9 @@ class AnthropicStreamParser:
         "usage",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, provider: str = "anthropic") -> None:
+        # the provider whose thinking state the stream's ThinkingParts carry
+        self._provider = provider
         self.finished = False
         self.id: str | None = None
         self.model: str | None = None
@@ -419,7 +550,12 @@ class AnthropicStreamParser:
                 return StreamingChunk(
                     reasoning_signature=signature or None, model=self.model, raw=data
                 )
-            # citations_delta and anything newer: nothing for the unified chunk
+            if dtype == "citations_delta":
+                citation = object_or_empty(delta.get("citation"), "delta.citation")
+                return StreamingChunk(
+                    citations=(citation_from(citation),), model=self.model, raw=data
+                )
+            # anything newer: nothing for the unified chunk
             return None
         if kind == "content_block_start":
             return self._block_start(data)
@@ -492,7 +628,19 @@ class AnthropicStreamParser:
         btype = block.get("type")
         if btype == "text":
             text = str_or_empty(block.get("text"), "content_block.text")
-            return StreamingChunk(content=text, model=self.model, raw=data) if text else None
+            citations = block.get("citations")
+            if citations is not None and type(citations) is not list:
+                raise wrong_type(citations, "content_block.citations", "a list")
+            return StreamingChunk(
+                content=text,
+                model=self.model,
+                raw=data,
+                parts=(TextPart(text=""),),
+                citations=tuple(
+                    citation_from(object_or_empty(c, "content_block.citations[]"))
+                    for c in citations or ()
+                ),
+            )
         if btype == "tool_use":
             index = data.get("index", -1)
             if type(index) is not int:
@@ -512,14 +660,19 @@ class AnthropicStreamParser:
         if btype == "thinking":
             thinking = str_or_empty(block.get("thinking"), "content_block.thinking")
             signature = str_or_none(block.get("signature"), "content_block.signature") or None
-            if thinking or signature:
-                return StreamingChunk(
-                    reasoning=thinking,
-                    reasoning_signature=signature,
-                    model=self.model,
-                    raw=data,
-                )
-        # redacted_thinking, server_tool_use, mcp_tool_use, *_tool_result, ...
+            return StreamingChunk(
+                reasoning=thinking,
+                reasoning_signature=signature,
+                model=self.model,
+                raw=data,
+                parts=(ThinkingPart(provider=self._provider),),
+            )
+        if btype == "redacted_thinking":
+            # opaque, and whole in its start event
+            str_or_none(block.get("data"), "content_block.data")
+            part = thinking_from(block, self._provider)
+            return StreamingChunk(model=self.model, raw=data, parts=(part,))
+        # server_tool_use, mcp_tool_use, *_tool_result, ...
         return None
 
     def _merge_usage(self, usage: Any, where: str) -> None:

@@ -32,11 +32,14 @@ from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
+    ContentPart,
     DocumentPart,
     EmbeddingResponse,
     FinishReason,
     ModelInfo,
     StreamingChunk,
+    TextPart,
+    ThinkingPart,
     TokenCount,
     Usage,
 )
@@ -315,6 +318,17 @@ def structured_via_tool(request: CompletionRequest, spec: ProviderSpec) -> bool:
     model = request.model or ""
     old = any(model.startswith(p) for p in spec.capabilities.tool_structured_output_models)
     return old or fmt.json_schema is None or not fmt.strict
+
+
+def answer_parts(reasoning: str | None, content: str, provider: str) -> list[ContentPart]:
+    """The parts of an answer whose reasoning is text alone (no signature, no blocks): its
+    reasoning as one ThinkingPart, then its text."""
+    parts: list[ContentPart] = []
+    if reasoning:
+        parts.append(ThinkingPart(text=reasoning, provider=provider))
+    if content:
+        parts.append(TextPart(text=content))
+    return parts
 
 
 def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:

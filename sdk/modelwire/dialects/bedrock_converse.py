@@ -132,8 +132,9 @@ def _content_blocks(message: Message, spec: ProviderSpec) -> list[dict[str, Any]
                     blocks.append({"text": part.text})
             elif isinstance(part, DocumentPart):
                 blocks.append(_document_block(part, spec, len(blocks)))
-            else:
+            elif isinstance(part, ImagePart):
                 blocks.append(_image_block(part, spec))
+            # thinking parts go back through provider_items, as Converse sent them
     return blocks
 
 

@@ -25,6 +25,7 @@ from ..types import (
     Message,
     ModelInfo,
     StreamingChunk,
+    ThinkingPart,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -37,6 +38,7 @@ from .base import (
     ToolCallText,
     WireKind,
     Writer,
+    answer_parts,
     apply_options,
     apply_reasoning,
     arguments_value,
@@ -85,6 +87,9 @@ def _messages(messages: list[Message]) -> list[dict[str, Any]]:
             name = message.name or tool_names.get(message.tool_call_id or "")
             if name:
                 item["tool_name"] = name
+            images = _images(message)
+            if images:  # a tool result's images, beside its text
+                item["images"] = images
             out.append(item)
             continue
         images = _images(message)
@@ -97,8 +102,10 @@ def _messages(messages: list[Message]) -> list[dict[str, Any]]:
             ]
             for call in message.tool_calls:
                 tool_names[call.id] = call.name
-        if message.reasoning and message.role == "assistant":
-            item["thinking"] = message.reasoning
+        reasoning = message.reasoning_text()
+        if reasoning and message.role == "assistant":
+            # Ollama takes earlier thinking back as text, from any provider
+            item["thinking"] = reasoning
         out.append(item)
     return out
 
@@ -205,6 +212,7 @@ class OllamaChatDialect(Dialect):
             content=content,
             reasoning=reasoning or None,
             tool_calls=tool_calls,
+            parts=answer_parts(reasoning, content, spec.name),
             finish_reason=finish,
             raw_finish_reason=raw_finish,
             usage=usage_from(body),
@@ -212,7 +220,7 @@ class OllamaChatDialect(Dialect):
         )
 
     def stream_parser(self, spec: ProviderSpec) -> OllamaStreamParser:
-        return OllamaStreamParser()
+        return OllamaStreamParser(spec.name)
 
     # ---------------------------------------------------------------- models & embeddings
 
@@ -242,9 +250,11 @@ class OllamaChatDialect(Dialect):
 class OllamaStreamParser:
     """One NDJSON record per event; the record with `done: true` is the terminal event."""
 
-    __slots__ = ("_next_index", "_used", "finished")
+    __slots__ = ("_next_index", "_provider", "_thinking", "_used", "finished")
 
-    def __init__(self) -> None:
+    def __init__(self, provider: str = "ollama") -> None:
+        self._provider = provider
+        self._thinking = False  # whether thinking began (the part it is)
         self.finished = False
         self._next_index = 0
         self._used: set[int] = set()
@@ -285,6 +295,10 @@ class OllamaStreamParser:
         model = data.get("model")
         if type(model) is not str:
             model = None  # metadata of the wrong type is dropped, as in the OpenAI dialect
+        part: ThinkingPart | None = None
+        if reasoning and not self._thinking:
+            self._thinking = True
+            part = ThinkingPart(provider=self._provider)
         tool_deltas: tuple[ToolCallDelta, ...] = ()
         if calls:
             if type(calls) is not list:
@@ -310,6 +324,7 @@ class OllamaStreamParser:
                 tool_calls=tool_deltas,
                 reasoning=reasoning,
                 raw=data,
+                parts=(part,) if part is not None else (),
             )
         if not (content or reasoning or tool_deltas):
             return None
@@ -319,6 +334,7 @@ class OllamaStreamParser:
             tool_calls=tool_deltas,
             reasoning=reasoning,
             raw=data,
+            parts=(part,) if part is not None else (),
         )
 
     def _tool_delta(self, call: Any, position: int) -> ToolCallDelta:

@@ -10,11 +10,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from .._framing import ServerSentEvent
-from ..errors import ProviderError, StreamDecodeError
+from ..errors import ProviderError, RequestValidationError, StreamDecodeError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
+    ContentPart,
     DocumentPart,
     FinishReason,
     ImagePart,
@@ -22,6 +23,7 @@ from ..types import (
     NamedToolChoice,
     StreamingChunk,
     TextPart,
+    ThinkingPart,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -34,6 +36,7 @@ from .base import (
     StreamEvent,
     WireKind,
     Writer,
+    answer_parts,
     apply_options,
     apply_reasoning,
     document_text,
@@ -59,17 +62,28 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
-def _content(message: Message) -> str | list[dict[str, Any]]:
+def _content(message: Message, spec: ProviderSpec) -> str | list[dict[str, Any]]:
     if isinstance(message.content, str):
         return message.content
+    breakpoints = spec.capabilities.cache_breakpoints
+    if message.role in ("assistant", "tool") and not (
+        breakpoints and any(_cache(p) for p in message.content)
+    ):
+        # assistant and tool turns as text (their thinking parts go elsewhere)
+        return message.text()
     parts: list[dict[str, Any]] = []
     for part in message.content:
         if isinstance(part, TextPart):
-            parts.append({"type": "text", "text": part.text})
+            out: dict[str, Any] = {"type": "text", "text": part.text}
         elif isinstance(part, ImagePart):
-            parts.append({"type": "image_url", "image_url": {"url": part.data_url()}})
+            out = {"type": "image_url", "image_url": {"url": part.data_url()}}
         elif isinstance(part, DocumentPart):
-            parts.append(_document(part))
+            out = _document(part)
+        else:
+            continue
+        if breakpoints and part.cache is not None:
+            out["cache_control"] = part.cache.wire()
+        parts.append(out)
     return parts
 
 
@@ -81,15 +95,26 @@ def _document(part: DocumentPart) -> dict[str, Any]:
     return {"type": "file", "file": {"file_data": part.data_url(), "filename": part.name()}}
 
 
+def _cache(part: ContentPart) -> bool:
+    return not isinstance(part, ThinkingPart) and part.cache is not None
+
+
 def _message(message: Message, spec: ProviderSpec) -> dict[str, Any]:
     if message.role == "tool":
+        if message.images():
+            raise RequestValidationError(
+                f"{spec.display_name} takes only text in a tool result: describe the image "
+                "in text, or send it in a user message",
+                provider=spec.name,
+            )
+        # the API has no error flag: the text says it (and is_error is not sent)
         out: dict[str, Any] = {
             "role": "tool",
             "tool_call_id": message.tool_call_id,
-            "content": message.text(),
+            "content": _content(message, spec),
         }
         return out
-    out = {"role": message.role, "content": _content(message)}
+    out = {"role": message.role, "content": _content(message, spec)}
     if message.tool_calls:
         out["content"] = message.text() or None
         out["tool_calls"] = [
@@ -102,10 +127,36 @@ def _message(message: Message, spec: ProviderSpec) -> dict[str, Any]:
         ]
     if message.name:
         out["name"] = message.name
-    field = spec.capabilities.reasoning_history_field
-    if field and message.role == "assistant" and message.reasoning:
-        out[field] = message.reasoning
+    if message.role == "assistant":
+        # OpenRouter's reasoning_details go back as they came, to the provider that sent them
+        details = [
+            _detail(p)
+            for p in message.thinking()
+            if p.native is not None and p.state_for(spec.name)
+        ]
+        if details:
+            out["reasoning_details"] = details
+        field = spec.capabilities.reasoning_history_field
+        reasoning = message.reasoning_text()
+        if field and reasoning:
+            out[field] = reasoning
     return out
+
+
+def _detail(part: ThinkingPart) -> dict[str, Any]:
+    """A reasoning detail as OpenRouter sent it: its own keys (type, format, id, index)
+    from `native`, its text and state from the part (a stream's parts are built up)."""
+    detail = dict(part.native or {})
+    kind = detail.get("type")
+    if kind == "reasoning.text":
+        detail["text"] = part.text
+        if part.signature:
+            detail["signature"] = part.signature
+    elif kind == "reasoning.summary":
+        detail["summary"] = part.text
+    elif kind == "reasoning.encrypted" and part.redacted is not None:
+        detail["data"] = part.redacted
+    return detail
 
 
 def _part_text(part: Any, where: str) -> str:
@@ -158,6 +209,8 @@ def usage_from(data: Any) -> Usage | None:
         output_tokens=data.get("completion_tokens") or 0,
         reasoning_tokens=completion.get("reasoning_tokens"),
         cache_read_tokens=prompt.get("cached_tokens"),
+        # OpenRouter counts what a cache breakpoint wrote too
+        cache_write_tokens=prompt.get("cache_write_tokens"),
     )
 
 
@@ -168,8 +221,39 @@ def _reasoning_of(message: dict[str, Any]) -> str | None:
         return str(text)
     details = message.get("reasoning_details")
     if details:
-        return "".join(d.get("text") or d.get("summary") or "" for d in details) or None
+        return "".join(_detail_text(d) for d in details if type(d) is dict) or None
     return None
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    text = detail.get("text") or detail.get("summary") or ""
+    return text if type(text) is str else ""
+
+
+def detail_part(detail: dict[str, Any], provider: str) -> ThinkingPart:
+    """One of OpenRouter's `reasoning_details` (`reasoning.text` with its signature,
+    `reasoning.summary`, `reasoning.encrypted`), kept whole to go back as it came."""
+    signature = detail.get("signature")
+    data = detail.get("data") if detail.get("type") == "reasoning.encrypted" else None
+    return ThinkingPart(
+        text=_detail_text(detail),
+        signature=signature if type(signature) is str else None,
+        redacted=data if type(data) is str else None,
+        provider=provider,
+        native=detail,
+    )
+
+
+def _parts(
+    message: dict[str, Any], content: str, thinking: str, provider: str
+) -> list[ContentPart]:
+    """The parts of an answer: its reasoning (OpenRouter's details one part each, else one
+    part of reasoning text) and its text."""
+    details = message.get("reasoning_details")
+    if type(details) is list and details:
+        parts: list[ContentPart] = [detail_part(d, provider) for d in details if type(d) is dict]
+        return parts + answer_parts(None, content, provider)
+    return answer_parts(_reasoning_of(message) or thinking, content, provider)
 
 
 class OpenAIChatDialect(Dialect):
@@ -262,6 +346,7 @@ class OpenAIChatDialect(Dialect):
             content=content,
             reasoning=_reasoning_of(message) or thinking or None,
             tool_calls=tool_calls,
+            parts=_parts(message, content, thinking, spec.name),
             finish_reason=self.finish_reason(raw_finish),
             raw_finish_reason=raw_finish,
             usage=usage_from(body.get("usage")),
@@ -269,15 +354,32 @@ class OpenAIChatDialect(Dialect):
         )
 
     def stream_parser(self, spec: ProviderSpec) -> OpenAIStreamParser:
-        return OpenAIStreamParser()
+        return OpenAIStreamParser(spec.name)
 
 
 class OpenAIStreamParser:
-    """One chat.completion.chunk per event; `[DONE]` is the terminal event."""
+    """One chat.completion.chunk per event; `[DONE]` is the terminal event.
 
-    __slots__ = ("finish_reason", "finished", "model", "raw_finish_reason", "usage")
+    Reasoning begins a ThinkingPart (one per index of OpenRouter's `reasoning_details`,
+    else one for all of it), so that a stream accumulates into the parts `complete()` gives.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "_detail",
+        "_provider",
+        "_thinking",
+        "finish_reason",
+        "finished",
+        "model",
+        "raw_finish_reason",
+        "usage",
+    )
+
+    def __init__(self, provider: str = "openai") -> None:
+        self._provider = provider
+        # the index of the reasoning detail being streamed; whether reasoning began
+        self._detail: Any = None
+        self._thinking = False
         self.finished = False
         self.model: str | None = None
         self.finish_reason: FinishReason | None = None
@@ -370,6 +472,8 @@ class OpenAIStreamParser:
         if reasoning is None and "reasoning_details" in delta:
             reasoning = _reasoning_of(delta)
         content, thinking = split_content(delta.get("content"), "delta.content")
+        reasoning = _check_str(reasoning or "", "delta.reasoning") + thinking
+        part, signature = self._reasoning_part(delta.get("reasoning_details"), reasoning)
         return StreamingChunk(
             content=content,
             model=model,
@@ -377,10 +481,35 @@ class OpenAIStreamParser:
             raw_finish_reason=raw_finish,
             usage=self.usage if usage else None,
             tool_calls=tool_deltas,
-            reasoning=_check_str(reasoning or "", "delta.reasoning") + thinking,
+            reasoning=reasoning,
+            reasoning_signature=signature,
             id=chunk_id,
             raw=data,
+            parts=(part,) if part is not None else (),
         )
+
+    def _reasoning_part(
+        self, details: Any, reasoning: str
+    ) -> tuple[ThinkingPart | None, str | None]:
+        """(the ThinkingPart this delta begins, the signature it brings)."""
+        part: ThinkingPart | None = None
+        signature: str | None = None
+        if type(details) is list and details:
+            for detail in details:
+                if type(detail) is not dict:
+                    raise TypeError("delta.reasoning_details[] is not an object")
+                index = detail.get("index", 0)
+                if part is None and (not self._thinking or index != self._detail):
+                    # a new detail: its own keys now, its text and signature as they come
+                    native = {k: v for k, v in detail.items() if k not in ("text", "signature")}
+                    part = detail_part(native, self._provider)
+                    self._detail, self._thinking = index, True
+                if detail.get("signature"):
+                    signature = _check_str(detail["signature"], "reasoning_details.signature")
+        elif reasoning and not self._thinking:
+            self._thinking = True
+            part = ThinkingPart(provider=self._provider)
+        return part, signature
 
 
 def _tool_delta(call: dict[str, Any], position: int) -> ToolCallDelta:

@@ -22,8 +22,10 @@ from .._framing import ServerSentEvent
 from ..errors import ProviderError, ResponseFailedError, StreamEventError, error_fields
 from ..spec import ProviderSpec
 from ..types import (
+    Citation,
     CompletionRequest,
     CompletionResponse,
+    ContentPart,
     DocumentPart,
     FinishReason,
     ImagePart,
@@ -31,6 +33,7 @@ from ..types import (
     NamedToolChoice,
     StreamingChunk,
     TextPart,
+    ThinkingPart,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -66,8 +69,8 @@ _INCOMPLETE: dict[str, FinishReason] = {
     "max_output_tokens": "length",
     "content_filter": "content_filter",
 }
-# the output items the unified fields hold; every other item is kept whole
-_UNIFIED_ITEMS = frozenset(("message", "function_call"))
+# the output items the unified fields and parts hold; every other item is kept whole
+_UNIFIED_ITEMS = frozenset(("message", "function_call", "reasoning"))
 # parts of reasoning (summaries, reasoning text) are joined with a blank line
 _REASONING_SEPARATOR = "\n\n"
 
@@ -120,21 +123,29 @@ def _reasoning_item(item: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _input_items(message: Message) -> list[dict[str, Any]]:
+def _thinking_item(part: ThinkingPart) -> dict[str, Any] | None:
+    """A ThinkingPart of this API as the reasoning item it came from: its id from `native`,
+    its encrypted state from `signature`; the summary as sent, or (a stream's part, begun
+    before its summary came) its text."""
+    item = dict(part.native or {})
+    if part.signature is not None:
+        item["encrypted_content"] = part.signature
+    if not item.get("summary") and part.text:
+        item["summary"] = [{"type": "summary_text", "text": part.text}]
+    return _reasoning_item(item)
+
+
+def _input_items(message: Message, provider: str) -> list[dict[str, Any]]:
     if message.role == "tool":
-        return [
-            {
-                "type": "function_call_output",
-                "call_id": message.tool_call_id,
-                "output": message.text(),
-            }
-        ]
+        # text, or (with images) content parts; the API has no error flag: the text says it
+        output = _content(message) if message.images() else message.text()
+        return [{"type": "function_call_output", "call_id": message.tool_call_id, "output": output}]
     items: list[dict[str, Any]] = []
     if message.role == "assistant":
-        for provider_item in message.provider_items or []:
-            reasoning = _reasoning_item(provider_item)
-            if reasoning is not None:
-                items.append(reasoning)
+        reasoning = [
+            _thinking_item(p) for p in message.thinking() if p.state_for(provider) and p.native
+        ] + [_reasoning_item(i) for i in message.provider_items or []]
+        items += [item for item in reasoning if item is not None]
         text = message.text()
         if text:
             items.append({"role": "assistant", "content": text})
@@ -181,6 +192,49 @@ def _reasoning_texts(item: Mapping[str, Any]) -> list[str]:
             if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
                 texts.append(part["text"])
     return texts
+
+
+def reasoning_part(item: Mapping[str, Any], provider: str) -> ThinkingPart:
+    """A reasoning item as a part: its readable text, its encrypted state (`signature`,
+    sent back to this provider) and the item itself."""
+    encrypted = item.get("encrypted_content")
+    return ThinkingPart(
+        text=_REASONING_SEPARATOR.join(_reasoning_texts(item)),
+        signature=encrypted if isinstance(encrypted, str) and encrypted else None,
+        provider=provider,
+        native=dict(item),
+    )
+
+
+def citation_from(annotation: Mapping[str, Any]) -> Citation:
+    """An annotation of output text: `url_citation` (a span of the answer citing a web
+    page), `file_citation`, `container_file_citation`, `file_path`."""
+
+    def text(key: str) -> str | None:
+        value = annotation.get(key)
+        return value if isinstance(value, str) else None
+
+    def number(key: str) -> int | None:
+        value = annotation.get(key)
+        return value if type(value) is int else None
+
+    return Citation(
+        type=text("type") or "unknown",
+        url=text("url"),
+        title=text("title") or text("filename"),
+        file_id=text("file_id"),
+        document_index=number("index"),
+        start=number("start_index"),
+        end=number("end_index"),
+        native=dict(annotation),
+    )
+
+
+def _text_part(part: Mapping[str, Any]) -> TextPart:
+    annotations = [a for a in part.get("annotations") or [] if isinstance(a, dict)]
+    citations = [citation_from(a) for a in annotations]
+    text = part.get("text")
+    return TextPart(text=text if isinstance(text, str) else "", citations=citations or None)
 
 
 def _is_refusal(item: Mapping[str, Any]) -> bool:
@@ -263,7 +317,10 @@ class OpenAIResponsesDialect(Dialect):
         if instructions is not None:
             body["instructions"] = instructions
         body["input"] = [
-            item for m in request.messages if m.role != "system" for item in _input_items(m)
+            item
+            for m in request.messages
+            if m.role != "system"
+            for item in _input_items(m, spec.name)
         ]
         max_tokens = request.max_tokens or spec.limits.default_max_tokens
         if max_tokens is not None:
@@ -319,8 +376,7 @@ class OpenAIResponsesDialect(Dialect):
                 error_type="response.failed",
                 body=body,
             )
-        content: list[str] = []
-        reasoning: list[str] = []
+        parts: list[ContentPart] = []
         calls: list[ToolCall] = []
         kept: list[dict[str, Any]] = []
         for item in body.get("output") or []:
@@ -328,7 +384,7 @@ class OpenAIResponsesDialect(Dialect):
             if kind == "message":
                 for part in item.get("content") or []:
                     if part.get("type") == "output_text":
-                        content.append(part.get("text") or "")
+                        parts.append(_text_part(part))
                 if _is_refusal(item):
                     kept.append(item)
             elif kind == "function_call":
@@ -339,9 +395,9 @@ class OpenAIResponsesDialect(Dialect):
                         arguments=parse_arguments(item.get("arguments") or ""),
                     )
                 )
+            elif kind == "reasoning":
+                parts.append(reasoning_part(item, spec.name))
             else:
-                if kind == "reasoning":
-                    reasoning += _reasoning_texts(item)
                 kept.append(item)
         finish, raw_finish = _finish(
             status, body.get("incomplete_details"), bool(calls), any(map(_is_refusal, kept))
@@ -349,9 +405,13 @@ class OpenAIResponsesDialect(Dialect):
         return CompletionResponse(
             id=body.get("id"),
             model=body.get("model"),
-            content="".join(content),
-            reasoning=_REASONING_SEPARATOR.join(reasoning) or None,
+            content="".join(p.text for p in parts if isinstance(p, TextPart)),
+            reasoning=_REASONING_SEPARATOR.join(
+                p.text for p in parts if isinstance(p, ThinkingPart) and p.text
+            )
+            or None,
             tool_calls=calls,
+            parts=parts,
             finish_reason=finish,
             raw_finish_reason=raw_finish,
             usage=usage_from(body.get("usage")),
@@ -360,7 +420,7 @@ class OpenAIResponsesDialect(Dialect):
         )
 
     def stream_parser(self, spec: ProviderSpec) -> OpenAIResponsesStreamParser:
-        return OpenAIResponsesStreamParser()
+        return OpenAIResponsesStreamParser(spec.name)
 
 
 # --------------------------------------------------------------------------- streams
@@ -371,9 +431,23 @@ class OpenAIResponsesStreamParser:
     OpenRouter sends). `response.completed` and `response.incomplete` are terminal;
     `response.failed` and `error` raise."""
 
-    __slots__ = ("_arguments", "_calls", "_items", "_parts", "finished", "id", "model")
+    __slots__ = (
+        "_arguments",
+        "_calls",
+        "_items",
+        "_parts",
+        "_provider",
+        "_reasoning",
+        "finished",
+        "id",
+        "model",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, provider: str = "openai_responses") -> None:
+        # the provider whose reasoning state the stream's ThinkingParts carry
+        self._provider = provider
+        # output index -> id of each reasoning item whose part began (output_item.added)
+        self._reasoning: dict[int, Any] = {}
         self.finished = False
         self.model: str | None = None
         self.id: str | None = None
@@ -422,12 +496,25 @@ class OpenAIResponsesStreamParser:
             )
             part = (self._index(data), kind, count_or_none(data.get(part_key), part_key) or 0)
             if part not in self._parts:
-                if self._parts:
+                # parts of one reasoning item are separated (each item is a ThinkingPart)
+                if any(seen[0] == part[0] for seen in self._parts):
                     delta = _REASONING_SEPARATOR + delta
                 self._parts.add(part)
             return StreamingChunk(reasoning=delta, model=self.model, id=self.id, raw=data)
         if kind == "response.output_item.added":
             item = object_or_empty(data.get("item"), "response.output_item.added.item")
+            if item.get("type") == "reasoning":
+                # its summary follows as deltas, its encrypted state when it is done
+                self._reasoning[self._index(data)] = item.get("id")
+                thinking = reasoning_part(item, self._provider)
+                return StreamingChunk(
+                    reasoning=thinking.text,
+                    reasoning_signature=thinking.signature,
+                    model=self.model,
+                    id=self.id,
+                    raw=data,
+                    parts=(thinking.model_copy(update={"text": ""}),),
+                )
             if item.get("type") != "function_call":
                 return None
             index = self._index(data)
@@ -443,6 +530,23 @@ class OpenAIResponsesStreamParser:
             return StreamingChunk(tool_calls=(call,), model=self.model, id=self.id, raw=data)
         if kind == "response.output_item.done":
             return self._item_done(data)
+        if kind == "response.content_part.added":
+            added = object_or_empty(data.get("part"), "response.content_part.added.part")
+            if added.get("type") != "output_text":
+                return None
+            text = _text_part(added)
+            return StreamingChunk(
+                content=text.text,
+                model=self.model,
+                id=self.id,
+                raw=data,
+                parts=(TextPart(text=""),),
+                citations=tuple(text.citations or ()),
+            )
+        if kind == "response.output_text.annotation.added":
+            annotation = object_or_empty(data.get("annotation"), "annotation.added.annotation")
+            citation = citation_from(annotation)
+            return StreamingChunk(citations=(citation,), model=self.model, id=self.id, raw=data)
         if kind in ("response.completed", "response.incomplete"):
             return self._end(object_or_empty(data.get("response"), f"{kind}.response"), data)
         if kind == "response.failed":
@@ -496,6 +600,18 @@ class OpenAIResponsesStreamParser:
             else:
                 return None
             return StreamingChunk(tool_calls=(call,), model=self.model, id=self.id, raw=data)
+        if kind == "reasoning":
+            # the item done completes the part its `added` began: its summary parts and
+            # final encrypted state (without that part, the state alone)
+            part = reasoning_part(item, self._provider)
+            began = self._index(data) in self._reasoning
+            return StreamingChunk(
+                reasoning_signature=part.signature,
+                model=self.model,
+                id=self.id,
+                raw=data,
+                parts=(part,) if began else (),
+            )
         if kind is not None and (kind not in _UNIFIED_ITEMS or _is_refusal(item)):
             # reasoning, built-in tools, refusals: handed over with the terminal event
             self._items.append(item)
@@ -539,6 +655,14 @@ class OpenAIResponsesStreamParser:
             id=optional_str(response.get("id")) or self.id,
             raw=data,
             items=tuple(items),
+            # the reasoning items as the whole response has them complete their parts:
+            # the state a next turn sends back is the response's, as complete() reads it
+            parts=tuple(
+                reasoning_part(item, self._provider)
+                for index, item in enumerate(output)
+                # (OpenRouter renames its temporary ids here: those parts keep the stream's)
+                if item.get("type") == "reasoning" and self._reasoning.get(index) == item.get("id")
+            ),
         )
 
 

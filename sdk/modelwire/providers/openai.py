@@ -54,6 +54,10 @@ class OpenAIFieldsBesidesFormat(FieldsBesidesFormat, total=False):
     """Store the completion for later retrieval."""
     metadata: dict[str, Any] | None
     """Key-value pairs stored with the completion."""
+    prompt_cache_key: str | None
+    """A key that routes requests sharing a prompt prefix to the same cache."""
+    prompt_cache_retention: Literal["in_memory", "24h"] | None
+    """How long a cached prompt prefix is kept: in_memory (minutes) or 24h."""
 
 
 class OpenAIFields(OpenAIFieldsBesidesFormat, RequestFields, total=False):

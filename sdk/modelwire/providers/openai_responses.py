@@ -60,6 +60,8 @@ class OpenAIResponsesFieldsBesidesFormat(FieldsBesidesFormat, total=False):
     """Drop the oldest input items when the context overflows (auto), or fail (disabled)."""
     verbosity: Literal["low", "medium", "high"] | None
     """How long the answer should be."""
+    prompt_cache_retention: Literal["in_memory", "24h"] | None
+    """How long a cached prompt prefix is kept: in_memory (minutes) or 24h."""
 
 
 class OpenAIResponsesFields(OpenAIResponsesFieldsBesidesFormat, RequestFields, total=False):

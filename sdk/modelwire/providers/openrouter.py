@@ -48,6 +48,8 @@ class OpenRouterFieldsBesidesFormat(FieldsBesidesFormat, total=False):
     presence_penalty: float | None
     repetition_penalty: float | None
     user: str | None
+    prompt_cache_key: str | None
+    """A key that routes requests sharing a prompt prefix to the same cache."""
 
 
 class OpenRouterFields(OpenRouterFieldsBesidesFormat, RequestFields, total=False):

@@ -16,14 +16,8 @@ class AnthropicMessagesWireTypes(RootModel[Any]):
     )
 
 
-class ContentBlock(BaseModel):
+class Citation(BaseModel):
     type: str
-    text: str | None = None
-    thinking: str | None = None
-    signature: str | None = None
-    id: str | None = None
-    name: str | None = None
-    input: dict[str, Any] | None = None
 
 
 class Usage(BaseModel):
@@ -31,17 +25,6 @@ class Usage(BaseModel):
     output_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
-
-
-class Message(BaseModel):
-    id: str | None = None
-    type: str | None = None
-    role: str | None = None
-    model: str | None = None
-    content: list[ContentBlock]
-    stop_reason: str | None = None
-    stop_sequence: str | None = None
-    usage: Usage | None = None
 
 
 class ModelInfo(BaseModel):
@@ -53,3 +36,26 @@ class ModelInfo(BaseModel):
 
 class ModelList(BaseModel):
     data: list[ModelInfo]
+
+
+class ContentBlock(BaseModel):
+    type: str
+    text: str | None = None
+    thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None
+    citations: list[Citation] | None = None
+    id: str | None = None
+    name: str | None = None
+    input: dict[str, Any] | None = None
+
+
+class Message(BaseModel):
+    id: str | None = None
+    type: str | None = None
+    role: str | None = None
+    model: str | None = None
+    content: list[ContentBlock]
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: Usage | None = None

@@ -5,7 +5,16 @@ from __future__ import annotations
 import tracemalloc
 
 from modelwire._core.accumulate import FOLD_EVERY, Accumulator
-from modelwire.types import CompletionResponse, StreamingChunk, ToolCall, ToolCallDelta, Usage
+from modelwire.types import (
+    Citation,
+    CompletionResponse,
+    StreamingChunk,
+    TextPart,
+    ThinkingPart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 
 def fold(*chunks: StreamingChunk) -> Accumulator:
@@ -147,3 +156,82 @@ def test_memory_grows_by_the_text_not_by_the_chunks() -> None:
         tracemalloc.stop()
     assert grown / count < 6, f"{grown / count:.1f} bytes per 4-character chunk"
     assert accumulator.snapshot().content == "tok " * (count + FOLD_EVERY)
+
+
+# ----------------------------------------------------------------------------- parts
+
+
+def test_without_part_starts_the_reasoning_and_the_text_are_one_part_each() -> None:
+    response = fold(
+        StreamingChunk(reasoning="Hm"),
+        StreamingChunk(reasoning_signature="sig"),
+        StreamingChunk(content="Hi"),
+    ).snapshot()
+    assert response.parts == [ThinkingPart(text="Hm", signature="sig"), TextPart(text="Hi")]
+
+
+def test_part_starts_keep_interleaved_parts_apart_with_their_state() -> None:
+    citation = Citation(type="url_citation", url="https://example.com")
+    response = fold(
+        StreamingChunk(parts=(ThinkingPart(provider="p"),), reasoning="First "),
+        StreamingChunk(reasoning="thought."),
+        StreamingChunk(reasoning_signature="sig-1"),
+        StreamingChunk(parts=(TextPart(text=""),), content="Text "),
+        StreamingChunk(content="one."),
+        StreamingChunk(parts=(ThinkingPart(redacted="opaque", provider="p"),)),
+        StreamingChunk(parts=(TextPart(text=""),)),
+        StreamingChunk(citations=(citation,)),
+        StreamingChunk(content="Cited."),
+        StreamingChunk(parts=(ThinkingPart(provider="p"),), reasoning="Second."),
+        StreamingChunk(reasoning_signature="sig-2"),
+    ).snapshot()
+    assert response.parts == [
+        ThinkingPart(text="First thought.", signature="sig-1", provider="p"),
+        TextPart(text="Text one."),
+        ThinkingPart(redacted="opaque", provider="p"),
+        TextPart(text="Cited.", citations=[citation]),
+        ThinkingPart(text="Second.", signature="sig-2", provider="p"),
+    ]
+    assert (response.content, response.reasoning) == ("Text one.Cited.", "First thought.Second.")
+    assert response.reasoning_signature == "sig-2"
+
+
+def test_parts_survive_folding() -> None:
+    chunks = [StreamingChunk(parts=(ThinkingPart(provider="p"),))]
+    chunks += [StreamingChunk(reasoning="r") for _ in range(FOLD_EVERY * 3)]
+    chunks += [StreamingChunk(parts=(TextPart(text=""),))]
+    chunks += [StreamingChunk(content="c") for _ in range(FOLD_EVERY * 2 + 5)]
+    response = fold(*chunks).snapshot()
+    assert response.parts == [
+        ThinkingPart(text="r" * FOLD_EVERY * 3, provider="p"),
+        TextPart(text="c" * (FOLD_EVERY * 2 + 5)),
+    ]
+
+
+def test_text_before_the_first_text_part_began_is_kept_in_its_place() -> None:
+    response = fold(
+        StreamingChunk(parts=(ThinkingPart(provider="p"),), reasoning="why"),
+        StreamingChunk(content="lead "),
+        StreamingChunk(parts=(TextPart(text=""),), content="then"),
+    ).snapshot()
+    assert response.parts == [
+        ThinkingPart(text="why", provider="p"),
+        TextPart(text="lead "),
+        TextPart(text="then"),
+    ]
+
+
+def test_a_part_with_the_current_items_id_completes_it() -> None:
+    added = ThinkingPart(provider="p", native={"type": "reasoning", "id": "rs_1", "summary": []})
+    done = ThinkingPart(
+        text="A\n\nB",
+        signature="enc-final",
+        provider="p",
+        native={"type": "reasoning", "id": "rs_1", "summary": [{"text": "A"}, {"text": "B"}]},
+    )
+    response = fold(
+        StreamingChunk(parts=(added,)),
+        StreamingChunk(reasoning="A\n\nB"),
+        StreamingChunk(parts=(done,), reasoning_signature="enc-final"),
+    ).snapshot()
+    assert response.parts == [done]

@@ -18,6 +18,8 @@ from modelwire.dialects.base import parse_structured
 from modelwire.errors import RequestValidationError, StreamDecodeError, StreamEventError
 from modelwire.spec import ProviderSpec
 from modelwire.types import (
+    CacheControl,
+    Citation,
     CompletionRequest,
     CompletionResponse,
     ImagePart,
@@ -26,6 +28,7 @@ from modelwire.types import (
     ResponseFormat,
     StreamingChunk,
     TextPart,
+    ThinkingPart,
     Tool,
     ToolCall,
 )
@@ -126,7 +129,7 @@ def blocks(content: Any) -> list[dict[str, Any]]:
 # =========================================================================== request
 
 
-def test_system_messages_are_hoisted_joined_in_order() -> None:
+def test_system_messages_are_hoisted_as_blocks_in_order() -> None:
     body = build(
         messages=[
             Message.system("You are a code reviewer."),
@@ -137,9 +140,12 @@ def test_system_messages_are_hoisted_joined_in_order() -> None:
             Message.system("State the time complexity."),
         ]
     )
-    assert body["system"] == (
-        "You are a code reviewer.\n\nAlways include type annotations.\n\nState the time complexity."
-    )
+    # one text block each, not one string: each keeps its place (and a cache breakpoint)
+    assert body["system"] == [
+        {"type": "text", "text": "You are a code reviewer."},
+        {"type": "text", "text": "Always include type annotations."},
+        {"type": "text", "text": "State the time complexity."},
+    ]
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
     assert all(m["role"] != "system" for m in body["messages"])
 
@@ -1245,3 +1251,412 @@ def test_a_document_outside_a_user_message_is_refused() -> None:
                 Message.user("hi"),
             ],
         )
+
+
+# =========================================================================== conversations
+
+MESSAGES_OPERATION = ("anthropic.openapi.yaml", "/v1/messages", "post")
+# what a request block of each kind takes from the response block it came from (responses
+# add keys a request refuses: a tool_use's `caller`, a citation's `file_id`)
+REQUEST_KEYS = {
+    "text": ("type", "text", "citations"),
+    "thinking": ("type", "thinking", "signature"),
+    "redacted_thinking": ("type", "data"),
+    "tool_use": ("type", "id", "name", "input"),
+}
+
+
+def as_request_block(block: dict[str, Any]) -> dict[str, Any]:
+    out = {k: block[k] for k in REQUEST_KEYS[block["type"]] if k in block}
+    if not out.get("citations"):
+        out.pop("citations", None)
+    if out.get("citations"):
+        out["citations"] = [
+            {k: v for k, v in c.items() if k != "file_id"} for c in block["citations"]
+        ]
+    return out
+
+
+def assert_accepted_by_anthropic(body: dict[str, Any]) -> None:
+    from tests.conformance import documents
+
+    problems = documents.operation(*MESSAGES_OPERATION).errors(body)
+    assert not problems, problems
+
+
+def next_turn(response: CompletionResponse, spec: ProviderSpec = SPEC) -> dict[str, Any]:
+    """The request after `response`: its assistant turn, and a new user turn."""
+    messages = [Message.user("first"), response.to_message(), Message.user("next")]
+    return build(messages=messages, spec=spec, max_tokens=2048)
+
+
+def test_parse_response_keeps_every_part_in_order() -> None:
+    body = {
+        "content": [
+            {"type": "thinking", "thinking": "Let me think.", "signature": "sig-1"},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "text", "text": "Hello "},
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}},
+            {"type": "text", "text": "world", "citations": [WEB_CITATION]},
+        ],
+        "stop_reason": "end_turn",
+    }
+    response = DIALECT.parse_response(body, SPEC)
+    assert response.parts == [
+        ThinkingPart(text="Let me think.", signature="sig-1", provider="anthropic"),
+        ThinkingPart(redacted="opaque", provider="anthropic"),
+        TextPart(text="Hello "),
+        TextPart(text="world", citations=[DIALECT_CITATION]),
+    ]
+    # the next turn sends the same blocks back, server blocks aside
+    sent = next_turn(response)["messages"][1]["content"]
+    assert sent == [as_request_block(b) for b in body["content"] if b["type"] in REQUEST_KEYS]
+
+
+WEB_CITATION = {
+    "type": "web_search_result_location",
+    "cited_text": "Highs of 76°F",
+    "url": "https://weather.example/sf",
+    "title": "SF weather",
+    "encrypted_index": "Eo8BCioIBxgC",
+}
+DIALECT_CITATION = Citation(
+    type="web_search_result_location",
+    cited_text="Highs of 76°F",
+    url="https://weather.example/sf",
+    title="SF weather",
+    native=WEB_CITATION,
+)
+
+
+def test_a_char_location_citation_is_read_and_sent_back_without_file_id() -> None:
+    citation = {
+        "type": "char_location",
+        "cited_text": "The grass is green.",
+        "document_index": 0,
+        "document_title": "Facts",
+        "start_char_index": 0,
+        "end_char_index": 20,
+        "file_id": None,
+    }
+    body = {"content": [{"type": "text", "text": "Green.", "citations": [citation]}]}
+    response = DIALECT.parse_response(body, SPEC)
+    (part,) = response.parts
+    assert isinstance(part, TextPart) and part.citations is not None
+    (read,) = part.citations
+    assert (read.type, read.cited_text, read.title, read.document_index) == (
+        "char_location",
+        "The grass is green.",
+        "Facts",
+        0,
+    )
+    assert (read.start, read.end) == (0, 20)
+    request = next_turn(response)
+    sent = request["messages"][1]["content"]
+    assert sent == [
+        {
+            "type": "text",
+            "text": "Green.",
+            "citations": [as_request_block(body["content"][0])["citations"][0]],
+        }
+    ]
+    assert "file_id" not in sent[0]["citations"][0]
+    assert_accepted_by_anthropic(request)
+
+
+@needs_cassettes
+@pytest.mark.parametrize("body", [b for _, b in RECORDED], ids=[n[-70:] for n, _ in RECORDED])
+def test_a_recorded_answer_goes_back_as_the_blocks_it_was(body: dict[str, Any]) -> None:
+    response = DIALECT.parse_response(body, SPEC)
+    request = next_turn(response)
+    sent = request["messages"][1]["content"]
+    expected = [
+        as_request_block(b)
+        for b in body["content"]
+        if b["type"] in REQUEST_KEYS and (b["type"] != "text" or b["text"])
+    ]
+    if len(expected) == 1 and expected[0].keys() == {"type", "text"}:
+        assert sent == expected[0]["text"]  # one plain text block is sent as a string
+    else:
+        assert sent == expected
+    assert_accepted_by_anthropic(request)
+
+
+@needs_cassettes
+@pytest.mark.parametrize(
+    "name",
+    ["test_anthropic_model_thinking_part", "test_anthropic_model_thinking_part_redacted"],
+)
+def test_a_recorded_second_turn_is_rebuilt_from_the_first_answer(name: str) -> None:
+    """pydantic-ai's second request of a thinking conversation, rebuilt from our parse of
+    the first answer: the thinking (or redacted thinking) block goes back byte for byte."""
+    first, second = yaml.safe_load((ANTHROPIC / f"test_anthropic__{name}.yaml").read_text())[
+        "interactions"
+    ][:2]
+    recorded = second["request"]["parsed_body"]
+    response = DIALECT.parse_response(first["response"]["parsed_body"], SPEC)
+    question = recorded["messages"][0]["content"][0]["text"]
+    follow_up = recorded["messages"][2]["content"][0]["text"]
+    body = build(
+        messages=[Message.user(question), response.to_message(), Message.user(follow_up)],
+        model=recorded["model"],
+        max_tokens=recorded["max_tokens"],
+        options={"thinking": recorded["thinking"]},
+    )
+    assert body["messages"][1] == recorded["messages"][1]
+    assert_accepted_by_anthropic(body)
+
+
+def test_thinking_of_another_provider_is_not_sent_to_anthropic() -> None:
+    """A signature is only good where it was made: another provider's thinking (and
+    thinking without a signature) is dropped; its text is not sent either."""
+    foreign = ThinkingPart(text="I reasoned.", signature="sig", provider="openrouter")
+    unsigned = ThinkingPart(text="Plain reasoning.", provider="anthropic")
+    message = Message.assistant()
+    message.content = [foreign, unsigned, TextPart(text="Answer.")]
+    body = build(messages=[Message.user("q"), message, Message.user("more")])
+    assert body["messages"][1] == {"role": "assistant", "content": "Answer."}
+
+
+def test_cache_breakpoints_on_system_tools_parts_and_tool_results() -> None:
+    tool = Tool.from_model(Weather).model_copy(update={"cache": CacheControl(ttl="1h")})
+    request = build(
+        messages=[
+            Message.system([TextPart(text="Be brief.", cache=True)]),
+            Message.system("Use metric units."),
+            Message.user(
+                [
+                    TextPart(text="A long document ...", cache=CacheControl(ttl="1h")),
+                    TextPart(text="Sum it up."),
+                ]
+            ),
+            Message.assistant(
+                "", tool_calls=[ToolCall(id="t1", name="Weather", arguments={"city": "Oslo"})]
+            ),
+            Message.tool("t1", [TextPart(text="4°C", cache=True)]),
+        ],
+        tools=[tool],
+    )
+    assert request["system"] == [
+        {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": "Use metric units."},
+    ]
+    assert request["tools"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert request["messages"][0]["content"] == [
+        {
+            "type": "text",
+            "text": "A long document ...",
+            "cache_control": {"type": "ephemeral", "ttl": "1h"},
+        },
+        {"type": "text", "text": "Sum it up."},
+    ]
+    (result,) = request["messages"][2]["content"]
+    assert result["content"] == [
+        {"type": "text", "text": "4°C", "cache_control": {"type": "ephemeral"}}
+    ]
+    assert_accepted_by_anthropic(request)
+
+
+def test_a_tool_result_with_an_image_and_an_error_flag() -> None:
+    request = build(
+        messages=[
+            Message.user("Screenshot the page."),
+            Message.assistant("", tool_calls=[ToolCall(id="t1", name="shot", arguments={})]),
+            Message.tool(
+                "t1",
+                [TextPart(text="Partial render:"), ImagePart.from_bytes(PNG)],
+                is_error=True,
+            ),
+        ]
+    )
+    (result,) = request["messages"][2]["content"]
+    assert result["is_error"] is True
+    assert [b["type"] for b in result["content"]] == ["text", "image"]
+    assert result["content"][1]["source"]["type"] == "base64"
+    # a plain failed result: text and the flag
+    plain = build(
+        messages=[
+            Message.user("go"),
+            Message.assistant("", tool_calls=[ToolCall(id="t1", name="shot", arguments={})]),
+            Message.tool("t1", "timed out", is_error=True),
+        ]
+    )["messages"][2]["content"][0]
+    assert (plain["content"], plain["is_error"]) == ("timed out", True)
+    ok = build(messages=tool_history())["messages"][2]["content"][0]
+    assert "is_error" not in ok
+    assert_accepted_by_anthropic(request)
+
+
+def test_stream_parts_thinking_redacted_text_and_citations() -> None:
+    events = sse(
+        message_start(input_tokens=5, output_tokens=1),
+        block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
+        delta(0, {"type": "thinking_delta", "thinking": "Hmm, "}),
+        delta(0, {"type": "thinking_delta", "thinking": "four."}),
+        delta(0, {"type": "signature_delta", "signature": "sig-a"}),
+        stop(0),
+        block_start(1, {"type": "redacted_thinking", "data": "opaque"}),
+        stop(1),
+        block_start(2, {"type": "text", "text": ""}),
+        delta(2, {"type": "text_delta", "text": "It is "}),
+        stop(2),
+        block_start(3, {"type": "text", "text": "", "citations": []}),
+        delta(3, {"type": "citations_delta", "citation": WEB_CITATION}),
+        delta(3, {"type": "text_delta", "text": "76°F"}),
+        stop(3),
+        block_start(4, {"type": "thinking", "thinking": "", "signature": ""}),
+        delta(4, {"type": "thinking_delta", "thinking": "Then a tool."}),
+        delta(4, {"type": "signature_delta", "signature": "sig-b"}),
+        stop(4),
+        block_start(5, {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}),
+        delta(5, {"type": "input_json_delta", "partial_json": '{"x": 1}'}),
+        stop(5),
+        message_delta("tool_use", output_tokens=9),
+        ("message_stop", {"type": "message_stop"}),
+    )
+    response = fold(run(events)[1])
+    assert response.parts == [
+        ThinkingPart(text="Hmm, four.", signature="sig-a", provider="anthropic"),
+        ThinkingPart(redacted="opaque", provider="anthropic"),
+        TextPart(text="It is "),
+        TextPart(text="76°F", citations=[DIALECT_CITATION]),
+        ThinkingPart(text="Then a tool.", signature="sig-b", provider="anthropic"),
+    ]
+    assert (response.content, response.reasoning) == ("It is 76°F", "Hmm, four.Then a tool.")
+    assert response.reasoning_signature == "sig-b"
+    sent = next_turn(response)["messages"][1]["content"]
+    assert sent == [
+        {"type": "thinking", "thinking": "Hmm, four.", "signature": "sig-a"},
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "text", "text": "It is "},
+        {"type": "text", "text": "76°F", "citations": [WEB_CITATION]},
+        {"type": "thinking", "thinking": "Then a tool.", "signature": "sig-b"},
+        {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"x": 1}},
+    ]
+
+
+def test_stream_citation_of_the_wrong_shape_is_a_decode_error() -> None:
+    events = sse(
+        message_start(),
+        block_start(0, {"type": "text", "text": "", "citations": "many"}),
+    )
+    with pytest.raises(StreamDecodeError, match="citations"):
+        run(events)
+
+
+def sdk_parts(sdk: Any) -> list[Any]:
+    """The SDK's blocks as modelwire's parts would hold them."""
+    parts: list[Any] = []
+    for block in sdk.content:
+        if block.type == "thinking":
+            parts.append(
+                ThinkingPart(
+                    text=block.thinking, signature=block.signature or None, provider="anthropic"
+                )
+            )
+        elif block.type == "redacted_thinking":
+            parts.append(ThinkingPart(redacted=block.data, provider="anthropic"))
+        elif block.type == "text":
+            citations = [c.to_dict() for c in block.citations or ()]
+            parts.append((block.text, citations))
+    return parts
+
+
+def our_parts(response: CompletionResponse) -> list[Any]:
+    return [
+        (p.text, [c.native for c in p.citations or ()]) if isinstance(p, TextPart) else p
+        for p in response.parts
+    ]
+
+
+@needs_cassettes
+@pytest.mark.parametrize("data", [d for _, d in STREAMS], ids=[n[-70:] for n, _ in STREAMS])
+def test_recorded_stream_parts_match_the_official_sdk(data: bytes) -> None:
+    """Thinking with its signature, redacted thinking and text with its citations, as
+    anthropic-sdk-python accumulates them from the same bytes."""
+    pytest.importorskip("anthropic")
+    events = decode(data)
+    ours = fold(run(events)[1])
+    assert our_parts(ours) == sdk_parts(sdk_message(events))
+
+
+@needs_cassettes
+def test_recorded_redacted_thinking_stream_goes_back_whole() -> None:
+    streams = dict(STREAMS)
+    data = streams["test_anthropic__test_anthropic_model_thinking_part_redacted_stream#0"]
+    response = fold(run(decode(data))[1])
+    (redacted, *_) = response.parts
+    assert isinstance(redacted, ThinkingPart) and redacted.redacted
+    request = next_turn(response)
+    assert request["messages"][1]["content"][0] == {
+        "type": "redacted_thinking",
+        "data": redacted.redacted,
+    }
+    assert_accepted_by_anthropic(request)
+
+
+@needs_cassettes
+def test_recorded_web_search_stream_keeps_its_citations() -> None:
+    streams = dict(STREAMS)
+    data = streams["test_anthropic__test_anthropic_model_web_search_tool_stream#0"]
+    response = fold(run(decode(data))[1])
+    cited = [p for p in response.parts if isinstance(p, TextPart) and p.citations]
+    assert cited
+    citation = cited[0].citations[0] if cited[0].citations else None
+    assert citation is not None and citation.type == "web_search_result_location"
+    assert citation.url and citation.url.startswith("http") and citation.cited_text
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_thinking_and_tools_loop_sends_back_exactly_the_blocks_it_received(
+    asynchronous: bool,
+) -> None:
+    """Anthropic requires the last assistant turn's thinking blocks in a tool loop with
+    thinking on: `messages.append(response.to_message())` is all it takes."""
+    import asyncio
+
+    import httpx
+    import modelwire
+
+    first = {
+        **ANTHROPIC_TEXT,
+        "content": [
+            {"type": "thinking", "thinking": "Need the weather.", "signature": "EqQBsig"},
+            {"type": "redacted_thinking", "data": "EmwKAhgBopaque"},
+            {"type": "text", "text": "Checking."},
+            {"type": "tool_use", "id": "toolu_1", "name": "Weather", "input": {"city": "Oslo"}},
+        ],
+        "stop_reason": "tool_use",
+    }
+    answers = iter([first, ANTHROPIC_TEXT])
+    wire = Wire(lambda request: httpx.Response(200, json=next(answers)))
+    fields: dict[str, Any] = {
+        "tools": [Tool.from_model(Weather)],
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "max_tokens": 2048,
+    }
+    messages: list[Any] = [Message.user("Weather in Oslo?")]
+
+    def loop(response: CompletionResponse) -> None:
+        messages.append(response.to_message())
+        messages.append(Message.tool(response.tool_calls[0].id, "4°C"))
+
+    if asynchronous:
+
+        async def main() -> None:
+            http = httpx.AsyncClient(transport=httpx.MockTransport(wire))
+            async with modelwire.async_client(
+                "anthropic", http_client=http, max_retries=0, **KEYS["anthropic"]
+            ) as client:
+                loop(await client.complete(messages=messages, **fields))
+                await client.complete(messages=messages, **fields)
+
+        asyncio.run(main())
+    else:
+        client = wire.client("anthropic", **KEYS["anthropic"])
+        loop(client.complete(messages=messages, **fields))
+        client.complete(messages=messages, **fields)
+    body = wire.body
+    assert body["messages"][1] == {"role": "assistant", "content": first["content"]}
+    assert body["messages"][2]["content"][0]["tool_use_id"] == "toolu_1"
+    assert_accepted_by_anthropic(body)

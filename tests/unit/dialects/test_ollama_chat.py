@@ -829,3 +829,41 @@ async def test_documents_are_refused_before_any_request_is_sent_async() -> None:
             raise AssertionError("the block must not run")
     assert client.requests == []
     await client.close()
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+def test_thinking_is_a_part_whole_and_streamed_and_goes_back_as_text() -> None:
+    from modelwire.types import TextPart, ThinkingPart
+
+    whole = DIALECT.parse_response(
+        {
+            "model": "m",
+            "message": {"role": "assistant", "content": "4", "thinking": "2+2=4"},
+            "done": True,
+            "done_reason": "stop",
+        },
+        SPEC,
+    )
+    assert whole.parts == [ThinkingPart(text="2+2=4", provider=SPEC.name), TextPart(text="4")]
+    streamed = fold(
+        run(
+            ndjson(
+                {"model": "m", "message": {"role": "assistant", "content": "", "thinking": "2+2"}},
+                {"model": "m", "message": {"role": "assistant", "content": "", "thinking": "=4"}},
+                {"model": "m", "message": {"role": "assistant", "content": "4"}},
+                {"model": "m", "message": {"role": "assistant", "content": ""}, "done": True},
+            )
+        )[1]
+    )
+    assert streamed.parts == whole.parts
+    body = build(messages=[Message.user("2+2?"), streamed.to_message(), Message.user("sure?")])
+    assert body["messages"][1] == {"role": "assistant", "content": "4", "thinking": "2+2=4"}
+    # another provider's thinking goes back as text too (Ollama keeps no signatures)
+    foreign = Message(
+        role="assistant",
+        content=[ThinkingPart(text="hm", signature="s", provider="anthropic"), TextPart(text="4")],
+    )
+    sent = build(messages=[Message.user("q"), foreign])["messages"][1]
+    assert sent == {"role": "assistant", "content": "4", "thinking": "hm"}

@@ -13,20 +13,25 @@ from modelwire._core.accumulate import Accumulator
 from modelwire._framing import ServerSentEvent
 from modelwire.dialects.openai_chat import DIALECT, OpenAIStreamParser
 from modelwire.errors import StreamDecodeError, StreamEventError, UnexpectedResponseError
-from modelwire.providers import llamacpp, openai
+from modelwire.providers import deepseek, llamacpp, openai, openrouter
 from modelwire.spec import ProviderSpec
 from modelwire.types import (
+    CacheControl,
     CompletionRequest,
+    CompletionResponse,
     Message,
     NamedToolChoice,
     ResponseFormat,
     StreamingChunk,
     TextPart,
+    ThinkingPart,
     ToolCall,
     ToolCallDelta,
     Usage,
 )
 
+from tests.cassettes.converted import shared_source_dir
+from tests.conformance import documents
 from tests.unit.support import (
     KEYS,
     OPENAI_TEXT,
@@ -892,5 +897,222 @@ def test_a_document_by_url_is_refused_before_sending() -> None:
     with pytest.raises(CapabilityError, match="cannot fetch documents: download it and pass"):
         wire.client("openai", api_key="k").complete(
             messages=[Message.user([DocumentPart(url="https://x.test/a.pdf")])]
+        )
+    assert wire.requests == []
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+needs_cassettes = pytest.mark.usefixtures("shared_cassettes")
+
+
+def openrouter_recording(name: str) -> list[dict[str, Any]]:
+    import yaml
+
+    path = shared_source_dir() / "openrouter" / f"test_openrouter__{name}.yaml"
+    interactions: list[dict[str, Any]] = yaml.safe_load(path.read_text())["interactions"]
+    return interactions
+
+
+def accepted_by(spec: ProviderSpec, body: dict[str, Any]) -> None:
+    name = documents.document_name(spec.name)
+    problems = documents.operation(name, spec.endpoints.chat, "post").errors(body)
+    assert not problems, problems
+
+
+def stream_of(text: str, spec: ProviderSpec) -> CompletionResponse:
+    from modelwire._framing import SSEDecoder
+
+    decoder, parser, accumulator = SSEDecoder(), DIALECT.stream_parser(spec), Accumulator()
+    for sse_event in decoder.feed(text.encode()) + decoder.flush():
+        chunk = parser.parse(sse_event)
+        if chunk is not None:
+            accumulator.add(chunk)
+    return accumulator.snapshot()
+
+
+def next_turn(response: CompletionResponse, spec: ProviderSpec) -> dict[str, Any]:
+    return build(
+        spec, messages=[Message.user("first"), response.to_message(), Message.user("next")]
+    )
+
+
+@needs_cassettes
+def test_openrouter_reasoning_details_go_back_as_they_came() -> None:
+    (exchange,) = openrouter_recording("test_openrouter_map_messages_reasoning")
+    message = exchange["response"]["parsed_body"]["choices"][0]["message"]
+    response = DIALECT.parse_response(exchange["response"]["parsed_body"], openrouter.SPEC)
+    (thinking, text) = response.parts
+    (detail,) = message["reasoning_details"]
+    assert isinstance(thinking, ThinkingPart) and thinking.provider == "openrouter"
+    assert (thinking.text, thinking.signature) == (detail["text"], detail["signature"])
+    assert text == TextPart(text=message["content"])
+    body = next_turn(response, openrouter.SPEC)
+    assert body["messages"][1] == {
+        "role": "assistant",
+        "content": message["content"],
+        "reasoning_details": message["reasoning_details"],
+    }
+    accepted_by(openrouter.SPEC, body)
+
+
+@needs_cassettes
+def test_an_openrouter_stream_accumulates_its_reasoning_details_with_the_signature() -> None:
+    (exchange,) = openrouter_recording("test_openrouter_streaming_reasoning")
+    text = exchange["response"]["body"]["string"]
+    response = stream_of(text, openrouter.SPEC)
+    events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: {")]
+    details = [
+        d for e in events for c in e["choices"] for d in c["delta"].get("reasoning_details") or ()
+    ]
+    signature = next(d["signature"] for d in details if d.get("signature"))
+    (thinking, answer) = response.parts
+    assert isinstance(thinking, ThinkingPart)
+    assert thinking.text == "".join(d.get("text") or "" for d in details)
+    assert (thinking.signature, thinking.provider) == (signature, "openrouter")
+    assert answer == TextPart(text=response.content)
+    sent = next_turn(response, openrouter.SPEC)["messages"][1]["reasoning_details"]
+    assert sent == [
+        {
+            "type": "reasoning.text",
+            "format": "anthropic-claude-v1",
+            "index": 0,
+            "text": thinking.text,
+            "signature": signature,
+        }
+    ]
+    accepted_by(openrouter.SPEC, next_turn(response, openrouter.SPEC))
+
+
+def test_encrypted_and_summary_details_are_parts_too() -> None:
+    details = [
+        {
+            "type": "reasoning.summary",
+            "summary": "Thought briefly.",
+            "format": "openai-responses-v1",
+            "index": 0,
+        },
+        {
+            "type": "reasoning.encrypted",
+            "data": "gAAAAB...",
+            "format": "openai-responses-v1",
+            "index": 1,
+        },
+    ]
+    response = DIALECT.parse_response(
+        answer({"role": "assistant", "content": "Hi", "reasoning_details": details}),
+        openrouter.SPEC,
+    )
+    assert [(p.text, p.redacted) for p in response.parts if isinstance(p, ThinkingPart)] == [
+        ("Thought briefly.", None),
+        ("", "gAAAAB..."),
+    ]
+    assert next_turn(response, openrouter.SPEC)["messages"][1]["reasoning_details"] == details
+
+
+def test_reasoning_details_go_back_only_to_the_provider_that_sent_them() -> None:
+    details = [{"type": "reasoning.text", "text": "t", "signature": "s", "index": 0}]
+    response = DIALECT.parse_response(
+        answer({"role": "assistant", "content": "Hi", "reasoning_details": details}),
+        openrouter.SPEC,
+    )
+    assert "reasoning_details" not in next_turn(response, openai.SPEC)["messages"][1]
+
+
+def test_deepseek_reasoning_content_is_read_but_not_sent_back() -> None:
+    """DeepSeek's docs: reasoning_content must not be sent in input messages."""
+    body = answer({"role": "assistant", "content": "4", "reasoning_content": "2+2=4"})
+    response = DIALECT.parse_response(body, deepseek.SPEC)
+    assert response.parts == [ThinkingPart(text="2+2=4", provider="deepseek"), TextPart(text="4")]
+    sent = next_turn(response, deepseek.SPEC)["messages"][1]
+    assert sent == {"role": "assistant", "content": "4"}
+
+
+def test_a_reasoning_stream_accumulates_into_the_parts_complete_gives() -> None:
+    parser = OpenAIStreamParser("deepseek")
+    accumulator = Accumulator()
+    for data in (
+        delta_event({"role": "assistant", "reasoning_content": "2+2"}),
+        delta_event({"reasoning_content": "=4"}),
+        delta_event({"content": "4"}),
+        delta_event({}, finish="stop"),
+        DONE,
+    ):
+        chunk = parser.parse(data)
+        if chunk is not None:
+            accumulator.add(chunk)
+    streamed = accumulator.snapshot()
+    whole = DIALECT.parse_response(
+        answer({"role": "assistant", "content": "4", "reasoning_content": "2+2=4"}), deepseek.SPEC
+    )
+    assert streamed.parts == whole.parts
+
+
+def test_cache_breakpoints_go_where_the_chat_api_takes_them() -> None:
+    messages = [
+        Message.system([TextPart(text="A long policy ...", cache=CacheControl(ttl="1h"))]),
+        Message.system("Be brief."),
+        Message.user([TextPart(text="Question?", cache=True)]),
+    ]
+    body = build(openrouter.SPEC, messages=messages, model="anthropic/claude-sonnet-4.5")
+    assert body["messages"] == [
+        {
+            "role": "system",
+            "content": [
+                {
+                    "type": "text",
+                    "text": "A long policy ...",
+                    "cache_control": {"type": "ephemeral", "ttl": "1h"},
+                }
+            ],
+        },
+        {"role": "system", "content": "Be brief."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Question?", "cache_control": {"type": "ephemeral"}}
+            ],
+        },
+    ]
+    accepted_by(openrouter.SPEC, body)
+    # OpenAI caches prefixes by itself: the breakpoints are not sent
+    plain = build(messages=messages)
+    assert "cache_control" not in json.dumps(plain)
+    accepted_by(openai.SPEC, plain)
+
+
+def test_prompt_cache_key_and_retention_are_request_options() -> None:
+    body = build(options={"prompt_cache_key": "tenant-7", "prompt_cache_retention": "24h"})
+    assert (body["prompt_cache_key"], body["prompt_cache_retention"]) == ("tenant-7", "24h")
+    accepted_by(openai.SPEC, body)
+
+
+def test_a_tool_result_as_text_parts_and_a_failed_one() -> None:
+    body = build(
+        messages=[
+            *tool_history()[:3],
+            Message.tool("call_1", [TextPart(text="Sunny, "), TextPart(text="21°C")]),
+            Message.tool("call_2", "city not found", is_error=True),
+        ]
+    )
+    # the API has no error flag: the result's text says it
+    assert body["messages"][-2:] == [
+        {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 21°C"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "city not found"},
+    ]
+
+
+def test_an_image_in_a_tool_result_is_refused_before_sending() -> None:
+    from modelwire.errors import RequestValidationError
+
+    wire = Wire(json_answer(OPENAI_TEXT))
+    client = wire.client("openai", **KEYS["openai"])
+    with pytest.raises(RequestValidationError, match="only text in a tool result"):
+        client.complete(
+            messages=[
+                *tool_history()[:3],
+                Message.tool("call_1", [TextPart(text="chart:"), ImagePart.from_bytes(PNG)]),
+            ]
         )
     assert wire.requests == []

@@ -32,6 +32,7 @@ from modelwire.types import (
     NamedToolChoice,
     ResponseFormat,
     TextPart,
+    ThinkingPart,
     ToolCall,
 )
 
@@ -218,8 +219,9 @@ def test_what_the_api_does_not_take_is_refused_before_sending() -> None:
 def test_reasoning_items_go_back_with_their_encrypted_state() -> None:
     body = recorded_body("test_reasoning_summary_auto", 0)
     first = DIALECT.parse_response(body, SPEC)
-    reasoning = [i for i in first.provider_items if i["type"] == "reasoning"]
+    reasoning = [p.native for p in first.parts if isinstance(p, ThinkingPart) and p.native]
     assert reasoning and reasoning[0]["encrypted_content"]
+    assert first.provider_items == []  # reasoning items are parts, not provider items
     history = [*HI, first.to_message(), Message.user("and then?")]
     request = build(messages=history, options={"store": False})
     sent = request["input"][1]
@@ -284,7 +286,15 @@ def test_a_recorded_reasoning_summary_is_kept_apart_with_its_state() -> None:
     summaries = [part["text"] for part in item["summary"]]
     assert summaries and got.reasoning == "\n\n".join(summaries)
     assert got.reasoning not in got.content and got.content
-    assert got.provider_items == [item]
+    # the item is a ThinkingPart: its summary as text, its encrypted state, the item itself
+    assert got.provider_items == []
+    (part,) = [p for p in got.parts if isinstance(p, ThinkingPart)]
+    assert (part.text, part.signature, part.native) == (
+        got.reasoning,
+        item["encrypted_content"],
+        item,
+    )
+    assert part.provider == SPEC.name
     assert (
         got.usage is not None
         and got.usage.reasoning_tokens
@@ -423,7 +433,12 @@ def test_a_stream_of_text_reasoning_and_a_call() -> None:
     assert (got.id, got.model, got.content) == ("resp_1", "gpt-5", "Hello")
     assert got.reasoning == "Think\n\nMore"
     assert [(c.id, c.name, c.arguments) for c in got.tool_calls] == [("call_1", "f", {"a": 1})]
-    assert got.provider_items == [reasoning]
+    # no output_item.added for the reasoning: its text is a part, without the item's state
+    assert got.provider_items == []
+    assert got.parts == [
+        ThinkingPart(text="Think\n\nMore", signature="enc"),
+        TextPart(text="Hello"),
+    ]
     assert (got.finish_reason, got.raw_finish_reason) == ("tool_calls", "completed")
     assert got.usage is not None
     assert (got.usage.cache_read_tokens, got.usage.reasoning_tokens) == (2, 3)
@@ -549,3 +564,128 @@ def test_documents_as_input_files_by_bytes_and_by_url() -> None:
         {"type": "input_text", "text": '<document name="Notes">\nseven hills\n</document>'},
     ]
     assert_accepted(body)
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+def stream_body(name: str, index: int = 0) -> list[ServerSentEvent]:
+    text: str = recorded(name)[index]["response"]["body"]["string"]
+    decoder = SSEDecoder()
+    return decoder.feed(text.encode()) + decoder.flush()
+
+
+def as_input(item: dict[str, Any]) -> dict[str, Any]:
+    """A reasoning output item as the input item that sends it back."""
+    return {
+        "type": "reasoning",
+        "id": item["id"],
+        "summary": [{"type": "summary_text", "text": s["text"]} for s in item["summary"]],
+        "encrypted_content": item["encrypted_content"],
+    }
+
+
+@pytest.mark.usefixtures("shared_cassettes")
+def test_a_recorded_tool_loop_sends_its_reasoning_back_as_the_recording_did() -> None:
+    first, second = recorded("test_openai_responses_thinking_with_tool_calls")[:2]
+    response = DIALECT.parse_response(first["response"]["parsed_body"], SPEC)
+    (call,) = response.tool_calls
+    recorded_input = second["request"]["parsed_body"]["input"]
+    body = build(
+        messages=[
+            Message.user(recorded_input[0]["content"]),
+            response.to_message(),
+            Message.tool(call.id, recorded_input[3]["output"]),
+        ],
+        options={"include": ["reasoning.encrypted_content"]},
+    )
+    assert [item.get("type", "message") for item in body["input"]] == [
+        "message",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+    ]
+    sent = body["input"][1]
+    assert sent == {k: recorded_input[1][k] for k in sent}
+    assert sent["encrypted_content"] == recorded_input[1]["encrypted_content"]
+    assert_accepted(body)
+
+
+@pytest.mark.usefixtures("shared_cassettes")
+def test_a_recorded_reasoning_stream_accumulates_into_the_parts_of_its_response() -> None:
+    events = stream_body("test_openai_responses_thinking_part_iter")
+    streamed, parser = run(events)
+    assert parser.finished
+    final = json.loads(events[-1].data)["response"]
+    whole = DIALECT.parse_response(final, SPEC)
+    # the same parts as the terminal event's response, state and all (the API encrypts
+    # the state anew each time it sends it: the added item's, the done item's and the
+    # terminal event's differ; the stream keeps the last, as complete() would read it)
+    assert streamed.parts == whole.parts
+    (thinking, _) = streamed.parts
+    assert isinstance(thinking, ThinkingPart) and thinking.provider == SPEC.name
+    (item,) = [i for i in final["output"] if i["type"] == "reasoning"]
+    assert thinking.signature == item["encrypted_content"]
+    body = build(messages=[*HI, streamed.to_message(), Message.user("more")])
+    assert body["input"][1] == as_input(item)
+    assert_accepted(body)
+
+
+@pytest.mark.usefixtures("shared_cassettes")
+def test_recorded_url_citations_are_kept_on_the_text() -> None:
+    body = recorded_body("test_openai_include_raw_annotations_non_streaming", 0)
+    response = DIALECT.parse_response(body, SPEC)
+    (annotation,) = [
+        a
+        for o in body["output"]
+        if o["type"] == "message"
+        for c in o["content"]
+        for a in c["annotations"]
+    ]
+    (part,) = [p for p in response.parts if isinstance(p, TextPart)]
+    assert part.citations is not None
+    (citation,) = part.citations
+    assert (citation.type, citation.url, citation.title) == (
+        "url_citation",
+        annotation["url"],
+        annotation["title"],
+    )
+    assert (citation.start, citation.end) == (annotation["start_index"], annotation["end_index"])
+    assert part.text[citation.start : citation.end]  # the span of the answer it covers
+    assert citation.native == annotation
+
+
+def test_annotations_stream_onto_their_text_part() -> None:
+    annotation = {
+        "type": "url_citation",
+        "url": "https://example.com",
+        "title": "Example",
+        "start_index": 0,
+        "end_index": 5,
+    }
+    where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "annotations": [], "text": ""}
+    streamed, _ = run(
+        [
+            CREATED,
+            event("response.content_part.added", {**where, "part": part}),
+            event("response.output_text.delta", {**where, "delta": "Hello there"}),
+            event(
+                "response.output_text.annotation.added",
+                {**where, "annotation_index": 0, "annotation": annotation},
+            ),
+            completed(),
+        ]
+    )
+    (text,) = streamed.parts
+    assert isinstance(text, TextPart) and text.text == "Hello there"
+    assert text.citations is not None and [c.native for c in text.citations] == [annotation]
+
+
+def test_reasoning_of_another_provider_is_not_sent_to_the_responses_api() -> None:
+    foreign = ThinkingPart(
+        text="t", signature="enc", provider="openrouter", native={"type": "reasoning", "id": "rs_1"}
+    )
+    message = Message(role="assistant", content=[foreign, TextPart(text="Done.")])
+    body = build(messages=[*HI, message, Message.user("ok")])
+    assert body["input"][1] == {"role": "assistant", "content": "Done."}
