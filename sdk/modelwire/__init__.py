@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from ._loader import load_spec
     from ._protocols import AsyncModelProvider, ModelProvider
+    from .auth import Auth, TokenProvider
     from .errors import *
     from .hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
     from .providers import *
@@ -48,6 +49,8 @@ _LAZY: dict[str, str] = {
     "AsyncBaseClient": "._client",
     "AsyncStreamingResponse": "._client",
     "ProviderSpec": ".spec",
+    "Auth": ".auth",
+    "TokenProvider": ".auth",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
@@ -84,7 +87,9 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "APIStatusError",
         "BadRequestError",
         "ContextLengthExceededError",
+        "ContentFilterError",
         "AuthenticationError",
+        "TokenProviderError",
         "PermissionDeniedError",
         "NotFoundError",
         "ConflictError",
@@ -120,6 +125,7 @@ __all__ = [
     "AsyncClient",
     "AsyncModelProvider",
     "AsyncStreamingResponse",
+    "Auth",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
@@ -129,6 +135,7 @@ __all__ = [
     "CompletionResponse",
     "ConfigurationError",
     "ConflictError",
+    "ContentFilterError",
     "ContentPart",
     "ContextLengthExceededError",
     "EmbeddingResponse",
@@ -173,6 +180,8 @@ __all__ = [
     "StreamingResponse",
     "TextPart",
     "Timeout",
+    "TokenProvider",
+    "TokenProviderError",
     "Tool",
     "ToolCall",
     "ToolCallDelta",

@@ -111,8 +111,18 @@ class ContextLengthExceededError(BadRequestError):
     pass
 
 
+class ContentFilterError(BadRequestError):
+    """The provider's content filter refused the prompt (Azure OpenAI's
+    `content_filter` code): rephrase it, or change the deployment's filter policy."""
+
+
 class AuthenticationError(APIStatusError):
     pass
+
+
+class TokenProviderError(AuthenticationError):
+    """The client's token provider (`Auth.token`) failed or gave no token; nothing was
+    sent."""
 
 
 class PermissionDeniedError(APIStatusError):
@@ -214,6 +224,7 @@ ERROR_CLASSES: dict[str, type[ProviderError]] = {
     for cls in (
         BadRequestError,
         ContextLengthExceededError,
+        ContentFilterError,
         AuthenticationError,
         PermissionDeniedError,
         NotFoundError,
@@ -240,7 +251,10 @@ def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     if not isinstance(error, dict):
         return None, None, None
     message = error.get("message") or body.get("message")
+    # Google's APIs name the kind of error `status` (RESOURCE_EXHAUSTED, ...), not `type`
     etype = error.get("type")
+    if etype is None and isinstance(error.get("status"), str):
+        etype = error["status"]
     code = error.get("code")
     return (
         str(message) if message is not None else None,

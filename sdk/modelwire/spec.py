@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ERROR_CLASSES, SpecError
 
-DialectName = Literal["openai_chat", "openai_responses", "anthropic_messages", "ollama_chat"]
+DialectName = Literal[
+    "openai_chat", "openai_responses", "anthropic_messages", "ollama_chat", "gemini"
+]
 
 # Python annotations a spec may give an option; kept to a closed list so that generated
 # code is always valid and typed.
@@ -29,6 +31,7 @@ OPTION_TYPES: dict[str, str] = {
     "bool": "bool",
     "list[str]": "list[str]",
     "dict": "dict[str, Any]",
+    "list[dict]": "list[dict[str, Any]]",
     "str | int": "str | int",
 }
 
@@ -38,8 +41,12 @@ class _Spec(BaseModel):
 
 
 class AuthSpec(_Spec):
-    type: Literal["bearer", "header", "none"]
+    """Where the API key goes: `bearer` (`Authorization: Bearer <key>`), `header` (the key
+    alone in `header:`), `query` (the query parameter `param:`) or `none`."""
+
+    type: Literal["bearer", "header", "query", "none"]
     header: str | None = None
+    param: str | None = None
     env: str | None = None
     # a key is needed for every request (Ollama and LM Studio need none)
     required: bool = True
@@ -55,20 +62,32 @@ class AuthSpec(_Spec):
     def _header_for_header_auth(self) -> AuthSpec:
         if self.type == "header" and not self.header:
             raise ValueError("auth type 'header' needs `header:` (the header's name)")
+        if self.type == "query" and not self.param:
+            raise ValueError("auth type 'query' needs `param:` (the query parameter's name)")
         if self.type != "none" and not self.env:
             raise ValueError(f"auth type {self.type!r} needs `env:` (the API key variable)")
         return self
 
 
 class SettingSpec(_Spec):
-    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer)."""
+    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer) or as a
+    query parameter of every request (e.g. Azure OpenAI's api-version)."""
 
     name: str
-    header: str
+    header: str | None = None
+    query: str | None = None
     env: str | None = None
+    # the value sent when neither the caller nor `env` gives one
+    default: str | None = None
     description: str = ""
     # a credential (e.g. a gateway's key): redacted from errors and logs, never shown
     secret: bool = False
+
+    @model_validator(mode="after")
+    def _one_place(self) -> SettingSpec:
+        if (self.header is None) == (self.query is None):
+            raise ValueError(f"setting {self.name!r} needs exactly one of `header:` or `query:`")
+        return self
 
 
 class OptionSpec(_Spec):
@@ -109,9 +128,28 @@ class OptionSpec(_Spec):
 
 
 class EndpointsSpec(_Spec):
+    """Paths under the base URL. `{model}` in a path is the model asked for (Gemini's
+    `/v1beta/models/{model}:generateContent`, Azure's `/deployments/{model}/...`);
+    `stream` is the path of a streamed chat where it differs from `chat`'s."""
+
     chat: str
+    stream: str | None = None
     models: str | None = None
     embeddings: str | None = None
+
+    @field_validator("chat", "stream", "models", "embeddings")
+    @classmethod
+    def _only_model_placeholder(cls, value: str | None) -> str | None:
+        if value is not None:
+            unknown = sorted(set(re.findall(r"{([^}]*)}", value)) - {"model"})
+            if unknown:
+                raise ValueError(
+                    f"path {value!r} has the placeholder(s) {unknown}: only {{model}} is filled in"
+                )
+        return value
+
+    def chat_path(self, *, stream: bool) -> str:
+        return self.stream if stream and self.stream is not None else self.chat
 
 
 class CapabilitiesSpec(_Spec):

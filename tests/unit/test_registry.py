@@ -41,8 +41,8 @@ def test_an_unknown_provider_says_what_to_write() -> None:
     with pytest.raises(
         ConfigurationError,
         match=r"unknown provider 'OpenAI': use one of anthropic, cerebras, deepseek, fireworks, "
-        r"groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, openai_responses, "
-        r"openrouter, together, vllm, xai, zai, optionally followed by /model",
+        r"gemini, groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, "
+        r"openai_responses, openrouter, together, vllm, xai, zai, optionally followed by /model",
     ):
         registry.split("OpenAI/gpt-4o")
 
@@ -59,9 +59,9 @@ def test_classes_by_provider_name_and_by_class_name() -> None:
     assert registry.client_class("openai", asynchronous=True) is openai.AsyncOpenAI
     assert registry.module_attribute("AsyncAnthropic") is anthropic.AsyncAnthropic
     with pytest.raises(
-        AttributeError, match=r"module 'modelwire\.providers' has no attribute 'Gemini'"
+        AttributeError, match=r"module 'modelwire\.providers' has no attribute 'Bard'"
     ):
-        registry.module_attribute("Gemini")
+        registry.module_attribute("Bard")
 
 
 def test_a_model_keyword_wins_over_the_targets() -> None:

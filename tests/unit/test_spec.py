@@ -76,7 +76,7 @@ def test_auth_needs_its_header_and_variable() -> None:
     )
     invalid(r"auth type 'bearer' needs `env:` \(the API key variable\)", auth={"type": "bearer"})
     invalid(
-        r"auth.type: Input should be 'bearer', 'header' or 'none'",
+        r"auth.type: Input should be 'bearer', 'header', 'query' or 'none'",
         auth={"type": "basic", "env": "K"},
     )
 
@@ -94,7 +94,16 @@ def test_option_wire_path_and_annotation() -> None:
         OptionSpec(name="tier", type="str", enum=["auto", "flex"]).annotation
         == 'Literal["auto", "flex"]'
     )
-    assert set(OPTION_TYPES) == {"int", "float", "str", "bool", "list[str]", "dict", "str | int"}
+    assert set(OPTION_TYPES) == {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "list[str]",
+        "dict",
+        "list[dict]",
+        "str | int",
+    }
 
 
 @pytest.mark.parametrize(
@@ -143,7 +152,7 @@ def test_error_rules() -> None:
         ({"class_name": "Ac me"}, r"class_name 'Ac me' must be"),
         (
             {"dialect": "klingon"},
-            r"dialect: Input should be 'openai_chat', 'openai_responses', 'anthropic_messages' or "
+            r"dialect: Input should be 'openai_chat', 'openai_responses', 'anthropic_messages', "
             r"'ollama_chat'",
         ),
         ({"stream_format": "websocket"}, r"stream_format"),

@@ -25,6 +25,7 @@ from ..types import (
     ModelInfo,
     StreamingChunk,
 )
+from ._credentials import async_token
 from ._lifecycle import async_mend_pool, async_release
 
 if TYPE_CHECKING:
@@ -246,7 +247,8 @@ class AsyncClient:
         """Returns once the response head has arrived; HTTP errors raise here."""
         config = self._config
         prepared = config.request(request, fields)
-        outcome, response = await self._send(config.chat_call(prepared, stream=True))
+        call = config.chat_call(prepared, stream=True)
+        outcome, response = await self._send(call)
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -256,7 +258,7 @@ class AsyncClient:
             request_id=outcome.request_id,
             attempts=outcome.attempts,
             hooks=config.hooks,
-            secrets=config.secrets,
+            secrets=call.secrets,
         )
         return AsyncStreamingResponse(response, state)
 
@@ -301,12 +303,16 @@ class AsyncClient:
                         reply = Broken(timed_out=False, detail=repr(exc))
                 elif isinstance(command, Send):
                     response, body = None, None
+                    url, headers = command.url, command.headers
+                    if call.credential is not None:  # a fresh token (or a query key) each time
+                        token = await async_token(call.credential, self._config.spec)
+                        url, headers = call.authorize(url, headers, token)
                     try:
                         response = await self._http.send(
                             self._http.build_request(
                                 command.method,
-                                command.url,
-                                headers=command.headers,
+                                url,
+                                headers=headers,
                                 content=command.content,
                                 timeout=_httpx_timeout(command.timeout),
                             ),

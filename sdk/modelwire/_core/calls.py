@@ -9,22 +9,30 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
+from ..auth import Auth
 from ..dialects import get_dialect
 from ..dialects.base import BODY_NAMES, Dialect, WireKind, parse_structured
-from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
+from ..errors import (
+    ProviderError,
+    RequestValidationError,
+    UnexpectedResponseError,
+)
 from ..hooks import NO_HOOKS, Hooks
 from ..retries import RetryPolicy
 from ..spec import ProviderSpec
 from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo, Timeout
 from . import validation
 from .policy import (
+    CallSecrets,
+    Credential,
     Headers,
-    auth_headers,
+    add_query,
     basic_auth,
+    credential_for,
     is_secret_header,
     join_url,
     redact,
@@ -44,6 +52,8 @@ class ClientSettings(TypedDict, total=False):
     class adds its own settings (e.g. OpenAI's `organization`) to these."""
 
     api_key: str | None
+    # where the credential goes, or a token provider (default: where the spec says)
+    auth: Auth | None
     base_url: str | None
     model: str | None
     timeout: float | Timeout | None
@@ -73,7 +83,19 @@ class HTTPCall:
     # the model asked for, for hooks and logs
     model: str | None = None
     # every credential the call carries, redacted from whatever the peer says back
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    secrets: Sequence[str] = field(default=(), repr=False)
+    # a credential the driver adds to each attempt (a token, a key in the query)
+    credential: Credential | None = field(default=None, repr=False)
+
+    def authorize(
+        self, url: str, headers: Mapping[str, str], value: str
+    ) -> tuple[str, Mapping[str, str]]:
+        """One attempt's URL and headers with the credential `value` (a token provider's
+        token joins the secrets redacted from what comes back)."""
+        assert self.credential is not None
+        if self.credential.provider is not None and isinstance(self.secrets, CallSecrets):
+            self.secrets.add(value)
+        return self.credential.apply(url, headers, value)
 
 
 def _normalize_base_url(value: str) -> str:
@@ -100,6 +122,10 @@ class ClientConfig:
     api_key: str | None = field(default=None, repr=False)
     # the credentials (key, secret settings and headers, a base_url password): never shown
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # where the key goes, or the token provider that gives one per attempt
+    credential: Credential = field(default=Credential(None, None, None), repr=False)
+    # the settings sent as query parameters of every request (Azure's api-version)
+    query: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, spec: ProviderSpec, **settings: Unpack[ClientSettings]) -> ClientConfig:
@@ -110,12 +136,17 @@ class ClientConfig:
         own.update(given.pop("settings", None) or {})
         validation.check_settings(spec, list(own))
 
+        auth = given.get("auth")
+        validation.check_auth(spec, auth)
         api_key = None
-        if spec.auth.type != "none":
+        if spec.auth.type != "none" or auth is not None:
             api_key = given.get("api_key") or (os.environ.get(spec.auth.env or "") or None)
-        validation.check_api_key(spec, api_key)
+        credential = credential_for(spec, auth, api_key)
+        if credential.provider is None:
+            validation.check_api_key(spec, api_key)
         env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
         given_url = _normalize_base_url(given.get("base_url") or env_url or spec.base_url)
+        validation.check_base_url_filled(spec, given_url)
         # user:password@ is HTTP Basic auth, sent as a header; the URL never holds it
         base_url, user, password = split_userinfo(given_url)
         # the password as sent (decoded) and as written in the URL (percent-encoded)
@@ -123,24 +154,31 @@ class ClientConfig:
 
         headers = Headers({"User-Agent": USER_AGENT, "Accept": "application/json"})
         headers.update(spec.headers)
+        query: dict[str, str] = {}
         for setting in spec.settings:
             value = own.get(setting.name)
             if value is None and setting.env:
                 value = os.environ.get(setting.env)
+            value = value or setting.default
             if value:
-                headers[setting.header] = value
+                if setting.query is not None:
+                    query[setting.query] = value
+                else:
+                    assert setting.header is not None  # one of the two, by the spec
+                    headers[setting.header] = value
                 if setting.secret:
                     secret_values.append(value)
         headers.update(given.get("default_headers") or {})
         validation.check_headers(spec, headers, "the client's headers", is_secret_header)
-        validation.check_headers(spec, auth_headers(spec, api_key), "the API key", lambda _: True)
+        key_headers = credential.headers(api_key)
+        validation.check_headers(spec, key_headers, "the API key", lambda _: True)
         if user is not None:
-            validation.check_basic_auth(spec, {**headers, **auth_headers(spec, api_key)})
+            validation.check_basic_auth(spec, {**headers, **key_headers})
             headers["Authorization"] = basic_auth(user, password)
         secret_values.extend(v for k, v in headers.items() if is_secret_header(k))
 
         allow_insecure = bool(given.get("allow_insecure_http", False))
-        has_credentials = bool(api_key) or user is not None
+        has_credentials = bool(api_key) or user is not None or credential.provider is not None
         what = "an API key" if api_key else "base_url's user name and password"
         validation.check_transport_security(spec, base_url, has_credentials, allow_insecure, what)
         validation.check_proxy_security(
@@ -161,6 +199,8 @@ class ClientConfig:
             hooks=given.get("hooks") or NO_HOOKS,
             api_key=api_key,
             secrets=secrets_of(secret_values),
+            credential=credential,
+            query=query,
         )
 
     def describe(self) -> str:
@@ -189,9 +229,16 @@ class ClientConfig:
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> HTTPCall:
         headers = Headers(self.headers)
-        headers.update(auth_headers(self.spec, self.api_key))
+        credential = self.credential
+        if not credential.per_attempt:
+            headers.update(credential.headers(self.api_key))
+        if "{model}" in path:
+            validation.check_model_for_path(self.spec, model, path)
+            assert model is not None
+            path = path.replace("{model}", quote(model, safe=""))
         content = None
         if body is not None:
             content = validation.encode_body(self.spec, body)
@@ -200,7 +247,7 @@ class ClientConfig:
             headers["Accept"] = (
                 "text/event-stream" if self.spec.stream_format == "sse" else "application/x-ndjson"
             )
-        secrets = self.secrets
+        secrets: Sequence[str] = self.secrets
         if extra_headers:
             validation.check_headers(
                 self.spec,
@@ -213,11 +260,13 @@ class ClientConfig:
             extra = [v for k, v in extra_headers.items() if is_secret_header(k)]
             if extra:
                 secrets = secrets_of([*secrets, *extra])
+        if credential.provider is not None:
+            secrets = CallSecrets(secrets)  # grows by each token the provider gives
         # a per-call max_retries keeps the client's delays
         retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
             method,
-            join_url(self.base_url, path),
+            add_query(join_url(self.base_url, path), {**self.query, **(query or {})}),
             headers,
             content,
             stream,
@@ -225,13 +274,14 @@ class ClientConfig:
             retry,
             model,
             secrets,
+            credential if credential.per_attempt else None,
         )
 
     def chat_call(self, request: CompletionRequest, *, stream: bool) -> HTTPCall:
         validation.check_request(self.spec, request, stream=stream)
         return self._call(
             "POST",
-            self.spec.endpoints.chat,
+            self.spec.endpoints.chat_path(stream=stream),
             self.dialect.build_request(request, self.spec, stream=stream),
             stream=stream,
             model=request.model,
@@ -249,9 +299,7 @@ class ClientConfig:
             query[listing.page_size_param] = str(listing.page_size)
         if cursor is not None and listing.cursor_param:
             query[listing.cursor_param] = cursor
-        if query:
-            path += ("&" if "?" in path else "?") + urlencode(query)
-        return self._call("GET", path, None)
+        return self._call("GET", path, None, query=query)
 
     def model_pages(self) -> ModelPages:
         """The model listing, page by page: see `ModelPages`."""

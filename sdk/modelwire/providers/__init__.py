@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .cerebras import AsyncCerebras, Cerebras
     from .deepseek import AsyncDeepSeek, DeepSeek
     from .fireworks import AsyncFireworks, Fireworks
+    from .gemini import AsyncGemini, Gemini
     from .groq import AsyncGroq, Groq
     from .huggingface import AsyncHuggingFace, HuggingFace
     from .llamacpp import AsyncLlamaCpp, LlamaCpp
@@ -46,6 +47,8 @@ __all__ = [
     "AsyncDeepSeek",
     "Fireworks",
     "AsyncFireworks",
+    "Gemini",
+    "AsyncGemini",
     "Groq",
     "AsyncGroq",
     "HuggingFace",
@@ -80,6 +83,7 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "cerebras": ("cerebras", "Cerebras", "AsyncCerebras"),
     "deepseek": ("deepseek", "DeepSeek", "AsyncDeepSeek"),
     "fireworks": ("fireworks", "Fireworks", "AsyncFireworks"),
+    "gemini": ("gemini", "Gemini", "AsyncGemini"),
     "groq": ("groq", "Groq", "AsyncGroq"),
     "huggingface": ("huggingface", "HuggingFace", "AsyncHuggingFace"),
     "llamacpp": ("llamacpp", "LlamaCpp", "AsyncLlamaCpp"),
@@ -113,6 +117,10 @@ def client(target: Literal["deepseek"], **kwargs: Any) -> DeepSeek: ...
 
 @overload
 def client(target: Literal["fireworks"], **kwargs: Any) -> Fireworks: ...
+
+
+@overload
+def client(target: Literal["gemini"], **kwargs: Any) -> Gemini: ...
 
 
 @overload
@@ -190,6 +198,10 @@ def async_client(target: Literal["deepseek"], **kwargs: Any) -> AsyncDeepSeek: .
 
 @overload
 def async_client(target: Literal["fireworks"], **kwargs: Any) -> AsyncFireworks: ...
+
+
+@overload
+def async_client(target: Literal["gemini"], **kwargs: Any) -> AsyncGemini: ...
 
 
 @overload
