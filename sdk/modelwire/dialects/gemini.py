@@ -270,8 +270,14 @@ class GeminiDialect(Dialect):
         if config:
             body["generationConfig"] = config
         if request.tools:
+            # parametersJsonSchema takes JSON Schema as it is ($defs, additionalProperties);
+            # `parameters` only Gemini's OpenAPI subset
             declarations = [
-                {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+                {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parametersJsonSchema": tool.parameters,
+                }
                 for tool in request.tools
             ]
             body["tools"] = [{"functionDeclarations": declarations}]

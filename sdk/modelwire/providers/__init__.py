@@ -16,6 +16,8 @@ from .._registry import Registry
 if TYPE_CHECKING:
     from .._client import AsyncClient, Client
     from .anthropic import Anthropic, AsyncAnthropic
+    from .azure_openai import AsyncAzureOpenAI, AzureOpenAI
+    from .azure_openai_v1 import AsyncAzureOpenAIV1, AzureOpenAIV1
     from .cerebras import AsyncCerebras, Cerebras
     from .deepseek import AsyncDeepSeek, DeepSeek
     from .fireworks import AsyncFireworks, Fireworks
@@ -41,6 +43,10 @@ __all__ = [
     "client_class",
     "Anthropic",
     "AsyncAnthropic",
+    "AzureOpenAI",
+    "AsyncAzureOpenAI",
+    "AzureOpenAIV1",
+    "AsyncAzureOpenAIV1",
     "Cerebras",
     "AsyncCerebras",
     "DeepSeek",
@@ -80,6 +86,8 @@ __all__ = [
 # provider name -> (module, sync class, async class)
 PROVIDERS: dict[str, tuple[str, str, str]] = {
     "anthropic": ("anthropic", "Anthropic", "AsyncAnthropic"),
+    "azure_openai": ("azure_openai", "AzureOpenAI", "AsyncAzureOpenAI"),
+    "azure_openai_v1": ("azure_openai_v1", "AzureOpenAIV1", "AsyncAzureOpenAIV1"),
     "cerebras": ("cerebras", "Cerebras", "AsyncCerebras"),
     "deepseek": ("deepseek", "DeepSeek", "AsyncDeepSeek"),
     "fireworks": ("fireworks", "Fireworks", "AsyncFireworks"),
@@ -105,6 +113,14 @@ client_class = registry.client_class
 
 @overload
 def client(target: Literal["anthropic"], **kwargs: Any) -> Anthropic: ...
+
+
+@overload
+def client(target: Literal["azure_openai"], **kwargs: Any) -> AzureOpenAI: ...
+
+
+@overload
+def client(target: Literal["azure_openai_v1"], **kwargs: Any) -> AzureOpenAIV1: ...
 
 
 @overload
@@ -186,6 +202,14 @@ def client(target: str, **kwargs: Any) -> Client:
 
 @overload
 def async_client(target: Literal["anthropic"], **kwargs: Any) -> AsyncAnthropic: ...
+
+
+@overload
+def async_client(target: Literal["azure_openai"], **kwargs: Any) -> AsyncAzureOpenAI: ...
+
+
+@overload
+def async_client(target: Literal["azure_openai_v1"], **kwargs: Any) -> AsyncAzureOpenAIV1: ...
 
 
 @overload

@@ -48,7 +48,7 @@ class OpenAIFields(RequestFields, total=False):
 
 
 class OpenAISettings(ClientSettings, total=False):
-    """What `OpenAI(...)` takes, its own settings (sent as headers) included."""
+    """What `OpenAI(...)` takes, its own settings (sent as headers or query parameters) included."""
 
     organization: str | None
     """Organization to bill. Default: OPENAI_ORG_ID."""
