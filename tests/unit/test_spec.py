@@ -239,3 +239,24 @@ def test_the_spec_fields_of_the_chat_dialects_variants_default_to_openais_wire()
     assert spec.capabilities.schema_in_json_mode is True
     assert spec.capabilities.reasoning_history_field is None
     assert spec.models_list.pagination == "none" and not spec.models_list.array
+
+
+def test_query_auth_settings_and_paths_say_what_they_need() -> None:
+    invalid(r"auth type 'query' needs `param:`", auth={"type": "query", "env": "K"})
+    assert spec(auth={"type": "query", "param": "key", "env": "K"}).auth.param == "key"
+    invalid(
+        r"settings.0: Value error, setting 'v' needs exactly one of `header:` or `query:`",
+        settings=[{"name": "v", "header": "X-V", "query": "v"}],
+    )
+    invalid(r"setting 'v' needs exactly one of", settings=[{"name": "v"}])
+    query = spec(settings=[{"name": "v", "query": "api-version", "default": "1"}]).settings[0]
+    assert (query.query, query.default, query.header) == ("api-version", "1", None)
+    invalid(
+        r"endpoints.chat: Value error, path '/d/{deployment}/chat' has the placeholder\(s\) "
+        r"\['deployment'\]: only \{model\} is filled in",
+        endpoints={"chat": "/d/{deployment}/chat"},
+    )
+    paths = spec(endpoints={"chat": "/m/{model}:go", "stream": "/m/{model}:stream"}).endpoints
+    assert paths.chat_path(stream=False) == "/m/{model}:go"
+    assert paths.chat_path(stream=True) == "/m/{model}:stream"
+    assert spec().endpoints.chat_path(stream=True) == "/chat/completions"

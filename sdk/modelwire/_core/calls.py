@@ -236,8 +236,7 @@ class ClientConfig:
         if not credential.per_attempt:
             headers.update(credential.headers(self.api_key))
         if "{model}" in path:
-            validation.check_model_for_path(self.spec, model, path)
-            assert model is not None
+            assert model is not None  # every call that sends a model has one (validation)
             path = path.replace("{model}", quote(model, safe=""))
         content = None
         if body is not None:

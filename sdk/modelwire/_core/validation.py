@@ -190,16 +190,6 @@ def check_base_url_filled(spec: ProviderSpec, base_url: str) -> None:
         )
 
 
-def check_model_for_path(spec: ProviderSpec, model: str | None, path: str) -> None:
-    """A path that holds the model (`{model}`) needs one."""
-    if not model:
-        raise RequestValidationError(
-            f"{spec.display_name} puts the model in the URL ({path}): pass model= to the call "
-            "or the client",
-            provider=spec.name,
-        )
-
-
 def check_basic_auth(spec: ProviderSpec, headers: Mapping[str, str]) -> None:
     """A base_url's `user:password@` is sent as HTTP Basic auth, in `Authorization`: not
     when the key or a header is already sent there."""
