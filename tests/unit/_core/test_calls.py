@@ -433,7 +433,8 @@ def test_azure_content_filter_errors_are_typed() -> None:
 
     body = {
         "error": {
-            "message": "The response was filtered due to the prompt triggering content management policy.",
+            "message": "The response was filtered due to the prompt triggering content "
+            "management policy.",
             "type": None,
             "param": "prompt",
             "code": "content_filter",

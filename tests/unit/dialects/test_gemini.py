@@ -192,7 +192,9 @@ def test_tool_results_answer_by_function_name() -> None:
 
 
 def test_a_stream_goes_to_stream_generate_content_with_alt_sse() -> None:
-    events = b'data: {"candidates":[{"content":{"parts":[{"text":"Hi"}]},"finishReason":"STOP"}]}\r\n\r\n'
+    events = event(
+        {"candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]}
+    )
     wire = Wire(lambda request: httpx.Response(200, content=events))
     client = wire.client("gemini", api_key="AIza-test")
     with client.stream_completion(messages=[{"role": "user", "content": "Hi"}]) as stream:
