@@ -51,6 +51,7 @@ PAGES = [
     "local.md",
     "architecture.md",
     "observability.md",
+    "auth.md",
     *(
         f"providers/{name}.md"
         for name in (
@@ -70,6 +71,8 @@ PAGES = [
             "huggingface",
             "vllm",
             "zai",
+            "gemini",
+            "azure-openai",
         )
     ),
 ]

@@ -7,6 +7,7 @@ catching it should not load httpx.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 
     from ..spec import ProviderSpec
     from ..types import FinishReason
+
+
+def ends_with_endpoint(path: str, endpoint: str) -> bool:
+    """Whether a request's path is the spec's endpoint (whose `{model}` is any model)."""
+    pattern = re.escape(endpoint.partition("?")[0]).replace(re.escape("{model}"), "[^/]+")
+    return re.search(pattern + "$", path) is not None
 
 
 class MockScriptError(AssertionError):
@@ -98,7 +105,19 @@ class Script:
             return number, self.queue.popleft()
 
     def is_chat(self, request: httpx.Request) -> bool:
-        return request.url.path.endswith(self.spec.endpoints.chat)
+        endpoints = self.spec.endpoints
+        return any(
+            ends_with_endpoint(request.url.path, path)
+            for path in (endpoints.chat, endpoints.stream)
+            if path is not None
+        )
+
+    def is_stream(self, request: httpx.Request, body: dict[str, Any]) -> bool:
+        """Asked for in the body (`stream: true`), or by its own path (Gemini's)."""
+        stream = self.spec.endpoints.stream
+        if stream is not None:
+            return ends_with_endpoint(request.url.path, stream)
+        return bool(body.get("stream"))
 
     def owner_name(self) -> str:
         return "MockProvider" if self.spec.name == "mock" else f"MockProvider({self.spec.name})"

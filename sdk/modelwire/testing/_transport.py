@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from ._render import Context, Renderer
-from ._script import Call, Failure, Reply, Script
+from ._script import Call, Failure, Reply, Script, ends_with_endpoint
 
 
 @dataclass
@@ -48,16 +48,16 @@ class MockServer:
         number, answer = self.script.take(request, body)
         headers = self._request_id(number)
         if answer is None:  # not a chat request
-            if endpoints.models and path.endswith(endpoints.models):
+            if endpoints.models and ends_with_endpoint(path, endpoints.models):
                 models = self.renderer.models(self.spec, self.script.model)
                 return self._json(200, models, headers)
-            if endpoints.embeddings and path.endswith(endpoints.embeddings):
+            if endpoints.embeddings and ends_with_endpoint(path, endpoints.embeddings):
                 return self._json(200, self.renderer.embeddings(body), headers)
             failure = Failure(404, f"no such endpoint: {path}", None, None, None, {})
             return self._failure(failure, headers)
         if isinstance(answer, Failure):
             return self._failure(answer, headers)
-        ctx = Context(self.spec, body, bool(body.get("stream")), number)
+        ctx = Context(self.spec, body, self.script.is_stream(request, body), number)
         return self._reply(answer, ctx, headers)
 
     def _request_id(self, number: int) -> dict[str, str]:
