@@ -211,7 +211,7 @@ def test_gemini_takes_its_legacy_query_key() -> None:
 
 
 def test_auth_is_checked_at_construction() -> None:
-    with pytest.raises(modelwire.ConfigurationError, match="must be a modelwire.Auth"):
+    with pytest.raises(modelwire.ConfigurationError, match=r"must be a modelwire\.Auth"):
         modelwire.OpenAI(api_key="k", auth="Bearer")  # type: ignore[arg-type]
     with pytest.raises(modelwire.ConfigurationError, match="not a valid HTTP header name"):
         modelwire.OpenAI(api_key="k", auth=Auth.in_header("bad header"))
