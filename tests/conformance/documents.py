@@ -53,6 +53,7 @@ WITHOUT_DOCUMENT = {
     # Azure OpenAI reimplements OpenAI's API under its own paths (see `document_path`)
     "azure_openai",
     "azure_openai_v1",
+    "azure_openai_responses",
 }
 # no API description of Google's is among the official documents: Gemini's requests are
 # compared with the ones google-genai builds for the same request (test_gemini.py)

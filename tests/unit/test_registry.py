@@ -20,7 +20,10 @@ def test_registry_builds_a_client_with_its_model(monkeypatch: pytest.MonkeyPatch
 
 
 def test_unknown_provider_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigurationError, match="anthropic, azure_openai, azure_openai_v1, cerebras, deepseek"):
+    with pytest.raises(
+        ConfigurationError,
+        match="anthropic, azure_openai, azure_openai_responses, azure_openai_v1, cerebras",
+    ):
         modelwire.client("nonesuch")
 
 
@@ -40,8 +43,8 @@ def test_split_provider_and_model(target: str, split: tuple[str, str | None]) ->
 def test_an_unknown_provider_says_what_to_write() -> None:
     with pytest.raises(
         ConfigurationError,
-        match=r"unknown provider 'OpenAI': use one of anthropic, azure_openai, azure_openai_v1, "
-        r"cerebras, deepseek, fireworks, gemini, groq, huggingface, llamacpp, lmstudio, mistral, "
+        match=r"unknown provider 'OpenAI': use one of anthropic, azure_openai, "
+        r"azure_openai_responses, azure_openai_v1, cerebras, deepseek, fireworks, gemini, groq, huggingface, llamacpp, lmstudio, mistral, "
         r"ollama, openai, openai_responses, openrouter, together, vllm, xai, zai, optionally "
         r"followed by /model",
     ):

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .._client import AsyncClient, Client
     from .anthropic import Anthropic, AsyncAnthropic
     from .azure_openai import AsyncAzureOpenAI, AzureOpenAI
+    from .azure_openai_responses import AsyncAzureOpenAIResponses, AzureOpenAIResponses
     from .azure_openai_v1 import AsyncAzureOpenAIV1, AzureOpenAIV1
     from .cerebras import AsyncCerebras, Cerebras
     from .deepseek import AsyncDeepSeek, DeepSeek
@@ -45,6 +46,8 @@ __all__ = [
     "AsyncAnthropic",
     "AzureOpenAI",
     "AsyncAzureOpenAI",
+    "AzureOpenAIResponses",
+    "AsyncAzureOpenAIResponses",
     "AzureOpenAIV1",
     "AsyncAzureOpenAIV1",
     "Cerebras",
@@ -87,6 +90,11 @@ __all__ = [
 PROVIDERS: dict[str, tuple[str, str, str]] = {
     "anthropic": ("anthropic", "Anthropic", "AsyncAnthropic"),
     "azure_openai": ("azure_openai", "AzureOpenAI", "AsyncAzureOpenAI"),
+    "azure_openai_responses": (
+        "azure_openai_responses",
+        "AzureOpenAIResponses",
+        "AsyncAzureOpenAIResponses",
+    ),
     "azure_openai_v1": ("azure_openai_v1", "AzureOpenAIV1", "AsyncAzureOpenAIV1"),
     "cerebras": ("cerebras", "Cerebras", "AsyncCerebras"),
     "deepseek": ("deepseek", "DeepSeek", "AsyncDeepSeek"),
@@ -117,6 +125,10 @@ def client(target: Literal["anthropic"], **kwargs: Any) -> Anthropic: ...
 
 @overload
 def client(target: Literal["azure_openai"], **kwargs: Any) -> AzureOpenAI: ...
+
+
+@overload
+def client(target: Literal["azure_openai_responses"], **kwargs: Any) -> AzureOpenAIResponses: ...
 
 
 @overload
@@ -206,6 +218,12 @@ def async_client(target: Literal["anthropic"], **kwargs: Any) -> AsyncAnthropic:
 
 @overload
 def async_client(target: Literal["azure_openai"], **kwargs: Any) -> AsyncAzureOpenAI: ...
+
+
+@overload
+def async_client(
+    target: Literal["azure_openai_responses"], **kwargs: Any
+) -> AsyncAzureOpenAIResponses: ...
 
 
 @overload
