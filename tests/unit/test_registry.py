@@ -44,9 +44,9 @@ def test_an_unknown_provider_says_what_to_write() -> None:
     with pytest.raises(
         ConfigurationError,
         match=r"unknown provider 'OpenAI': use one of anthropic, azure_openai, "
-        r"azure_openai_responses, azure_openai_v1, cerebras, deepseek, fireworks, gemini, groq, huggingface, llamacpp, lmstudio, mistral, "
-        r"ollama, openai, openai_responses, openrouter, together, vllm, xai, zai, optionally "
-        r"followed by /model",
+        r"azure_openai_responses, azure_openai_v1, cerebras, deepseek, fireworks, gemini, groq, "
+        r"huggingface, llamacpp, lmstudio, mistral, ollama, openai, openai_responses, "
+        r"openrouter, together, vllm, xai, zai, optionally followed by /model",
     ):
         registry.split("OpenAI/gpt-4o")
 
