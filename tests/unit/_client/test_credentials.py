@@ -6,6 +6,7 @@ error; `Auth.in_header` and `Auth.in_query` move the key."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -219,3 +220,23 @@ def test_auth_is_checked_at_construction() -> None:
         Auth()
     with pytest.raises(TypeError, match="needs a callable"):
         Auth.token("a-token")  # type: ignore[arg-type]
+
+
+def test_a_token_echoed_in_an_error_event_mid_stream_is_redacted() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        error = {"error": {"code": 500, "message": f"bad token {token}", "status": "INTERNAL"}}
+        text = {"candidates": [{"content": {"parts": [{"text": "Hel"}]}}]}
+        body = b"".join(b"data: " + json.dumps(e).encode() + b"\r\n\r\n" for e in (text, error))
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    client = modelwire.Gemini(http_client=http, auth=Auth.token(Tokens()))
+    with (
+        pytest.raises(modelwire.StreamEventError) as info,
+        client.stream_completion(messages=MESSAGES) as stream,
+    ):
+        list(stream)
+    assert info.value.partial is not None and info.value.partial.content == "Hel"
+    assert str(info.value).endswith("bad token <redacted>")
+    assert "secret-token" not in repr(info.value.body)
