@@ -296,6 +296,8 @@ REPRESENTATIVE: dict[tuple[str, str], Any] = {
     ("openai_responses", "include"): ["reasoning.encrypted_content"],
     ("openai_responses", "metadata"): {"topic": "travel"},
     ("azure_openai", "logit_bias"): {"50256": -100},
+    ("azure_openai_responses", "include"): ["reasoning.encrypted_content"],
+    ("azure_openai_responses", "metadata"): {"topic": "travel"},
     ("azure_openai_v1", "logit_bias"): {"50256": -100},
 }
 BY_TYPE: dict[str, Any] = {"int": 1, "float": 0.5, "bool": True, "str": "user-1"}
