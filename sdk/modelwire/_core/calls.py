@@ -170,7 +170,8 @@ class ClientConfig:
                     secret_values.append(value)
         headers.update(given.get("default_headers") or {})
         validation.check_headers(spec, headers, "the client's headers", is_secret_header)
-        key_headers = credential.headers(api_key)
+        # what the key adds to every request (a token provider's tokens come per attempt)
+        key_headers = {} if credential.provider is not None else credential.headers(api_key)
         validation.check_headers(spec, key_headers, "the API key", lambda _: True)
         if user is not None:
             validation.check_basic_auth(spec, {**headers, **key_headers})
@@ -179,7 +180,10 @@ class ClientConfig:
 
         allow_insecure = bool(given.get("allow_insecure_http", False))
         has_credentials = bool(api_key) or user is not None or credential.provider is not None
-        what = "an API key" if api_key else "base_url's user name and password"
+        if credential.provider is not None:
+            what = "a token provider's tokens"
+        else:
+            what = "an API key" if api_key else "base_url's user name and password"
         validation.check_transport_security(spec, base_url, has_credentials, allow_insecure, what)
         validation.check_proxy_security(
             spec, base_url, has_credentials, allow_insecure, os.environ, what

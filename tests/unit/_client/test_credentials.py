@@ -240,3 +240,8 @@ def test_a_token_echoed_in_an_error_event_mid_stream_is_redacted() -> None:
     assert info.value.partial is not None and info.value.partial.content == "Hel"
     assert str(info.value).endswith("bad token <redacted>")
     assert "secret-token" not in repr(info.value.body)
+
+
+def test_tokens_are_never_sent_over_plain_http_to_another_host() -> None:
+    with pytest.raises(modelwire.InsecureTransportError, match="a token provider's tokens"):
+        modelwire.OpenAI(base_url="http://api.example.com/v1", auth=Auth.token(Tokens()))
