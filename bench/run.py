@@ -30,6 +30,9 @@ import report
 BENCH = Path(__file__).resolve().parent
 SDK = BENCH.parent / "sdk"
 RESULTS = BENCH / "results"
+# The committed results are a full run's. A quick or partial run writes here instead
+# (git-ignored), so it never overwrites them.
+SCRATCH = RESULTS / "scratch"
 CHILD_TIMEOUT = 300.0
 RESULT_PREFIX = "BENCH-RESULT "
 LIBRARIES = ("modelwire", "httpx", "httpx2", "pydantic", "openai", "anthropic", "litellm", "ollama")
@@ -236,13 +239,26 @@ def results_json(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds, fewer chunks (~3 min)")
-    parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
-    parser.add_argument("--markdown", type=Path, default=RESULTS / "latest.md")
+    where = "in bench/results/ for a full run, bench/results/scratch/ for a quick or partial one"
+    parser.add_argument("--json", type=Path, help=f"the samples (default: latest.json {where})")
+    parser.add_argument("--markdown", type=Path, help=f"the tables (default: latest.md {where})")
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     parser.add_argument(
         "--only", action="append", default=[], help="run only rows (or sections) containing TEXT"
     )
     return parser.parse_args(argv)
+
+
+def is_full_run(args: argparse.Namespace) -> bool:
+    """Every row, every round, every chunk: the only kind of run the committed results hold."""
+    return not (args.quick or args.only or args.rounds)
+
+
+def output_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Where the JSON and the markdown go: the paths asked for, else `bench/results/` for a
+    full run and the git-ignored `bench/results/scratch/` for a quick or partial one."""
+    folder = RESULTS if is_full_run(args) else SCRATCH
+    return (args.json or folder / "latest.json", args.markdown or folder / "latest.md")
 
 
 def selected(config: plan.Config, only: list[str]) -> tuple[plan.Section, ...]:
@@ -280,10 +296,12 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": duration,
         "sections": results_json(sections, samples, medians, errors),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(document, indent=2) + "\n")
-    args.markdown.parent.mkdir(parents=True, exist_ok=True)
-    args.markdown.write_text(markdown(out, machine, duration))
+    json_path, markdown_path = output_paths(args)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(document, indent=2) + "\n")
+    markdown_path.parent.mkdir(parents=True, exist_ok=True)
+    markdown_path.write_text(markdown(out, machine, duration))
+    print(f"\nresults written to {json_path} and {markdown_path}", file=sys.stderr)
     failed = sum(len(e) for e in errors.values())
     if failed:
         print(f"\n{failed} row(s) FAILED: see the tables above", file=sys.stderr)

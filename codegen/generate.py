@@ -121,7 +121,6 @@ def render_providers(spec_dir: Path, out_dir: Path) -> list[Output]:
             spec=spec,
             source=source,
             has_literal="Literal[" in annotations,
-            has_any="Any" in annotations,
         )
         target = out_dir / "providers" / f"{spec.name}.py"
         outputs.append(Output(target, ruff_format(text, target.name)))

@@ -25,6 +25,7 @@ RULES: list[tuple[str, str]] = [
     (r"\bAsyncBaseClient\b", "BaseClient"),
     (r"\basync_(mend_pool|release|token)\b", r"sync_\1"),
     (r"\bAsyncClient\b", "Client"),
+    (r"\b(acquire|settle)_async\b", r"\1"),
     (r"\basync def\b", "def"),
     (r"\basync for\b", "for"),
     (r"\bawait ", ""),

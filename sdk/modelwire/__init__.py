@@ -13,6 +13,8 @@ from . import providers as _providers  # only the table: each client loads on fi
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from . import cost, otel
+    from ._batch import AsyncBatch, Batch, BatchProgress, BatchResult, async_batch, batch
     from ._client import (
         AsyncBaseClient,
         AsyncClient,
@@ -21,11 +23,29 @@ if TYPE_CHECKING:
         Client,
         StreamingResponse,
     )
+    from ._fallback import (
+        DEFAULT_FALL_THROUGH,
+        AsyncFallback,
+        AsyncFallbackStream,
+        Fallback,
+        FallbackStream,
+        fallback,
+    )
     from ._loader import load_spec
     from ._protocols import AsyncModelProvider, ModelProvider
     from .auth import Auth, TokenProvider
     from .errors import *
-    from .hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
+    from .hooks import (
+        EndEvent,
+        ErrorEvent,
+        FirstChunkEvent,
+        Hooks,
+        RequestEvent,
+        ResponseEvent,
+        RetryEvent,
+        StartEvent,
+    )
+    from .limits import Limiter, Limits, RedisLimiter
     from .providers import *
     from .retries import RetryPolicy
     from .spec import ProviderSpec
@@ -38,8 +58,17 @@ _LAZY: dict[str, str] = {
     "ResponseEvent": ".hooks",
     "RetryEvent": ".hooks",
     "ErrorEvent": ".hooks",
+    "StartEvent": ".hooks",
+    "FirstChunkEvent": ".hooks",
+    "EndEvent": ".hooks",
     "RetryPolicy": ".retries",
     "load_spec": "._loader",
+    "fallback": "._fallback",
+    "Fallback": "._fallback",
+    "AsyncFallback": "._fallback",
+    "FallbackStream": "._fallback",
+    "AsyncFallbackStream": "._fallback",
+    "DEFAULT_FALL_THROUGH": "._fallback",
     "ModelProvider": "._protocols",
     "AsyncModelProvider": "._protocols",
     "Client": "._client",
@@ -51,6 +80,15 @@ _LAZY: dict[str, str] = {
     "ProviderSpec": ".spec",
     "Auth": ".auth",
     "TokenProvider": ".auth",
+    "Limits": ".limits",
+    "Limiter": ".limits",
+    "RedisLimiter": ".limits",
+    "batch": "._batch",
+    "async_batch": "._batch",
+    "Batch": "._batch",
+    "AsyncBatch": "._batch",
+    "BatchResult": "._batch",
+    "BatchProgress": "._batch",
 }
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     ".types": (
@@ -62,7 +100,13 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "ImagePart",
         "Message",
         "ModelInfo",
+        "FallbackAttempt",
+        "RateLimit",
+        "RateLimits",
         "NamedToolChoice",
+        "FieldsBesidesFormat",
+        "Reasoning",
+        "ReasoningEffort",
         "RequestFields",
         "RequestInput",
         "ResponseFormat",
@@ -70,6 +114,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "StreamingChunk",
         "TextPart",
         "Timeout",
+        "TokenCount",
         "Tool",
         "ToolCall",
         "ToolCallDelta",
@@ -83,6 +128,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "InsecureTransportError",
         "ConfigurationError",
         "SpecError",
+        "LimitExceededError",
+        "LimiterUnavailableError",
         "UnexpectedResponseError",
         "APIStatusError",
         "BadRequestError",
@@ -110,6 +157,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "LineTooLongError",
         "OutputValidationError",
         "ResponseFailedError",
+        "CostUnknownError",
     ),
 }
 for _module, _names in _LAZY_MODULES.items():
@@ -122,29 +170,47 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncBaseClient",
+    "AsyncBatch",
     "AsyncClient",
+    "AsyncFallback",
+    "AsyncFallbackStream",
     "AsyncModelProvider",
     "AsyncStreamingResponse",
     "Auth",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
+    "Batch",
+    "BatchProgress",
+    "BatchResult",
     "CapabilityError",
     "Client",
     "CompletionRequest",
     "CompletionResponse",
     "ConfigurationError",
+    "DEFAULT_FALL_THROUGH",
     "ConflictError",
     "ContentFilterError",
     "ContentPart",
+    "CostUnknownError",
     "ContextLengthExceededError",
     "EmbeddingResponse",
+    "EndEvent",
     "ErrorEvent",
+    "FieldsBesidesFormat",
+    "Fallback",
+    "FallbackAttempt",
+    "FallbackStream",
     "FinishReason",
+    "FirstChunkEvent",
     "Hooks",
     "ImagePart",
     "InsecureTransportError",
     "InternalServerError",
+    "LimitExceededError",
+    "Limiter",
+    "LimiterUnavailableError",
+    "Limits",
     "LineTooLongError",
     "Message",
     "ModelInfo",
@@ -156,7 +222,12 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderError",
     "ProviderSpec",
+    "RateLimit",
     "RateLimitError",
+    "Reasoning",
+    "ReasoningEffort",
+    "RedisLimiter",
+    "RateLimits",
     "RequestEvent",
     "RequestFields",
     "RequestInput",
@@ -170,6 +241,7 @@ __all__ = [
     "Role",
     "ServerError",
     "SpecError",
+    "StartEvent",
     "StreamDecodeError",
     "StreamError",
     "StreamEventError",
@@ -180,6 +252,7 @@ __all__ = [
     "StreamingResponse",
     "TextPart",
     "Timeout",
+    "TokenCount",
     "TokenProvider",
     "TokenProviderError",
     "Tool",
@@ -189,6 +262,9 @@ __all__ = [
     "UnexpectedResponseError",
     "UnprocessableEntityError",
     "Usage",
+    "async_batch",
+    "batch",
+    "fallback",
     "load_spec",
 ]
 
@@ -198,7 +274,13 @@ __all__ = [
 __all__ += _providers.__all__
 
 
+# optional integrations, each needing its extra: imported on first access, never before
+_SUBMODULES = frozenset({"otel", "cost"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         if name not in _providers.__all__:

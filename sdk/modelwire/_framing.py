@@ -2,9 +2,11 @@
 
 `SSEDecoder` implements the Server-Sent Events framing of the WHATWG HTML spec (`event:`,
 multi-line `data:`, `id:`, `retry:`, comments, CRLF/LF/CR line endings); `NDJSONDecoder`
-splits newline-delimited JSON records. Both work on bytes, so a UTF-8 character split
-across network reads is reassembled before anything is decoded, and both bound the size
-of a single line so a broken peer cannot make them grow without limit.
+splits newline-delimited JSON records; `EventStreamDecoder` reads the AWS event-stream
+binary framing (`application/vnd.amazon.eventstream`, Bedrock's streams). All work on
+bytes, so a UTF-8 character or a binary message split across network reads is reassembled
+before anything is decoded, and all bound the size of one line or message so a broken
+peer cannot make them grow without limit.
 
 They are the hot path of every stream: lines are split with `bytes.split` (in C), and an
 event is one small slotted object.
@@ -12,7 +14,11 @@ event is one small slotted object.
 
 from __future__ import annotations
 
-from .errors import LineTooLongError
+import struct
+import zlib
+from collections.abc import Mapping
+
+from .errors import LineTooLongError, StreamDecodeError
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 
@@ -196,7 +202,168 @@ class NDJSONDecoder:
         return [ServerSentEvent(line) for line in self._lines.flush() if line.strip()]
 
 
-Decoder = SSEDecoder | NDJSONDecoder
+# --------------------------------------------------------------------------- AWS event stream
+#
+# Each message: a 12-byte prelude (total length, headers length, CRC32 of those 8 bytes,
+# all big-endian), the headers, the payload, and a CRC32 of everything before it. A header
+# is a 1-byte name length, the name, a 1-byte value type and the value.
+
+_PRELUDE = struct.Struct(">III")
+_PRELUDE_BYTES = 12
+_CRC_BYTES = 4
+# the value types of a header: fixed sizes, or None for the 2-byte-length ones
+_FIXED_SIZES: dict[int, int] = {2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
+_SIGNED = {2: ">b", 3: ">h", 4: ">i", 5: ">q", 8: ">q"}
+
+HeaderValue = str | bytes | bool | int
+
+
+class EventStreamMessage(ServerSentEvent):
+    """One event-stream message: `data` is its payload, `event` its `:event-type` (or, for
+    an exception, its `:exception-type`), `message_type` its `:message-type` ("event",
+    "exception" or "error") and `headers` all its headers."""
+
+    __slots__ = ("headers", "message_type")
+
+    def __init__(self, data: bytes, headers: dict[str, HeaderValue]) -> None:
+        message_type = headers.get(":message-type", "event")
+        name = headers.get(":exception-type" if message_type == "exception" else ":event-type")
+        if message_type == "error":
+            name = headers.get(":error-code")
+        super().__init__(data, name if isinstance(name, str) else "message")
+        self.message_type = message_type if isinstance(message_type, str) else "event"
+        self.headers = headers
+
+    def __repr__(self) -> str:
+        return (
+            f"EventStreamMessage(message_type={self.message_type!r}, event={self.event!r}, "
+            f"data={self.data!r})"
+        )
+
+
+def _headers(raw: bytes) -> dict[str, HeaderValue]:
+    headers: dict[str, HeaderValue] = {}
+    at, end = 0, len(raw)
+    try:
+        while at < end:
+            size = raw[at]
+            name = raw[at + 1 : at + 1 + size].decode("utf-8")
+            at += 1 + size
+            kind = raw[at]
+            at += 1
+            value: HeaderValue
+            if kind in (0, 1):
+                value = kind == 0
+            elif kind in (6, 7):
+                (length,) = struct.unpack_from(">H", raw, at)
+                blob = raw[at + 2 : at + 2 + length]
+                if len(blob) != length:
+                    raise IndexError(name)
+                value = blob.decode("utf-8") if kind == 7 else bytes(blob)
+                at += 2 + length
+            elif kind in _FIXED_SIZES:
+                size = _FIXED_SIZES[kind]
+                blob = raw[at : at + size]
+                if len(blob) != size:
+                    raise IndexError(name)
+                value = blob if kind == 9 else struct.unpack(_SIGNED[kind], blob)[0]
+                at += size
+            else:
+                raise StreamDecodeError(
+                    f"an event-stream header {name!r} has the unknown value type {kind}"
+                )
+            headers[name] = value
+    except (IndexError, struct.error, UnicodeDecodeError):
+        raise StreamDecodeError(
+            f"an event-stream message's headers are malformed: {bytes(raw[:80])!r}"
+        ) from None
+    return headers
+
+
+class EventStreamDecoder:
+    """The AWS event-stream binary framing: each whole message, both of its CRC32s
+    checked, becomes one `EventStreamMessage`. A message with a bad CRC, or a body that
+    ends inside one, raises `StreamDecodeError`."""
+
+    __slots__ = ("_buffer", "_max")
+
+    def __init__(self, max_message_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max = max_message_bytes
+
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
+        buffer = self._buffer
+        buffer += data
+        events: list[ServerSentEvent] = []
+        start = 0
+        while len(buffer) - start >= _PRELUDE_BYTES:
+            total, headers_length, prelude_crc = _PRELUDE.unpack_from(buffer, start)
+            if zlib.crc32(buffer[start : start + 8]) != prelude_crc:
+                self._buffer = bytearray()
+                raise StreamDecodeError(
+                    "an event-stream message's prelude fails its CRC32: the stream is corrupt"
+                )
+            if total > self._max:
+                self._buffer = bytearray()
+                raise LineTooLongError(
+                    f"an event-stream message of {total} bytes exceeds {self._max} bytes; raise "
+                    "max_line_bytes if this provider really sends messages that long"
+                )
+            if total < _PRELUDE_BYTES + _CRC_BYTES + headers_length:
+                self._buffer = bytearray()
+                raise StreamDecodeError(
+                    f"an event-stream message says it is {total} bytes long, too short for its "
+                    f"{headers_length} bytes of headers"
+                )
+            if len(buffer) - start < total:
+                break  # the rest of this message is in a later read
+            end = start + total
+            (message_crc,) = struct.unpack_from(">I", buffer, end - _CRC_BYTES)
+            if zlib.crc32(buffer[start : end - _CRC_BYTES]) != message_crc:
+                self._buffer = bytearray()
+                raise StreamDecodeError(
+                    "an event-stream message fails its CRC32: the stream is corrupt"
+                )
+            head = start + _PRELUDE_BYTES
+            headers = _headers(bytes(buffer[head : head + headers_length]))
+            payload = bytes(buffer[head + headers_length : end - _CRC_BYTES])
+            events.append(EventStreamMessage(payload, headers))
+            start = end
+        if start:
+            del buffer[:start]
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End of stream: bytes left over are a message cut short."""
+        left, self._buffer = len(self._buffer), bytearray()
+        if left:
+            raise StreamDecodeError(
+                f"the event stream ended inside a message ({left} bytes of it arrived)"
+            )
+        return []
+
+
+def event_stream_message(headers: Mapping[str, HeaderValue], payload: bytes) -> bytes:
+    """One event-stream message, framed with both CRCs (string, bytes and bool headers):
+    what the writers send, and the fault tests corrupt."""
+    raw = bytearray()
+    for name, value in headers.items():
+        encoded = name.encode()
+        raw += bytes([len(encoded)]) + encoded
+        if isinstance(value, bool):
+            raw += bytes([0 if value else 1])
+        elif isinstance(value, (str, bytes)):
+            blob = value.encode() if isinstance(value, str) else value
+            raw += bytes([7 if isinstance(value, str) else 6]) + struct.pack(">H", len(blob)) + blob
+        else:
+            raw += bytes([5]) + struct.pack(">q", value)
+    total = _PRELUDE_BYTES + len(raw) + len(payload) + _CRC_BYTES
+    prelude = struct.pack(">II", total, len(raw))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + bytes(raw) + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+Decoder = SSEDecoder | NDJSONDecoder | EventStreamDecoder
 
 
 def make_decoder(stream_format: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Decoder:
@@ -204,4 +371,8 @@ def make_decoder(stream_format: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTE
         return SSEDecoder(max_line_bytes)
     if stream_format == "ndjson":
         return NDJSONDecoder(max_line_bytes)
-    raise ValueError(f"unknown stream format {stream_format!r}: use 'sse' or 'ndjson'")
+    if stream_format == "eventstream":
+        return EventStreamDecoder(max_line_bytes)
+    raise ValueError(
+        f"unknown stream format {stream_format!r}: use 'sse', 'ndjson' or 'eventstream'"
+    )

@@ -22,9 +22,11 @@ class LoadedProvider:
     async_class: type[AsyncClient]
 
     def client(self, **kwargs: Any) -> Client:
+        """A sync client for the spec, with the client settings given (`api_key=`, ...)."""
         return self.sync_class(**kwargs)
 
     def async_client(self, **kwargs: Any) -> AsyncClient:
+        """An async client for the spec, with the client settings given."""
         return self.async_class(**kwargs)
 
 

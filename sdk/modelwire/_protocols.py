@@ -13,13 +13,26 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class ModelProvider(Protocol):
-    def complete(self, request: CompletionRequest, /) -> CompletionResponse: ...
+    """What code that takes any sync client may rely on: every sync client and
+    `modelwire.testing.MockProvider` is one (`isinstance` checks it)."""
 
-    def stream_completion(self, request: CompletionRequest, /) -> StreamingResponse: ...
+    def complete(self, request: CompletionRequest, /) -> CompletionResponse:
+        """One whole answer to `request`."""
+        ...
+
+    def stream_completion(self, request: CompletionRequest, /) -> StreamingResponse:
+        """The answer to `request` as a stream of chunks."""
+        ...
 
 
 @runtime_checkable
 class AsyncModelProvider(Protocol):
-    async def complete(self, request: CompletionRequest, /) -> CompletionResponse: ...
+    """The async twin of `ModelProvider`: every async client and `AsyncMockProvider`."""
 
-    async def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamingResponse: ...
+    async def complete(self, request: CompletionRequest, /) -> CompletionResponse:
+        """One whole answer to `request`."""
+        ...
+
+    async def stream_completion(self, request: CompletionRequest, /) -> AsyncStreamingResponse:
+        """The answer to `request` as a stream of chunks."""
+        ...

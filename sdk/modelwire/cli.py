@@ -1,4 +1,5 @@
-"""`modelwire` on the command line: chat, models, providers, serve, generate (and --version).
+"""`modelwire` on the command line: chat, batch, models, providers, serve, generate (and
+--version).
 
 Stays within argparse and the runtime dependencies, and imports clients only when a
 command needs them, so that it starts fast.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ._client import Client as BaseClient
+    from .types import CompletionResponse
 
 EXIT_OK = 0
 EXIT_PROVIDER_ERROR = 1
@@ -124,7 +126,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             model = os.path.basename(final.model or chat_client.model or "?")
             _err(
                 f"[{model}] {tokens}; first token {ttft}; "
-                f"total {elapsed:.2f} s; finish {final.finish_reason}"
+                f"total {elapsed:.2f} s; finish {final.finish_reason}{_cost(final)}"
             )
     except ProviderError as exc:
         return _failed(exc)
@@ -132,6 +134,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
         _err("interrupted")
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _cost(response: CompletionResponse) -> str:
+    """The summary's cost, where the price table (the `cost` extra) knows the model."""
+    from . import cost
+    from .errors import ConfigurationError, CostUnknownError
+
+    try:
+        return f"; cost {cost.estimate(response)}"
+    except (CostUnknownError, ConfigurationError):  # a local model, or no extra: no figure
+        return ""
 
 
 def _chunk_json(chunk: Any) -> dict[str, Any]:
@@ -149,6 +162,102 @@ def _chunk_json(chunk: Any) -> dict[str, Any]:
         if chunk.usage is not None:
             data["usage"] = chunk.usage.model_dump()
     return data
+
+
+def _batch_requests(lines: TextIO) -> list[dict[str, Any]]:
+    """Every line of a JSONL file as a request: {"prompt": "..."} (a user message), or a
+    request's own fields ({"messages": [...], "max_tokens": ...}). Read and checked whole
+    before anything is sent, so that a bad line costs no request."""
+    requests = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise _BadLine(f"line {number} is not JSON ({exc.args[0]})") from None
+        if isinstance(item, dict) and isinstance(item.get("prompt"), str):
+            prompt = item.pop("prompt")
+            item["messages"] = [{"role": "user", "content": prompt}]
+        if not isinstance(item, dict) or not isinstance(item.get("messages"), list):
+            raise _BadLine(
+                f'line {number}: give {{"prompt": "..."}} or {{"messages": [...]}}, one a line'
+            )
+        requests.append(item)
+    return requests
+
+
+class _BadLine(ValueError):
+    pass
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    if result.response is not None:
+        response = result.response
+        return {
+            "index": result.index,
+            "ok": True,
+            "content": response.content,
+            "finish_reason": response.finish_reason,
+            "model": response.model,
+            "usage": response.usage.model_dump() if response.usage else None,
+        }
+    error = result.error
+    return {
+        "index": result.index,
+        "ok": False,
+        "error": {
+            "type": type(error).__name__,
+            "message": str(error),
+            "status_code": error.status_code,
+            "retryable": error.retryable,
+        },
+    }
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """JSONL prompts in, one JSONL result a line out (in input order with --ordered), and
+    a progress line on stderr; exit 1 when any request failed (its error is its line)."""
+    from . import batch
+
+    try:
+        with contextlib.ExitStack() as files:
+            source = sys.stdin if args.input == "-" else files.enter_context(open(args.input))
+            requests = _batch_requests(source)
+        out = sys.stdout if args.output == "-" else open(args.output, "w")  # noqa: SIM115
+    except _BadLine as exc:
+        return _usage(f"{args.input}: {exc}")
+    except OSError as exc:
+        return _usage(f"{exc.filename}: {exc.strerror}")
+    total, failed = len(requests), 0
+
+    def progress(done: Any) -> None:
+        sys.stderr.write(f"\rmodelwire: {done.done}/{total} done, {done.failed} failed")
+        sys.stderr.flush()
+
+    try:
+        if args.max_tokens:
+            for request in requests:
+                request.setdefault("max_tokens", args.max_tokens)
+        with _open_client(args) as batch_client:
+            results = batch(
+                batch_client,
+                requests,
+                concurrency=args.concurrency,
+                ordered=args.ordered,
+                on_progress=progress,
+            )
+            with results:
+                for result in results:
+                    failed += not result.ok
+                    out.write(json.dumps(_result_json(result)) + "\n")
+                    out.flush()
+    finally:
+        if total:
+            sys.stderr.write("\n")
+        if out is not sys.stdout:
+            out.close()
+    return EXIT_PROVIDER_ERROR if failed else EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -296,6 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--temperature", type=float)
     chat.add_argument("--json", action="store_true", help="one JSON object per chunk")
     chat.set_defaults(func=cmd_chat)
+
+    run_batch = sub.add_parser("batch", help="JSONL prompts in, JSONL results out")
+    run_batch.add_argument(
+        "input", nargs="?", default="-", help='one {"prompt": ...} or request a line (default: -)'
+    )
+    add_client_flags(run_batch)
+    run_batch.add_argument("-o", "--output", default="-", help="where results go (default: -)")
+    run_batch.add_argument("-c", "--concurrency", type=int, default=8)
+    run_batch.add_argument("--ordered", action="store_true", help="results in input order")
+    run_batch.add_argument("--max-tokens", type=int, help="for requests that set none")
+    run_batch.set_defaults(func=cmd_batch)
 
     models = sub.add_parser("models", help="list a provider's models")
     add_client_flags(models)

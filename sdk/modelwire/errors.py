@@ -10,13 +10,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .types import CompletionResponse
+    from .types import CompletionResponse, FallbackAttempt, RateLimits
 
 
 class ProviderError(Exception):
-    """Base of every error modelwire raises."""
+    """Base of every error modelwire raises.
+
+    Its attributes say what is known: `provider` (the spec's name), `status_code` and
+    `request_id` (when a response arrived), `error_type` and `error_code` (from the
+    provider's error body, which is `body`), `retryable` (whether retrying could help),
+    `partial` (for a failed stream: the `CompletionResponse` of everything received before
+    the failure) and `attempts` (how many times the call was tried).
+    """
 
     retryable: bool = False
+    # what the response's headers said of the rate limits (None when no response came)
+    rate_limits: RateLimits | None = None
+    # every client a fallback chain tried, this error's own attempt last (see fallback())
+    fallback_attempts: tuple[FallbackAttempt, ...] = ()
 
     def __init__(
         self,
@@ -84,6 +95,18 @@ class SpecError(ConfigurationError):
     """A provider spec is invalid; the message names the file and the key."""
 
 
+class LimitExceededError(RequestValidationError):
+    """The request can never pass the client's limits (its estimated tokens exceed the
+    tokens per minute); the message says which figure to change."""
+
+
+class LimiterUnavailableError(ProviderError):
+    """The shared limiter's store (Redis) did not answer in time; nothing was sent. Its
+    `__cause__` is the store's own error."""
+
+    retryable = True
+
+
 # --------------------------------------------------------------------------- HTTP status
 
 
@@ -104,11 +127,12 @@ class APIStatusError(ProviderError):
 
 
 class BadRequestError(APIStatusError):
-    pass
+    """HTTP 400: the provider refused the request as malformed or invalid."""
 
 
 class ContextLengthExceededError(BadRequestError):
-    pass
+    """The prompt (with `max_tokens`) does not fit the model's context window: a 400 that
+    the spec's error mapping recognises by the provider's error code or message."""
 
 
 class ContentFilterError(BadRequestError):
@@ -117,7 +141,7 @@ class ContentFilterError(BadRequestError):
 
 
 class AuthenticationError(APIStatusError):
-    pass
+    """HTTP 401: the API key is missing, wrong or revoked."""
 
 
 class TokenProviderError(AuthenticationError):
@@ -126,30 +150,37 @@ class TokenProviderError(AuthenticationError):
 
 
 class PermissionDeniedError(APIStatusError):
-    pass
+    """HTTP 403: the key is valid but may not use this model or endpoint."""
 
 
 class NotFoundError(APIStatusError):
-    pass
+    """HTTP 404: no such model or endpoint (is the base URL the API's, e.g. with `/v1`?)."""
 
 
 class ConflictError(APIStatusError):
+    """HTTP 409: the request conflicts with the provider's state; retried by default."""
+
     retryable = True
 
 
 class RequestTooLargeError(APIStatusError):
-    pass
+    """HTTP 413: the request body is larger than the provider accepts."""
 
 
 class UnprocessableEntityError(APIStatusError):
-    pass
+    """HTTP 422: the request is well-formed but the provider cannot process it."""
 
 
 class RateLimitError(APIStatusError):
+    """HTTP 429: too many requests or tokens; retried, honouring `retry_after`."""
+
     retryable = True
 
 
 class ServerError(APIStatusError):
+    """HTTP 5xx: the provider failed; retried for the spec's `retry_statuses` (500, 502,
+    503, 504 by default). `InternalServerError` is the same class."""
+
     retryable = True
 
 
@@ -157,6 +188,8 @@ InternalServerError = ServerError
 
 
 class OverloadedError(ServerError):
+    """The provider is overloaded (Anthropic's 529 or `overloaded_error`); retried."""
+
     retryable = True
 
 
@@ -164,12 +197,16 @@ class OverloadedError(ServerError):
 
 
 class APIConnectionError(ProviderError):
-    """The connection could not be made or broke before a response head arrived."""
+    """The connection could not be made, or broke before a whole response arrived (a
+    stream that breaks later raises `StreamInterruptedError`)."""
 
     retryable = True
 
 
 class APITimeoutError(APIConnectionError):
+    """A call timed out outside a stream: connecting, sending, waiting for or reading the
+    response (`Timeout.read`), or past the `total` deadline; the message says which."""
+
     retryable = True
 
 
@@ -261,3 +298,11 @@ def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
         str(etype) if etype is not None else None,
         str(code) if code is not None else None,
     )
+
+
+# --------------------------------------------------------------------------- cost
+
+
+class CostUnknownError(ProviderError, LookupError):
+    """`modelwire.cost.estimate()` cannot price a response: its model or provider is not in
+    the price table, or it reported no usage. Never a guess."""

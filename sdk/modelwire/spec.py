@@ -19,7 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ERROR_CLASSES, SpecError
 
 DialectName = Literal[
-    "openai_chat", "openai_responses", "anthropic_messages", "ollama_chat", "gemini"
+    "openai_chat",
+    "openai_responses",
+    "anthropic_messages",
+    "ollama_chat",
+    "gemini",
+    "bedrock_converse",
 ]
 
 # Python annotations a spec may give an option; kept to a closed list so that generated
@@ -50,6 +55,9 @@ class AuthSpec(_Spec):
     env: str | None = None
     # a key is needed for every request (Ollama and LM Studio need none)
     required: bool = True
+    # without a key, requests are signed with AWS Signature Version 4 for this service
+    # (Bedrock: "bedrock"), with credentials from botocore's chain; needs botocore
+    sigv4_service: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -70,14 +78,20 @@ class AuthSpec(_Spec):
 
 
 class SettingSpec(_Spec):
-    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer) or as a
-    query parameter of every request (e.g. Azure OpenAI's api-version)."""
+    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer), as a query
+    parameter of every request (e.g. Azure OpenAI's api-version), or filling the `{name}`
+    placeholder of the base URL (`in_base_url`, e.g. Bedrock's region or Azure's
+    resource). Exactly one of the three.
+    """
 
     name: str
     header: str | None = None
     query: str | None = None
+    in_base_url: bool = False
     env: str | None = None
-    # the value sent when neither the caller nor `env` gives one
+    # variables read, in order, when `env` is unset (AWS_DEFAULT_REGION after AWS_REGION)
+    fallback_env: list[str] = Field(default_factory=list)
+    # the value sent when neither the caller nor the variables give one
     default: str | None = None
     description: str = ""
     # a credential (e.g. a gateway's key): redacted from errors and logs, never shown
@@ -85,9 +99,18 @@ class SettingSpec(_Spec):
 
     @model_validator(mode="after")
     def _one_place(self) -> SettingSpec:
-        if (self.header is None) == (self.query is None):
-            raise ValueError(f"setting {self.name!r} needs exactly one of `header:` or `query:`")
+        places = (self.header is not None) + (self.query is not None) + self.in_base_url
+        if places != 1:
+            raise ValueError(
+                f"setting {self.name!r} needs exactly one of `header:`, `query:` or"
+                " `in_base_url: true`"
+            )
         return self
+
+    @property
+    def envs(self) -> list[str]:
+        """The variables that give the setting, in the order they are read."""
+        return ([self.env] if self.env else []) + self.fallback_env
 
 
 class OptionSpec(_Spec):
@@ -127,15 +150,40 @@ class OptionSpec(_Spec):
         return OPTION_TYPES[self.type]
 
 
+# the dialects with a token-counting shape of their own (`Dialect.token_count_fields`)
+COUNTING_DIALECTS: frozenset[str] = frozenset(
+    ("anthropic_messages", "openai_responses", "bedrock_converse")
+)
+
+
+class TokenCountSpec(_Spec):
+    """The endpoint that counts a request's input tokens, and the kind of body it takes.
+
+    `dialect`: the chat request in the dialect's own counting shape (Anthropic's
+    `/v1/messages/count_tokens`, the Responses API's `/responses/input_tokens`), answered
+    with `input_tokens`. `tokenize`: llama.cpp's `/tokenize`, which takes the text as
+    `content` and answers its `tokens`, which are counted.
+    """
+
+    path: str
+    body: Literal["dialect", "tokenize"] = "dialect"
+    # the path is from the server's root, not under base_url's path (llama.cpp serves
+    # /tokenize beside /v1, not in it)
+    from_root: bool = False
+
+
 class EndpointsSpec(_Spec):
-    """Paths under the base URL. `{model}` in a path is the model asked for (Gemini's
-    `/v1beta/models/{model}:generateContent`, Azure's `/deployments/{model}/...`);
-    `stream` is the path of a streamed chat where it differs from `chat`'s."""
+    """Paths under the base URL. `{model}` in a path is the model asked for, URL-encoded
+    (Gemini's `/v1beta/models/{model}:generateContent`, Azure's `/deployments/{model}/...`,
+    Bedrock's `/model/{model}/converse`); `stream` is the path of a streamed chat where it
+    differs from `chat`'s."""
 
     chat: str
     stream: str | None = None
     models: str | None = None
     embeddings: str | None = None
+    # unset: the provider counts no tokens (count_tokens() raises before any request)
+    count_tokens: TokenCountSpec | None = None
 
     @field_validator("chat", "stream", "models", "embeddings")
     @classmethod
@@ -150,6 +198,38 @@ class EndpointsSpec(_Spec):
 
     def chat_path(self, *, stream: bool) -> str:
         return self.stream if stream and self.stream is not None else self.chat
+
+
+class ReasoningSpec(_Spec):
+    """How the unified `reasoning=` field (`modelwire.Reasoning`) goes on the wire.
+
+    `wire` names the shape: `reasoning_effort` (OpenAI chat and the APIs that copy it),
+    `responses` (`reasoning: {effort, summary}`), `anthropic_thinking` (`thinking`, with
+    the effort in `output_config.effort`), `ollama_think` (`think`: false or a level) or
+    `openrouter` (`reasoning: {effort | max_tokens, summary, exclude}`). A provider
+    without this section takes no reasoning settings.
+    """
+
+    wire: Literal[
+        "reasoning_effort", "responses", "anthropic_thinking", "ollama_think", "openrouter"
+    ]
+    # the effort levels it takes
+    efforts: list[str] = Field(default_factory=list)
+    # it takes a token budget, a summary, or leaving the reasoning out of the answer
+    budget: bool = False
+    summary: bool = False
+    exclude: bool = False
+    # the provider's own options that set reasoning too: a request gives one or the other
+    options: list[str] = Field(default_factory=list)
+    # the models (a prefix match) that take an effort, and for Anthropic adaptive thinking
+    # (an effort, or Reasoning() alone); empty: every model
+    effort_models: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _efforts_named(self) -> ReasoningSpec:
+        if not self.efforts and self.wire in ("reasoning_effort", "responses"):
+            raise ValueError(f"reasoning wire {self.wire!r} needs `efforts:` (the levels taken)")
+        return self
 
 
 class CapabilitiesSpec(_Spec):
@@ -179,6 +259,9 @@ class CapabilitiesSpec(_Spec):
     stream_usage: bool = False
     # models known to take no images (a prefix match)
     no_vision_models: list[str] = Field(default_factory=list)
+    # reasoning models that refuse temperature and top_p (a prefix match), unless their
+    # reasoning is turned off (effort "none", where the model takes it)
+    fixed_sampling_models: list[str] = Field(default_factory=list)
     # JSON mode (structured_output: json_object) also sends the schema under
     # `response_format.schema` (llama.cpp constrains the output with it); false for
     # providers that take `{"type": "json_object"}` alone
@@ -256,6 +339,9 @@ class ErrorRule(_Spec):
 
 
 class ProviderSpec(_Spec):
+    """A provider as data: one `spec/providers/*.yaml` file, validated (docs/spec-format.md
+    lists every key). `load_spec()` turns one into client classes."""
+
     name: str
     display_name: str
     class_name: str
@@ -268,16 +354,24 @@ class ProviderSpec(_Spec):
     settings: list[SettingSpec] = Field(default_factory=list)
     endpoints: EndpointsSpec
     models_list: ModelsListSpec = Field(default_factory=ModelsListSpec)
-    stream_format: Literal["sse", "ndjson"] = "sse"
+    stream_format: Literal["sse", "ndjson", "eventstream"] = "sse"
     models: list[str] = Field(default_factory=list)
     default_model: str | None = None
     options: list[OptionSpec] = Field(default_factory=list)
     capabilities: CapabilitiesSpec = Field(default_factory=CapabilitiesSpec)
+    reasoning: ReasoningSpec | None = None
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     errors: list[ErrorRule] = Field(default_factory=list)
     retry_statuses: list[int] = Field(default_factory=lambda: [408, 409, 429, 500, 502, 503, 504])
     # where the provider puts the request id in its response headers
     request_id_headers: list[str] = Field(default_factory=lambda: ["x-request-id", "request-id"])
+    # a response header that names the error type when the body does not (AWS's
+    # `x-amzn-ErrorType: ValidationException:http://...`; the part before ':' is the type)
+    error_type_header: str | None = None
+    # the header under which the provider recognises a repeated request (e.g. a gateway's
+    # `Idempotency-Key`): each call then sends a key of its own, the same on every retry.
+    # None of the built-in providers documents one.
+    idempotency_header: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -301,9 +395,27 @@ class ProviderSpec(_Spec):
             raise ValueError(f"options are named more than once: {sorted(dupes)}")
         if self.capabilities.embeddings and not self.endpoints.embeddings:
             raise ValueError("capabilities.embeddings is true but endpoints.embeddings is unset")
+        counting = self.endpoints.count_tokens
+        if counting and counting.body == "dialect" and self.dialect not in COUNTING_DIALECTS:
+            raise ValueError(
+                f"endpoints.count_tokens: the {self.dialect} dialect has no token-counting "
+                f"body (those that do: {sorted(COUNTING_DIALECTS)}); use body: tokenize for "
+                "llama.cpp's /tokenize"
+            )
+        unknown = [n for n in (self.reasoning.options if self.reasoning else []) if n not in names]
+        if unknown:
+            raise ValueError(f"reasoning.options names no option of this spec: {unknown}")
+        placeholders = set(re.findall(r"{([^}]*)}", self.base_url))
+        unplaced = {s.name for s in self.settings if s.in_base_url} - placeholders
+        if unplaced:
+            raise ValueError(
+                f"the settings {sorted(unplaced)} fill base_url, but {self.base_url!r} has no "
+                "such placeholder"
+            )
         return self
 
     def option(self, name: str) -> OptionSpec | None:
+        """The provider option called `name`, or None if the spec has none by that name."""
         for option in self.options:
             if option.name == name:
                 return option

@@ -12,16 +12,20 @@ import builtins
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+"""Who speaks a `Message`."""
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
 
 FinishReason: TypeAlias = Literal[
     "stop", "length", "tool_calls", "content_filter", "error", "other"
 ]
+"""Why an answer ended, the same for every provider (`raw_finish_reason` keeps the
+provider's own word): `stop` (done), `length` (`max_tokens` reached), `tool_calls`,
+`content_filter`, `error`, or `other`."""
 
 
 class _Model(BaseModel):
@@ -63,6 +67,8 @@ class Timeout:
 
 
 class TextPart(_Model):
+    """Text in a message whose content is a list of parts (text beside images)."""
+
     type: Literal["text"] = "text"
     text: str
 
@@ -83,19 +89,23 @@ class ImagePart(_Model):
 
     @classmethod
     def from_bytes(cls, data: bytes, media_type: str = "image/png") -> ImagePart:
+        """An image from its bytes, e.g. `ImagePart.from_bytes(path.read_bytes())`."""
         return cls(data=data, media_type=media_type)
 
     def base64(self) -> str:
+        """The image's bytes, base64-encoded (for an image given by bytes)."""
         assert self.data is not None
         return base64.b64encode(self.data).decode("ascii")
 
     def data_url(self) -> str:
+        """The image's URL, or its bytes as a `data:` URL."""
         if self.url is not None:
             return self.url
         return f"data:{self.media_type};base64,{self.base64()}"
 
 
 ContentPart: TypeAlias = TextPart | ImagePart
+"""One part of a message's content: text or an image."""
 
 
 # --------------------------------------------------------------------------- tools
@@ -109,6 +119,7 @@ class ToolCall(_Model):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
     def arguments_json(self) -> str:
+        """The arguments as compact JSON text, as the wire formats carry them."""
         return json.dumps(self.arguments, separators=(",", ":"))
 
 
@@ -142,6 +153,8 @@ class NamedToolChoice(_Model):
 
 
 ToolChoice: TypeAlias = Literal["auto", "none", "required"] | NamedToolChoice
+"""Whether the model may call tools (`auto`), must not (`none`), must call one
+(`required`), or must call the one named (`NamedToolChoice`)."""
 
 
 class ResponseFormat(_Model):
@@ -156,13 +169,39 @@ class ResponseFormat(_Model):
 
     @classmethod
     def from_model(cls, model: builtins.type[BaseModel]) -> ResponseFormat:
+        """A JSON Schema format from a pydantic model; the answer is parsed into it."""
         return cls(name=model.__name__, json_schema=model.model_json_schema(), model=model)
+
+
+# --------------------------------------------------------------------------- reasoning
+
+ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+class Reasoning(_Model):
+    """How much a reasoning model should think, in one shape for every provider.
+
+    `effort` is a level ("none" turns reasoning off where the provider can); `budget_tokens`
+    a number of tokens to think with (Anthropic's extended thinking, OpenRouter's
+    max_tokens); `summary` asks for a summary of the reasoning (the Responses API,
+    OpenRouter); `exclude` keeps the reasoning out of the answer (OpenRouter). Each
+    provider's spec says which of them it takes; `Reasoning()` alone turns reasoning on at
+    the provider's default, where it has one. A string is short for `Reasoning(effort=...)`.
+    """
+
+    effort: ReasoningEffort | None = None
+    budget_tokens: int | None = Field(default=None, ge=1)
+    summary: Literal["auto", "concise", "detailed"] | None = None
+    exclude: bool | None = None
 
 
 # --------------------------------------------------------------------------- messages
 
 
 class Message(_Model):
+    """One turn of a conversation. A dict with the same keys works wherever a `Message`
+    does; the class methods build each role's turn."""
+
     role: Role
     content: str | list[ContentPart] = ""
     # assistant turns that called tools
@@ -187,18 +226,22 @@ class Message(_Model):
 
     @classmethod
     def system(cls, content: str) -> Message:
+        """Instructions for the model."""
         return cls(role="system", content=content)
 
     @classmethod
     def user(cls, content: str | list[ContentPart]) -> Message:
+        """The user's turn: text, or a list of text and image parts."""
         return cls(role="user", content=content)
 
     @classmethod
     def assistant(cls, content: str = "", tool_calls: list[ToolCall] | None = None) -> Message:
+        """An earlier answer of the model, with the tool calls it made."""
         return cls(role="assistant", content=content, tool_calls=tool_calls)
 
     @classmethod
     def tool(cls, tool_call_id: str, content: str, name: str | None = None) -> Message:
+        """The result of the tool call `tool_call_id`, as text (JSON, for instance)."""
         return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
 
     def text(self) -> str:
@@ -208,6 +251,7 @@ class Message(_Model):
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
     def images(self) -> list[ImagePart]:
+        """The message's image parts."""
         if isinstance(self.content, str):
             return []
         return [p for p in self.content if isinstance(p, ImagePart)]
@@ -234,6 +278,7 @@ class CompletionRequest(_Model):
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
+    reasoning: Reasoning | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     # escape hatches, merged last into the wire request
     extra_body: dict[str, Any] | None = None
@@ -257,6 +302,11 @@ class CompletionRequest(_Model):
             return ResponseFormat(type="json_object")
         return value
 
+    @field_validator("reasoning", mode="before")
+    @classmethod
+    def _effort_alone(cls, value: Any) -> Any:
+        return {"effort": value} if isinstance(value, str) else value
+
     @field_validator("tool_choice", mode="before")
     @classmethod
     def _named_choice(cls, value: Any) -> Any:
@@ -265,14 +315,9 @@ class CompletionRequest(_Model):
         return value
 
 
-class RequestFields(TypedDict, total=False):
-    """The unified request fields as keywords: what `complete(...)` and
-    `stream_completion(...)` take, for every provider.
-
-    Every client signature derives from this one declaration (a provider's own options
-    extend it); it names `CompletionRequest`'s fields with the types a caller may pass,
-    which the model then validates and normalises.
-    """
+class FieldsBesidesFormat(TypedDict, total=False):
+    """Every unified request field but `response_format`, which the clients' overloads
+    type on their own: a pydantic model there makes the response's `parsed` that model."""
 
     model: str | None
     messages: Sequence[Message | Mapping[str, Any]]
@@ -284,12 +329,24 @@ class RequestFields(TypedDict, total=False):
     tools: Sequence[Tool | Mapping[str, Any]] | None
     tool_choice: ToolChoice | str | None
     parallel_tool_calls: bool | None
-    response_format: ResponseFormat | builtins.type[BaseModel] | Literal["json"] | None
+    reasoning: Reasoning | ReasoningEffort | None
     options: Mapping[str, Any]
     extra_body: Mapping[str, Any] | None
     extra_headers: Mapping[str, str] | None
     timeout: float | Timeout | None
     max_retries: int | None
+
+
+class RequestFields(FieldsBesidesFormat, total=False):
+    """The unified request fields as keywords: what `complete(...)` and
+    `stream_completion(...)` take, for every provider.
+
+    Every client signature derives from this one declaration (a provider's own options
+    extend it); it names `CompletionRequest`'s fields with the types a caller may pass,
+    which the model then validates and normalises.
+    """
+
+    response_format: ResponseFormat | builtins.type[BaseModel] | Literal["json"] | None
 
 
 RequestInput: TypeAlias = "CompletionRequest | Mapping[str, Any] | None"
@@ -301,6 +358,8 @@ nothing (all in keywords)."""
 
 
 class Usage(_Model):
+    """Tokens an answer used, as the provider counted them (None: not reported)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input_tokens: int = 0
@@ -311,11 +370,79 @@ class Usage(_Model):
 
     @property
     def total_tokens(self) -> int:
+        """Input and output tokens together."""
         return self.input_tokens + self.output_tokens
 
 
-class CompletionResponse(_Model):
-    """A whole answer: what `complete()` returns and what a stream accumulates into."""
+# --------------------------------------------------------------------------- rate limits
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One of a provider's rate-limit windows (requests, tokens, ...), as its headers
+    said; None where a header was absent or unreadable.
+
+    `reset_after`: seconds from when the response arrived until the window refills.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """What a response's headers say about the caller's rate limits, one value for every
+    provider: OpenAI, Groq and OpenRouter's `x-ratelimit-*`, Anthropic's
+    `anthropic-ratelimit-*`, and `retry-after` / `retry-after-ms` (seconds). Every
+    response, stream and error from a response carries one (`.rate_limits`)."""
+
+    requests: RateLimit = RateLimit()
+    tokens: RateLimit = RateLimit()
+    # Anthropic counts input and output tokens apart as well
+    input_tokens: RateLimit = RateLimit()
+    output_tokens: RateLimit = RateLimit()
+    retry_after: float | None = None
+
+    def __bool__(self) -> bool:
+        return self != RateLimits()
+
+
+NO_RATE_LIMITS = RateLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackAttempt:
+    """One client a fallback chain (`modelwire.fallback`) tried: its place in the chain,
+    provider and model, the `ProviderError` it failed with (None for the one that
+    answered) and how long it took, in seconds."""
+
+    index: int
+    provider: str
+    model: str | None
+    error: Exception | None
+    seconds: float
+
+
+# what `CompletionResponse.parsed` holds: the response format's model (Any without one).
+# The default (PEP 696) is for type checkers: Python 3.11's TypeVar takes none, and at run
+# time modelwire needs no typing_extensions
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as DefaultingTypeVar
+
+    ParsedT = DefaultingTypeVar("ParsedT", default=Any)
+else:
+    ParsedT = TypeVar("ParsedT")
+# a response format given as a pydantic model, in the clients' overloads
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class CompletionResponse(_Model, Generic[ParsedT]):
+    """A whole answer: what `complete()` returns and what a stream accumulates into.
+
+    `complete(response_format=City)` returns a `CompletionResponse[City]`: type checkers
+    know its `parsed` is a `City`.
+    """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
@@ -333,13 +460,23 @@ class CompletionResponse(_Model):
     # back), built-in tool calls and their results (web search, file search, code
     # interpreter, ...) and refusals
     provider_items: list[dict[str, Any]] = Field(default_factory=list)
-    # the structured output, validated, when a response format was asked for
-    parsed: Any = None
+    # the structured output, validated, when a response format was asked for; None
+    # without one (the type checker's view: a CompletionResponse[Any])
+    parsed: ParsedT = None  # type: ignore[assignment]
     # the provider's own response body (or, for a stream, None)
     raw: Any = Field(default=None, repr=False)
-    # the provider's request id, and how many requests it took (retries included)
+    # the provider (its spec's name) that answered, the provider's request id, and how many
+    # requests it took (retries included)
+    provider: str | None = None
     request_id: str | None = None
     attempts: int | None = None
+    # the HTTP response it came in: its status and headers (for a stream, its head's), and
+    # the rate limits those headers announced
+    status_code: int | None = None
+    headers: Mapping[str, str] | None = Field(default=None, repr=False, exclude=True)
+    rate_limits: RateLimits = Field(default=NO_RATE_LIMITS, repr=False, exclude=True)
+    # the clients a fallback chain tried before (and including) the one that answered
+    fallback_attempts: tuple[FallbackAttempt, ...] = Field(default=(), repr=False, exclude=True)
 
     @property
     def text(self) -> str:
@@ -404,6 +541,8 @@ def text_chunk(content: str, model: str | None, chunk_id: str | None, raw: Any) 
 
 
 class ModelInfo(_Model):
+    """A model the provider serves, from `list_models()`; `raw` is the provider's entry."""
+
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     id: str
@@ -413,7 +552,19 @@ class ModelInfo(_Model):
     raw: Any = Field(default=None, repr=False)
 
 
+class TokenCount(_Model):
+    """What `count_tokens()` returns: how many input tokens a request would take."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
+
+    input_tokens: int
+    model: str | None = None
+    raw: Any = Field(default=None, repr=False)
+
+
 class EmbeddingResponse(_Model):
+    """What `embed()` returns: one vector per input, in order."""
+
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     model: str | None = None

@@ -5,7 +5,9 @@ error, and only where `REFUSED` says so.
 
 Groq, LM Studio and llama.cpp publish no API description of their own: their requests are
 validated against OpenAI's, whose API they reimplement, with their own options (which
-OpenAI's document does not name) left out of that check.
+OpenAI's document does not name) left out of that check. Bedrock publishes no OpenAPI
+document either: its requests are validated against botocore's service model of
+bedrock-runtime (`service_models.py`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from modelwire import ImagePart, Message, ProviderError, TextPart, Tool, ToolCall
+from modelwire import ImagePart, Message, ProviderError, Reasoning, TextPart, Tool, ToolCall
 from modelwire._core.calls import ClientConfig
 from modelwire.spec import ProviderSpec
 from pydantic import BaseModel, Field
 
-from tests.conformance import documents
+from tests.conformance import documents, service_models
 from tests.conformance.strict import strict_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +175,13 @@ REFUSED: dict[tuple[str, str], str] = {
     ("ollama", "image_url"): "Ollama takes images only as bytes",
     ("llamacpp", "image_url"): "the spec says llama.cpp takes no images",
     ("llamacpp", "image_bytes"): "the spec says llama.cpp takes no images",
+    ("bedrock", "tool_choice_none"): "Converse has no tool_choice none",
 }
+
+
+def model_of(spec: ProviderSpec) -> str:
+    # a self-hosted server (vLLM) names no model: any id it serves will do
+    return spec.default_model or (spec.models[0] if spec.models else "served-model")
 
 
 def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
@@ -189,6 +197,8 @@ def _refused_by_capabilities(spec: ProviderSpec) -> dict[tuple[str, str], str]:
     if not caps.forced_tool_choice:
         refused[(name, "tool_choice_required")] = "no forced tool_choice"
         refused[(name, "tool_choice_named")] = "no forced tool_choice"
+    if any(model_of(spec).startswith(p) for p in caps.fixed_sampling_models):
+        refused[(name, "sampling")] = "a reasoning model takes no temperature or top_p"
     stops = SHAPES["stop"][0].get("stop") or []
     limit = spec.limits.max_stop_sequences
     if limit is not None and len(stops) > limit:
@@ -200,16 +210,21 @@ for _spec in SPECS.values():
     REFUSED.update(_refused_by_capabilities(_spec))
 
 
-def model_of(spec: ProviderSpec) -> str:
-    # a self-hosted server (vLLM) names no model: any id it serves will do
-    return spec.default_model or (spec.models[0] if spec.models else "served-model")
+# a value for each setting that fills a base URL's placeholder
+URL_SETTINGS = {"region": "us-east-1"}
 
 
 def config_of(spec: ProviderSpec) -> ClientConfig:
-    # a base URL with a placeholder (Azure's resource) is filled in as a user would
-    base_url = spec.base_url.replace("{resource}", "conformance")
+    settings = {s.name: URL_SETTINGS[s.name] for s in spec.settings if s.in_base_url}
+    # a base URL with a placeholder no setting fills (Azure's resource) is filled in as a
+    # user would
+    base_url = (
+        spec.base_url.replace("{resource}", "conformance")
+        if "{resource}" in spec.base_url
+        else None
+    )
     return ClientConfig.create(
-        spec, api_key="sk-conformance", model=model_of(spec), base_url=base_url
+        spec, api_key="sk-conformance", model=model_of(spec), settings=settings, base_url=base_url
     )
 
 
@@ -256,11 +271,16 @@ def conforms(case: Case) -> None:
         assert refused.value.provider == spec.name, why
         return
     body = chat_body(spec, case.fields, case.stream)
-    checked = {k: v for k, v in body.items() if k not in own_options(spec)}
-    problems = chat_operation(spec).errors(checked)
+    if spec.name in service_models.SERVICE_MODELS:
+        problems = service_models.errors(spec.name, body, model=model_of(spec), stream=case.stream)
+        judge = "botocore service model's"
+    else:
+        checked = {k: v for k, v in body.items() if k not in own_options(spec)}
+        problems = chat_operation(spec).errors(checked)
+        judge = documents.document_name(spec.name)
     problems += strict_problems(spec, body)
     assert not problems, (
-        f"{case.id}: the {documents.document_name(spec.name)} request schema refuses the "
+        f"{case.id}: the {judge} request schema refuses the "
         f"body:\n  " + "\n  ".join(problems) + f"\nbody: {json.dumps(body)[:2000]}"
     )
 
@@ -287,7 +307,6 @@ REPRESENTATIVE: dict[tuple[str, str], Any] = {
     ("openai", "metadata"): {"topic": "travel"},
     ("openrouter", "provider"): {"order": ["openai"], "allow_fallbacks": True},
     ("openrouter", "models"): ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4.5"],
-    ("openrouter", "reasoning"): {"effort": "high"},
     ("llamacpp", "grammar"): 'root ::= "yes" | "no"',
     ("lmstudio", "draft_model"): "qwen3-0.6b",
     ("ollama", "keep_alive"): "5m",
@@ -299,6 +318,12 @@ REPRESENTATIVE: dict[tuple[str, str], Any] = {
     ("azure_openai_responses", "include"): ["reasoning.encrypted_content"],
     ("azure_openai_responses", "metadata"): {"topic": "travel"},
     ("azure_openai_v1", "logit_bias"): {"50256": -100},
+    ("bedrock", "additional_model_request_fields"): {"top_k": 40},
+    ("bedrock", "thinking"): {"type": "enabled", "budget_tokens": 1024},
+    ("bedrock", "guardrail_config"): {"guardrailIdentifier": "gr-1", "guardrailVersion": "1"},
+    ("bedrock", "performance_config"): {"latency": "optimized"},
+    ("bedrock", "service_tier"): {"type": "priority"},
+    ("bedrock", "request_metadata"): {"team": "travel"},
 }
 BY_TYPE: dict[str, Any] = {"int": 1, "float": 0.5, "bool": True, "str": "user-1"}
 
@@ -428,3 +453,154 @@ def test_anthropic_thinking(case: Case) -> None:
 def test_anthropic_thinking_refused(fields: dict[str, Any]) -> None:
     with pytest.raises(ProviderError, match="thinking"):
         chat_body(SPECS["anthropic"], fields, stream=False)
+
+
+# ------------------------------------------------------------------- unified reasoning
+
+
+def reasoning_values(spec: ProviderSpec) -> list[Reasoning]:
+    """Every shape of `reasoning=` the spec says the provider takes."""
+    how = spec.reasoning
+    assert how is not None
+    values = [Reasoning(effort=effort) for effort in how.efforts]  # type: ignore[arg-type]
+    if how.budget:
+        values.append(Reasoning(budget_tokens=2048))
+    if how.summary:
+        values.append(Reasoning(effort=how.efforts[-1], summary="auto"))  # type: ignore[arg-type]
+    if how.exclude:
+        values.append(Reasoning(effort=how.efforts[-1], exclude=True))  # type: ignore[arg-type]
+    if how.wire in ("anthropic_thinking", "ollama_think", "openrouter"):
+        values.append(Reasoning())  # on, at the provider's default
+    return values
+
+
+def reasoning_fields(spec: ProviderSpec, value: Reasoning) -> dict[str, Any]:
+    """A request with `value`, on a model that takes it (the spec's `effort_models`)."""
+    fields: dict[str, Any] = {"messages": [USER], "reasoning": value}
+    how = spec.reasoning
+    assert how is not None
+    if how.effort_models and value.budget_tokens is None and value.effort != "none":
+        fields["model"] = how.effort_models[0]
+    return fields
+
+
+REASONING_CASES = [
+    Case(name, f"reasoning-{value!r}", reasoning_fields(SPECS[name], value), stream)
+    for name in sorted(SPECS)
+    if SPECS[name].reasoning is not None
+    for value in reasoning_values(SPECS[name])
+    for stream in (False, True)
+]
+
+
+@pytest.mark.parametrize("case", REASONING_CASES, ids=[case.id for case in REASONING_CASES])
+def test_unified_reasoning(case: Case) -> None:
+    conforms(case)
+
+
+def test_reasoning_with_structured_output_keeps_both_in_output_config() -> None:
+    case = Case(
+        "anthropic",
+        "reasoning_effort_structured",
+        {
+            "messages": [USER],
+            "model": "claude-opus-4-6",
+            "reasoning": "high",
+            "response_format": City,
+        },
+        False,
+    )
+    conforms(case)
+    body = chat_body(SPECS["anthropic"], case.fields, stream=False)
+    assert body["output_config"]["effort"] == "high"
+    assert body["output_config"]["format"]["type"] == "json_schema"
+    assert body["thinking"] == {"type": "adaptive"}
+
+
+# ------------------------------------------------------------------- token counting
+
+COUNTED_SHAPES = [
+    "text",
+    "history",
+    "tools_json_schema",
+    "tool_choice_auto",
+    "tool_results",
+    "image_bytes",
+    "structured_pydantic",
+]
+COUNTING_CASES = [
+    (name, shape)
+    for name in sorted(SPECS)
+    if SPECS[name].endpoints.count_tokens is not None and name in documents.DOCUMENTS
+    for shape in COUNTED_SHAPES
+]
+
+
+@pytest.mark.parametrize(("provider", "shape"), COUNTING_CASES)
+def test_token_count_request(provider: str, shape: str) -> None:
+    spec = SPECS[provider]
+    counting = spec.endpoints.count_tokens
+    assert counting is not None
+    config = config_of(spec)
+    fields = dict(SHAPES[shape][0])
+    if spec.reasoning is not None and spec.reasoning.budget:
+        fields["reasoning"] = Reasoning(budget_tokens=2048)
+    elif spec.reasoning is not None:
+        fields["reasoning"] = Reasoning(effort="low")
+    call = config.count_tokens_call(config.request(None, fields))
+    assert call.method == "POST" and call.content is not None
+    body = json.loads(call.content)
+    name = documents.document_name(provider)
+    problems = documents.operation(name, counting.path, "post").errors(body)
+    assert not problems, f"{provider} {shape} token count: {problems}\nbody: {body}"
+    assert "reasoning" in body or "thinking" in body
+
+
+SERVICE_COUNTING_CASES = [
+    (name, shape)
+    for name in sorted(SPECS)
+    if SPECS[name].endpoints.count_tokens is not None and name in service_models.SERVICE_MODELS
+    for shape in COUNTED_SHAPES
+]
+
+
+@pytest.mark.parametrize(("provider", "shape"), SERVICE_COUNTING_CASES)
+def test_token_count_request_against_the_service_model(provider: str, shape: str) -> None:
+    spec = SPECS[provider]
+    config = config_of(spec)
+    fields = {
+        **SHAPES[shape][0],
+        "options": {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+    }
+    call = config.count_tokens_call(config.request(None, fields))
+    assert call.method == "POST" and call.content is not None
+    assert call.url.endswith("/count-tokens")
+    body = json.loads(call.content)
+    problems = service_models.errors(
+        provider, body, model=model_of(spec), stream=False, counting=True
+    )
+    assert not problems, f"{provider} {shape} token count: {problems}\nbody: {body}"
+    assert "additionalModelRequestFields" in body["input"]["converse"]
+
+
+def test_every_counting_provider_with_a_document_is_checked() -> None:
+    assert {p for p, _ in COUNTING_CASES} == {"anthropic", "openai_responses"}
+
+
+def test_openrouter_reasoning_keys_are_ones_openrouter_documents() -> None:
+    """The chat document names `effort` and `summary` in `reasoning`; the same document's
+    ReasoningConfig adds `enabled` and `max_tokens` (and the shared recordings show the chat
+    endpoint taking `enabled`); `exclude` is in OpenRouter's reasoning guide alone."""
+    name = "openrouter.openapi.yaml"
+    chat = documents.operation(name, "/chat/completions", "post").body_schema
+    documented = {
+        key
+        for schema in documents.field_schemas(name, chat, ["reasoning"])
+        for key in documents.property_names(name, schema)
+    }
+    config = documents.load(name)["components"]["schemas"]["ReasoningConfig"]
+    documented |= documents.property_names(name, config) | {"exclude"}
+    spec = SPECS["openrouter"]
+    for value in reasoning_values(spec):
+        sent = chat_body(spec, reasoning_fields(spec, value), stream=False)["reasoning"]
+        assert set(sent) <= documented, (value, sent)

@@ -25,6 +25,7 @@ import inspect
 import linecache
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +45,9 @@ PAGES = [
     "quickstart.md",
     "streaming.md",
     "errors.md",
+    "resilience.md",
     "tools-and-structured-output.md",
+    "reasoning.md",
     "spec-format.md",
     "adding-a-provider.md",
     "testing.md",
@@ -52,6 +55,8 @@ PAGES = [
     "architecture.md",
     "observability.md",
     "auth.md",
+    "cost.md",
+    "limits-and-batches.md",
     *(
         f"providers/{name}.md"
         for name in (
@@ -73,6 +78,7 @@ PAGES = [
             "zai",
             "gemini",
             "azure-openai",
+            "bedrock",
         )
     ),
 ]
@@ -294,3 +300,24 @@ def test_relative_links_resolve() -> None:
             assert page.exists(), where
             if anchor:
                 assert anchor in anchors(page), where
+
+
+def test_testing_page_tests_pass_when_copied_into_a_fresh_project(tmp_path: Path) -> None:
+    """docs/testing.md's test functions, as a file in a project with no pytest settings of
+    its own (pytest-asyncio in its default strict mode): the mock tests pass as written."""
+    [block] = [
+        e
+        for e in EXAMPLES
+        if e.path == DOCS / "testing.md" and re.search(r"^def test_", e.source, re.M)
+    ]
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (tmp_path / "test_copied.py").write_text(block.source, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "greeting"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout, done.stdout

@@ -12,6 +12,7 @@ from typing import Any
 import modelwire
 from modelwire.dialects.anthropic_messages import AnthropicMessagesWriter
 from modelwire.dialects.base import Answer, StreamEvent, Writer, json_bytes
+from modelwire.dialects.bedrock_converse import BedrockConverseWriter
 from modelwire.dialects.gemini import GeminiWriter
 from modelwire.dialects.ollama_chat import OllamaChatWriter
 from modelwire.dialects.openai_chat import OpenAIChatWriter
@@ -37,6 +38,7 @@ PROVIDERS: dict[str, tuple[str, str, bool]] = {
     "ollama": ("Ollama", "", False),
     "openrouter": ("OpenRouter", "/api/v1", True),
     "gemini": ("Gemini", "", True),
+    "bedrock": ("Bedrock", "", True),
 }
 
 
@@ -47,6 +49,7 @@ WRITERS: dict[str, Writer] = {
     "anthropic": AnthropicMessagesWriter(),
     "ollama": OllamaChatWriter(created_at="2025-01-01T00:00:00.000000Z"),
     "gemini": GeminiWriter(),
+    "bedrock": BedrockConverseWriter(),
 }
 _MODELS = {
     "openai": "gpt-4o-mini-2024-07-18",
@@ -54,6 +57,7 @@ _MODELS = {
     "anthropic": "claude-sonnet-4-5-20250929",
     "ollama": "llama3.2",
     "gemini": "gemini-2.5-flash",
+    "bedrock": "us.amazon.nova-micro-v1:0",
 }
 _IDS = {
     "openai": "chatcmpl-fault1",

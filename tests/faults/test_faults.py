@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import modelwire
 import pytest
+from modelwire._framing import event_stream_message
 from modelwire.dialects.base import sse
 from modelwire.errors import (
     APIConnectionError,
@@ -145,7 +146,7 @@ def _cut(event: bytes) -> bytes:
     return event[: len(event) // 2]
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "gemini"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "gemini", "bedrock"])
 async def test_reset_mid_stream_keeps_the_partial_and_is_not_retried(
     make_client: Clients, server: FaultServer, provider: str
 ) -> None:
@@ -197,6 +198,10 @@ INVALID_JSON = {
     "anthropic": b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,\n\n',
     "ollama": b'{"model":"llama3.2","message":{"role":"assistant","content":"x"},"done":fal\n',
     "gemini": b'data: {"candidates":[{"content":{"parts":[{"text":"x"}],"role":"mod\r\n\r\n',
+    "bedrock": event_stream_message(
+        {":event-type": "contentBlockDelta", ":message-type": "event"},
+        b'{"contentBlockIndex":0,"delta":{"text":"x"',
+    ),
 }
 
 
@@ -222,6 +227,10 @@ NOT_UTF8 = {
     "ollama": b'{"model":"llama3.2","message":{"role":"assistant","content":"\xff\xfe"},'
     b'"done":false}\n',
     "gemini": b'data: {"candidates":[{"content":{"parts":[{"text":"\xff\xfe\xc3"}]}}]}\r\n\r\n',
+    "bedrock": event_stream_message(
+        {":event-type": "contentBlockDelta", ":message-type": "event"},
+        b'{"contentBlockIndex":0,"delta":{"text":"\xff\xfe\xc3"}}',
+    ),
 }
 
 
@@ -276,6 +285,12 @@ ERROR_EVENTS = {
         "Upstream error from OpenAI",
         "upstream",
     ),
+    "bedrock-throttling": (
+        "bedrock",
+        error_event("bedrock", "Too many tokens, please wait", "ThrottlingException"),
+        "Too many tokens, please wait",
+        "ThrottlingException",
+    ),
     "ollama-error": (
         "ollama",
         error_event("ollama", "an error was encountered while running the model: unexpected EOF"),
@@ -304,7 +319,7 @@ async def test_an_error_event_mid_stream(
 
 
 @pytest.mark.parametrize("end", ["done", "close"])
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "gemini"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "gemini", "bedrock"])
 async def test_a_stream_without_its_terminal_event(
     make_client: Clients, server: FaultServer, provider: str, end: str
 ) -> None:
@@ -412,6 +427,11 @@ SERVER_ERRORS: dict[str, tuple[str, int, str | dict[str, Any]]] = {
         "anthropic",
         529,
         error_body("anthropic", 529, "overloaded_error", "Overloaded"),
+    ),
+    "bedrock-503": (
+        "bedrock",
+        503,
+        error_body("bedrock", 503, "ServiceUnavailableException", "Bedrock is unavailable"),
     ),
 }
 
@@ -802,3 +822,59 @@ async def test_the_key_never_appears_in_logs_errors_or_reprs(
     assert not leaks
     # it did go where it belongs
     assert all(seen.headers["x-api-key"] == API_KEY for seen in server.requests)
+
+
+# --------------------------------------------------------------------------- Bedrock
+
+
+async def test_a_corrupt_event_stream_message_is_a_typed_error_with_the_partial(
+    make_client: Clients, server: FaultServer
+) -> None:
+    client = make_client("bedrock")
+    events = STREAMS["bedrock"][0](["Hel", "lo"])
+    corrupt = bytearray(STREAMS["bedrock"][0](["never seen"])[-1])
+    corrupt[-1] ^= 0xFF  # the message CRC no longer matches
+    server.script(stream_of("bedrock", [*events, bytes(corrupt), *STREAMS["bedrock"][1]]))
+    _, error = await stream_error(client)
+    assert type(error) is StreamDecodeError
+    assert "fails its CRC32" in error.message
+    assert error.partial is not None and error.partial.content == "Hello"
+    assert error.attempts == 1 == server.attempts
+    await assert_recovers(client, server, "bedrock")
+
+
+# (status, x-amzn-ErrorType, error class, retried): Bedrock names its error type in a header
+BEDROCK_ERRORS = {
+    "throttling": (429, "ThrottlingException", RateLimitError, True),
+    "validation": (400, "ValidationException", BadRequestError, False),
+    "access-denied": (403, "AccessDeniedException", PermissionDeniedError, False),
+    "model-not-ready": (429, "ModelNotReadyException", ServerError, True),
+    "unavailable": (503, "ServiceUnavailableException", OverloadedError, True),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", sorted(BEDROCK_ERRORS))
+async def test_bedrock_error_types_from_the_header(
+    make_client: Clients, server: FaultServer, case: str, mode: str
+) -> None:
+    status, etype, cls, retried = BEDROCK_ERRORS[case]
+    client = make_client("bedrock")
+    headers = {
+        "x-amzn-ErrorType": f"{etype}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+        "x-amzn-RequestId": "req-bedrock-1",
+        "Content-Type": "application/json",
+    }
+    answer = Respond(status, {"message": f"{etype} happened"}, headers)  # no __type in the body
+    once = make_client("bedrock", max_retries=0)
+    server.script(answer)
+    error = await raises(ask, once, mode)
+    assert type(error) is cls and error.error_type == etype
+    assert error.status_code == status and error.retryable is retried
+    assert error.request_id == "req-bedrock-1" and f"{etype} happened" in error.message
+    assert error.attempts == 1 == server.attempts
+    if retried:  # with retries, the second attempt's answer comes through
+        server.script(answer, good_answer("bedrock", mode))
+        assert await ask(client, mode) == "Hello!"
+        assert server.attempts == 3
+    await assert_recovers(client, server, "bedrock")

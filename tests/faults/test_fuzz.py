@@ -24,10 +24,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from modelwire._core.accumulate import Accumulator
-from modelwire._framing import NDJSONDecoder, SSEDecoder, make_decoder
+from modelwire._framing import (
+    EventStreamDecoder,
+    NDJSONDecoder,
+    SSEDecoder,
+    event_stream_message,
+    make_decoder,
+)
 from modelwire.dialects import get_dialect, get_writer
 from modelwire.dialects.base import Answer, ToolCallText
-from modelwire.errors import LineTooLongError, ProviderError, StreamEventError
+from modelwire.errors import LineTooLongError, ProviderError, StreamDecodeError, StreamEventError
 from modelwire.providers import PROVIDERS
 from modelwire.spec import ProviderSpec
 from pydantic import ValidationError
@@ -131,6 +137,16 @@ def _recorded_streams() -> dict[str, list[bytes]]:
                 seeds["ollama_chat"].append(text.encode())
             elif "event-stream" in kind and ":streamGenerateContent" in uri:
                 seeds["gemini"].append(text.encode())
+    # Bedrock's event streams (binary), from the second set of shared recordings
+    from tests.cassettes.converted import converted_part_2
+
+    for path in sorted(converted_part_2("bedrock").glob("*.yaml")):
+        for item in yaml.load(path.read_text(encoding="utf-8"), Loader=loader)["interactions"]:
+            body = item["response"]["body"].get("string")
+            streamed = item["request"]["uri"].endswith("/converse-stream")
+            ok = item["response"]["status"]["code"] == 200
+            if streamed and ok and isinstance(body, bytes) and len(body) <= 24_000:
+                seeds["bedrock_converse"].append(body)
     return seeds
 
 
@@ -182,7 +198,19 @@ def _handmade_streams() -> dict[str, list[bytes]]:
         b'{"model":"llama3.2","message":{"role":"assistant","content":"","thinking":"ok"},'
         b'"done":true,"done_reason":"stop","prompt_eval_count":3,"eval_count":4}\n',
     ]
+    bedrock_tool = Answer(
+        chunks=["Let me look."],
+        reasoning="hmm",
+        reasoning_signature="sig",
+        tool_calls=[ToolCallText("get_weather", '{"city": "Paris"}')],
+        argument_chunk_size=4,
+    )
+    bedrock = get_writer("bedrock_converse")
     return {
+        "bedrock_converse": [
+            b"".join(whole_stream("bedrock", ["Hel", "lo"])),
+            b"".join(event.data for event in bedrock.stream(bedrock_tool)),
+        ],
         "openai_chat": [
             b"".join(whole_stream("openai", ["Hel", "lo"])),
             b"".join(tool_openai),
@@ -442,6 +470,29 @@ TREES: dict[str, Any] = {
         },
         "error": {"type": ("overloaded_error",), "message": ("Overloaded",)},
     },
+    # an event's payload; its `:event-type` header is drawn from BEDROCK_EVENT_TYPES
+    "bedrock_converse": {
+        "contentBlockIndex": (0, 1),
+        "role": ("assistant",),
+        "start": {"toolUse": {"toolUseId": ("tooluse_1",), "name": ("get_weather",)}},
+        "delta": {
+            "text": ("Hi",),
+            "toolUse": {"input": ('{"a": 1}',)},
+            "reasoningContent": {
+                "text": ("hmm",),
+                "signature": ("sig",),
+                "redactedContent": ("cmVk",),
+            },
+        },
+        "stopReason": ("end_turn", "tool_use", "max_tokens", "guardrail_intervened"),
+        "usage": {
+            "inputTokens": (1,),
+            "outputTokens": (2,),
+            "cacheReadInputTokens": (0,),
+            "cacheWriteInputTokens": (0,),
+        },
+        "message": ("Too many requests",),
+    },
     "ollama_chat": {
         "model": ("llama3.2",),
         "done": (True, False),
@@ -470,6 +521,17 @@ TREES: dict[str, Any] = {
 }
 
 
+BEDROCK_EVENT_TYPES = (
+    "messageStart",
+    "contentBlockStart",
+    "contentBlockDelta",
+    "contentBlockStop",
+    "messageStop",
+    "metadata",
+    "ThrottlingException",
+)
+
+
 def shaped(tree: Any) -> st.SearchStrategy[Any]:
     if tree is None:
         return json_values
@@ -489,7 +551,13 @@ def shaped_stream(draw: st.DrawFn, dialect: str) -> bytes:
     out: list[bytes] = []
     for data in events:
         text = json.dumps(data)
-        if dialect == "ollama_chat":
+        if dialect == "bedrock_converse":
+            kind = draw(st.sampled_from(BEDROCK_EVENT_TYPES))
+            headers = {":event-type": kind, ":message-type": "event"}
+            if kind == "ThrottlingException":  # an exception message
+                headers = {":exception-type": kind, ":message-type": "exception"}
+            out.append(event_stream_message(headers, text.encode()))
+        elif dialect == "ollama_chat":
             out.append(text.encode() + b"\n")
         else:
             name = data.get("type") if isinstance(data, dict) else None
@@ -650,3 +718,31 @@ def test_the_seeds_are_real_streams_that_parse_cleanly() -> None:
                     parser.parse(event)
             except StreamEventError:
                 pass  # a recorded stream that really ended in an error event
+
+
+@FUZZ
+@given(data=any_bytes, reads=cuts, limit=st.sampled_from([8, 64, 1 << 16]))
+def test_the_event_stream_decoder_raises_nothing_but_decode_errors(
+    data: bytes, reads: list[int], limit: int
+) -> None:
+    decoder = EventStreamDecoder(limit)
+    with watchdog():
+        try:
+            for piece in split(data, reads):
+                decoder.feed(piece)
+            decoder.flush()
+        except StreamDecodeError:
+            pass
+
+
+@FUZZ
+@given(data=st.data(), reads=cuts)
+def test_the_event_stream_decoder_gives_the_same_messages_however_they_are_cut(
+    data: st.DataObject, reads: list[int]
+) -> None:
+    body = data.draw(st.sampled_from(SEEDS["bedrock_converse"]), label="body")
+    whole = EventStreamDecoder()
+    expected = whole.feed(body) + whole.flush()
+    pieces = EventStreamDecoder()
+    got = [event for piece in split(body, reads) for event in pieces.feed(piece)]
+    assert got + pieces.flush() == expected and expected

@@ -22,6 +22,7 @@ from modelwire.errors import (
     StreamInterruptedError,
     UnexpectedResponseError,
 )
+from modelwire.providers.openai import SPEC as OPENAI_SPEC
 
 from .server import FaultServer, Reset, Respond, Stream, refused_url
 from .support import (
@@ -259,6 +260,33 @@ async def test_each_attempt_says_how_many_retries_came_before(
     server.script(Respond(503, busy), Respond(503, busy), Respond(200, completion_body("openai")))
     assert (await call(client.complete, messages=MESSAGES)).content == "Hello!"
     assert [r.headers["x-modelwire-retry-count"] for r in server.requests] == ["0", "1", "2"]
+
+
+async def test_a_provider_idempotency_header_repeats_one_key_across_a_calls_retries(
+    make_client: Clients, server: FaultServer
+) -> None:
+    spec = OPENAI_SPEC.model_copy(update={"idempotency_header": "Idempotency-Key"})
+    client = make_client(spec=spec)
+    busy = error_body("openai", 503, "server_error", "busy")
+    server.script(Respond(503, busy), Respond(200, completion_body("openai")))
+    await call(client.complete, messages=MESSAGES)
+    server.script(Respond(200, completion_body("openai")))
+    await call(client.complete, messages=MESSAGES)
+    keys = [r.headers["idempotency-key"] for r in server.requests]
+    assert keys[0] == keys[1], "a retry repeats its call's key"
+    assert keys[2] != keys[0], "a new call has a key of its own"
+    assert all(key.startswith("modelwire-") for key in keys)
+
+
+async def test_an_idempotency_key_in_extra_headers_is_sent_on_every_attempt(
+    make_client: Clients, server: FaultServer
+) -> None:
+    client = make_client()  # OpenAI documents no key; the caller's header still goes
+    busy = error_body("openai", 503, "server_error", "busy")
+    server.script(Respond(503, busy), Respond(200, completion_body("openai")))
+    headers = {"Idempotency-Key": "order-17"}
+    await call(client.complete, messages=MESSAGES, extra_headers=headers)
+    assert [r.headers["idempotency-key"] for r in server.requests] == ["order-17", "order-17"]
 
 
 async def test_a_stream_retried_before_its_head_counts_too(

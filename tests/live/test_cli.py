@@ -158,7 +158,7 @@ def test_serve_prints_the_urls_serves_them_and_exits_130_on_ctrl_c(engine: str) 
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            code = proc.wait(30)
+            code = proc.wait(60)  # SIGTERM, then SIGKILL after 10 s: well inside this
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -135,7 +135,7 @@ def imported_after(code: str) -> list[str]:
     """The heavy modules in sys.modules after running `code` in a fresh interpreter."""
     heavy = (
         "httpx", "pydantic", "llama_cpp", "modelwire.types", "modelwire._client",
-        "modelwire.local", "modelwire.local._server",
+        "modelwire.local", "modelwire.local._server", "opentelemetry", "genai_prices",
     )  # fmt: skip
     loaded = f"[m for m in {heavy!r} if m in sys.modules]"
     script = f"import json, sys; {code}; print(json.dumps({loaded}))"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import modelwire
+import modelwire.cost
 import pytest
 from modelwire import providers
 from modelwire.cli import EXIT_OK, EXIT_PROVIDER_ERROR, EXIT_USAGE, _chunk_json, main
@@ -118,6 +119,23 @@ def test_chat_streams_the_reply_and_a_summary(
     assert mock.asked == [("openai", {"base_url": "http://x.test/v1", "model": "gpt-4o"})]  # type: ignore[attr-defined]
     assert mock.last_request["messages"] == [{"role": "user", "content": "Say hi"}]
     assert mock.last_request["max_tokens"] == 512 and "temperature" not in mock.last_request
+
+
+def test_the_summary_ends_with_the_cost_when_the_price_table_knows_the_model(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    priced = MockProvider("openai", model="gpt-4o-mini").reply("Hello", usage=(1000, 100))
+    monkeypatch.setattr(providers, "client", lambda target, **kwargs: priced)
+    assert main(["chat", "-p", "openai/gpt-4o-mini", "hi"]) == EXIT_OK
+    err = capsys.readouterr().err
+    expected = modelwire.cost.estimate(
+        modelwire.CompletionResponse(
+            model="gpt-4o-mini",
+            provider="openai",
+            usage=modelwire.Usage(input_tokens=1000, output_tokens=100),
+        )
+    )
+    assert err.rstrip().endswith(f"finish stop; cost {expected}")
 
 
 def test_chat_with_a_system_prompt_and_sampling(
@@ -366,3 +384,81 @@ def test_serve_with_an_unknown_model_file_exits_2(
     code = main(["serve", "--engine", "llama-cpp-python", "--model-path", str(tmp_path / "x.gguf")])
     assert code == EXIT_USAGE
     assert "does not exist" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- batch
+
+
+def test_batch_writes_one_result_a_line_in_order_with_progress_on_stderr(
+    mock: MockProvider,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "prompts.jsonl"
+    source.write_text(
+        '{"prompt": "one"}\n'
+        "\n"
+        '{"messages": [{"role": "user", "content": "two"}], "max_tokens": 3}\n'
+        '{"prompt": "three"}\n'
+    )
+    mock.reply("first", usage=(1, 1)).fail(400, message="no such thing").reply("third")
+    code = main(["batch", "-p", "openai", "-c", "1", "--ordered", "--max-tokens", "9", str(source)])
+    out, err = capsys.readouterr()
+    assert code == EXIT_PROVIDER_ERROR  # one failed: its error is its line
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(line["index"], line["ok"]) for line in lines] == [(0, True), (1, False), (2, True)]
+    assert lines[0]["content"] == "first" and lines[0]["usage"]["input_tokens"] == 1
+    assert lines[1]["error"]["type"] == "BadRequestError"
+    assert "no such thing" in lines[1]["error"]["message"]
+    assert [r["max_tokens"] for r in mock.requests] == [9, 3, 9]  # a line's own wins
+    assert mock.requests[0]["messages"] == [{"role": "user", "content": "one"}]
+    assert err.endswith("\rmodelwire: 3/3 done, 1 failed\n")
+    assert "1/3 done, 0 failed" in err
+
+
+def test_batch_reads_standard_input_and_writes_a_file(
+    mock: MockProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"prompt": "hi"}\n'))
+    mock.reply("hello")
+    target = tmp_path / "out.jsonl"
+    assert main(["batch", "-p", "openai", "-o", str(target)]) == EXIT_OK
+    assert json.loads(target.read_text())["content"] == "hello"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"prompt": "ok"}\nnot json\n', "line 2 is not JSON"),
+        ('["a list"]\n', 'line 1: give {"prompt": "..."}'),
+        ('{"prompt": 5}\n', 'line 1: give {"prompt": "..."}'),
+    ],
+)
+def test_a_bad_line_is_refused_before_anything_is_sent(
+    mock: MockProvider,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    says: str,
+) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text(text)
+    assert main(["batch", "-p", "openai", str(source)]) == EXIT_USAGE
+    assert says in capsys.readouterr().err
+    assert mock.requests == []
+
+
+def test_batch_of_a_missing_file_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", "-p", "openai", "/nonexistent/prompts.jsonl"]) == EXIT_USAGE
+    assert "/nonexistent/prompts.jsonl" in capsys.readouterr().err
+
+
+def test_batch_to_an_unwritable_file_says_so_and_sends_nothing(
+    mock: MockProvider, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "prompts.jsonl"
+    source.write_text('{"prompt": "hi"}\n')
+    target = tmp_path / "missing" / "out.jsonl"
+    assert main(["batch", "-p", "openai", str(source), "-o", str(target)]) == EXIT_USAGE
+    assert f"{target}: No such file or directory" in capsys.readouterr().err
+    assert mock.requests == []

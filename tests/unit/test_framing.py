@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import itertools
 import json
+import zlib
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from modelwire._framing import NDJSONDecoder, ServerSentEvent, SSEDecoder, make_decoder
-from modelwire.errors import LineTooLongError
+from modelwire._framing import (
+    EventStreamDecoder,
+    EventStreamMessage,
+    NDJSONDecoder,
+    ServerSentEvent,
+    SSEDecoder,
+    event_stream_message,
+    make_decoder,
+)
+from modelwire.errors import LineTooLongError, StreamDecodeError
 
 
 def decode_sse(*reads: bytes) -> list[ServerSentEvent]:
@@ -217,8 +226,9 @@ def test_make_decoder_per_stream_format() -> None:
     assert isinstance(make_decoder("ndjson"), NDJSONDecoder)
     with pytest.raises(LineTooLongError, match="64 bytes"):
         sse.feed(b"data: " + b"z" * 100 + b"\n")
+    assert isinstance(make_decoder("eventstream"), EventStreamDecoder)
     with pytest.raises(
-        ValueError, match="unknown stream format 'websocket': use 'sse' or 'ndjson'"
+        ValueError, match="unknown stream format 'websocket': use 'sse', 'ndjson' or 'eventstream'"
     ):
         make_decoder("websocket")
 
@@ -246,3 +256,149 @@ def test_field_names_without_a_colon_and_an_empty_data_line() -> None:
     # "data" alone is a data field with an empty value: the event is dispatched
     assert decode_sse(b"data\n\n") == [ServerSentEvent(b"")]
     assert decode_sse(b"data:\ndata:\n\n") == [ServerSentEvent(b"\n")]
+
+
+# --------------------------------------------------------------------------- AWS event stream
+
+
+def _event(name: str, payload: bytes) -> bytes:
+    headers = {":event-type": name, ":content-type": "application/json", ":message-type": "event"}
+    return event_stream_message(headers, payload)
+
+
+EVENT_STREAM = (
+    _event("messageStart", b'{"role":"assistant"}')
+    + _event("contentBlockDelta", '{"delta":{"text":"h\u00e9 \U0001f60a"}}'.encode())
+    + _event("messageStop", b'{"stopReason":"end_turn"}')
+    + _event("metadata", b'{"usage":{"inputTokens":1,"outputTokens":2}}')
+)
+
+
+def decode_event_stream(*reads: bytes) -> list[ServerSentEvent]:
+    decoder = EventStreamDecoder()
+    events = [e for data in reads for e in decoder.feed(data)]
+    return events + decoder.flush()
+
+
+def test_event_stream_messages_carry_their_type_headers_and_payload() -> None:
+    events = decode_event_stream(EVENT_STREAM)
+    assert [e.event for e in events] == [
+        "messageStart",
+        "contentBlockDelta",
+        "messageStop",
+        "metadata",
+    ]
+    first = events[0]
+    assert isinstance(first, EventStreamMessage)
+    assert first.message_type == "event"
+    assert first.data == b'{"role":"assistant"}'
+    assert first.headers[":content-type"] == "application/json"
+    assert "messageStart" in repr(first)
+
+
+def test_an_exception_message_is_named_by_its_exception_type() -> None:
+    message = event_stream_message(
+        {":exception-type": "ThrottlingException", ":message-type": "exception"},
+        b'{"message":"slow down"}',
+    )
+    (event,) = decode_event_stream(message)
+    assert isinstance(event, EventStreamMessage)
+    assert (event.message_type, event.event) == ("exception", "ThrottlingException")
+
+
+def test_every_header_value_type_is_read() -> None:
+    # bool true/false, byte, short, int, long, bytes, string, timestamp, uuid, by hand
+    raw = b""
+    for name, kind, value in [
+        (b"t", 0, b""),
+        (b"f", 1, b""),
+        (b"b", 2, b"\xff"),
+        (b"s", 3, b"\x01\x00"),
+        (b"i", 4, b"\x00\x00\x01\x00"),
+        (b"l", 5, b"\x00" * 7 + b"\x02"),
+        (b"y", 6, b"\x00\x02\x00\x01"),
+        (b"z", 7, b"\x00\x02ok"),
+        (b"d", 8, b"\x00" * 7 + b"\x03"),
+        (b"u", 9, bytes(range(16))),
+    ]:
+        raw += bytes([len(name)]) + name + bytes([kind]) + value
+    total = 12 + len(raw) + 4
+    prelude = total.to_bytes(4, "big") + len(raw).to_bytes(4, "big")
+    message = prelude + zlib.crc32(prelude).to_bytes(4, "big") + raw
+    message += zlib.crc32(message).to_bytes(4, "big")
+    (event,) = decode_event_stream(message)
+    assert isinstance(event, EventStreamMessage)
+    assert event.headers == {
+        "t": True,
+        "f": False,
+        "b": -1,
+        "s": 256,
+        "i": 256,
+        "l": 2,
+        "y": b"\x00\x01",
+        "z": "ok",
+        "d": 3,
+        "u": bytes(range(16)),
+    }
+    assert event.data == b""
+
+
+@settings(max_examples=300, deadline=None)
+@given(reads=splits(EVENT_STREAM))
+def test_any_split_gives_the_same_event_stream_messages(reads: list[bytes]) -> None:
+    assert decode_event_stream(*reads) == decode_event_stream(EVENT_STREAM)
+
+
+def test_a_bad_message_crc_is_a_typed_error() -> None:
+    broken = bytearray(EVENT_STREAM)
+    broken[30] ^= 0x01  # a header byte of the first message
+    with pytest.raises(StreamDecodeError, match="fails its CRC32"):
+        decode_event_stream(bytes(broken))
+
+
+def test_a_bad_prelude_crc_is_a_typed_error() -> None:
+    broken = bytearray(EVENT_STREAM)
+    broken[3] ^= 0x01  # the first message's total length
+    with pytest.raises(StreamDecodeError, match="prelude fails its CRC32"):
+        decode_event_stream(bytes(broken))
+
+
+def test_a_stream_that_ends_inside_a_message_is_a_typed_error() -> None:
+    decoder = EventStreamDecoder()
+    assert len(decoder.feed(EVENT_STREAM[:-5])) == 3
+    with pytest.raises(StreamDecodeError, match=r"ended inside a message \(\d+ bytes"):
+        decoder.flush()
+
+
+def test_a_message_over_the_limit_is_refused_before_it_is_buffered() -> None:
+    decoder = EventStreamDecoder(max_message_bytes=64)
+    with pytest.raises(LineTooLongError, match="exceeds 64 bytes"):
+        decoder.feed(EVENT_STREAM[:12])
+
+
+def test_a_length_too_short_for_its_headers_is_a_typed_error() -> None:
+    prelude = (16).to_bytes(4, "big") + (50).to_bytes(4, "big")
+    with pytest.raises(StreamDecodeError, match="too short"):
+        decode_event_stream(prelude + zlib.crc32(prelude).to_bytes(4, "big"))
+
+
+def test_malformed_headers_are_a_typed_error() -> None:
+    raw = b"\x05:name\x07\x00\x09short"  # says 9 bytes of value, holds 5
+    total = 12 + len(raw) + 4
+    prelude = total.to_bytes(4, "big") + len(raw).to_bytes(4, "big")
+    message = prelude + zlib.crc32(prelude).to_bytes(4, "big") + raw
+    message += zlib.crc32(message).to_bytes(4, "big")
+    with pytest.raises(StreamDecodeError, match="headers are malformed"):
+        decode_event_stream(message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=2000), cut=st.integers(0, 2000))
+def test_random_bytes_never_crash_the_event_stream_decoder(data: bytes, cut: int) -> None:
+    decoder = EventStreamDecoder(max_message_bytes=512)
+    try:
+        decoder.feed(data[:cut])
+        decoder.feed(data[cut:])
+        decoder.flush()
+    except StreamDecodeError:
+        pass

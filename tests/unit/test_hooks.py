@@ -177,3 +177,16 @@ def test_an_async_hook_is_refused_when_the_hooks_are_made() -> None:
 
     with pytest.raises(modelwire.ConfigurationError, match="async def"):
         Hooks(on_chunk=on_chunk)
+
+
+def test_combined_hooks_call_each_in_turn() -> None:
+    seen: list[str] = []
+    first = Hooks(on_start=lambda e: seen.append("first"), on_end=lambda e: seen.append("end"))
+    second = Hooks(on_start=lambda e: seen.append("second"))
+    combined = Hooks.combine(first, second)
+    assert combined.on_end is first.on_end  # one hook alone is passed as it is
+    assert combined.on_chunk is None
+    from modelwire.testing import MockProvider
+
+    MockProvider(hooks=combined).reply("x").complete(messages=[{"role": "user", "content": "hi"}])
+    assert seen == ["first", "second", "end"]

@@ -46,6 +46,19 @@ def test_importing_modelwire_is_cheap_and_names_load_on_first_use() -> None:
     assert "httpx" in imported_after("import modelwire; modelwire.OpenAI(api_key='k')")
 
 
+def test_the_optional_integrations_cost_nothing_until_used() -> None:
+    # neither `import modelwire` nor a call through a client imports their packages
+    call = (
+        "import modelwire; from modelwire.testing import MockProvider; "
+        "MockProvider().reply('x').complete(messages=[{'role': 'user', 'content': 'hi'}])"
+    )
+    for code in ("import modelwire", call):
+        loaded = imported_after(code)
+        assert "opentelemetry" not in loaded and "genai_prices" not in loaded
+    assert "opentelemetry" in imported_after("import modelwire; modelwire.otel.hooks")
+    assert "genai_prices" not in imported_after("import modelwire; modelwire.cost.estimate")
+
+
 def test_a_name_loaded_once_is_kept() -> None:
     first = modelwire.Timeout
     assert vars(modelwire)["Timeout"] is first

@@ -13,7 +13,9 @@ def test_every_client_satisfies_the_seed_protocols() -> None:
     for name in PROVIDERS:
         spec = import_module(f"modelwire.providers.{name}").SPEC
         kwargs = {"api_key": "sk-test"} if spec.auth.type != "none" else {}
-        if "{" in spec.base_url:  # a shape to fill in (Azure's resource)
+        # a setting that fills the base URL (Bedrock's region)
+        kwargs.update({s.name: "us-east-1" for s in spec.settings if s.in_base_url})
+        if "{resource}" in spec.base_url:  # a shape to fill in (Azure's resource)
             kwargs["base_url"] = spec.base_url.replace("{resource}", "test")
         sync_client = client_class(name)(**kwargs)
         async_client = client_class(name, asynchronous=True)(**kwargs)

@@ -22,7 +22,7 @@ def test_registry_builds_a_client_with_its_model(monkeypatch: pytest.MonkeyPatch
 def test_unknown_provider_lists_the_known_ones() -> None:
     with pytest.raises(
         ConfigurationError,
-        match="anthropic, azure_openai, azure_openai_responses, azure_openai_v1, cerebras",
+        match="anthropic, azure_openai, azure_openai_responses, azure_openai_v1, bedrock, cerebras",
     ):
         modelwire.client("nonesuch")
 
@@ -44,9 +44,9 @@ def test_an_unknown_provider_says_what_to_write() -> None:
     with pytest.raises(
         ConfigurationError,
         match=r"unknown provider 'OpenAI': use one of anthropic, azure_openai, "
-        r"azure_openai_responses, azure_openai_v1, cerebras, deepseek, fireworks, gemini, groq, "
-        r"huggingface, llamacpp, lmstudio, mistral, ollama, openai, openai_responses, "
-        r"openrouter, together, vllm, xai, zai, optionally followed by /model",
+        r"azure_openai_responses, azure_openai_v1, bedrock, cerebras, deepseek, fireworks, "
+        r"gemini, groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, "
+        r"openai_responses, openrouter, together, vllm, xai, zai, optionally followed by /model",
     ):
         registry.split("OpenAI/gpt-4o")
 

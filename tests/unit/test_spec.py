@@ -153,7 +153,7 @@ def test_error_rules() -> None:
         (
             {"dialect": "klingon"},
             r"dialect: Input should be 'openai_chat', 'openai_responses', 'anthropic_messages', "
-            r"'ollama_chat'",
+            r"'ollama_chat', 'gemini' or 'bedrock_converse'",
         ),
         ({"stream_format": "websocket"}, r"stream_format"),
         (
@@ -165,6 +165,16 @@ def test_error_rules() -> None:
             r"capabilities.telepathy: Extra inputs are not permitted",
         ),
         ({"endpoints": {}}, r"endpoints.chat: Field required"),
+        (
+            {"endpoints": {"chat": "/c", "count_tokens": {"path": "/count"}}},
+            r"the openai_chat dialect has no token-counting body",
+        ),
+        (
+            {"reasoning": {"wire": "ollama_think", "options": ["reasoning_effort"]}},
+            r"reasoning.options names no option of this spec: \['reasoning_effort'\]",
+        ),
+        ({"reasoning": {"wire": "telepathy"}}, r"reasoning.wire: Input should be"),
+        ({"reasoning": {"wire": "reasoning_effort"}}, r"needs `efforts:`"),
     ],
 )
 def test_invalid_specs_name_the_key(overrides: dict[str, Any], match: str) -> None:
@@ -245,7 +255,8 @@ def test_query_auth_settings_and_paths_say_what_they_need() -> None:
     invalid(r"auth type 'query' needs `param:`", auth={"type": "query", "env": "K"})
     assert spec(auth={"type": "query", "param": "key", "env": "K"}).auth.param == "key"
     invalid(
-        r"settings.0: Value error, setting 'v' needs exactly one of `header:` or `query:`",
+        r"settings.0: Value error, setting 'v' needs exactly one of `header:`, `query:` or "
+        r"`in_base_url: true`",
         settings=[{"name": "v", "header": "X-V", "query": "v"}],
     )
     invalid(r"setting 'v' needs exactly one of", settings=[{"name": "v"}])
@@ -260,3 +271,69 @@ def test_query_auth_settings_and_paths_say_what_they_need() -> None:
     assert paths.chat_path(stream=False) == "/m/{model}:go"
     assert paths.chat_path(stream=True) == "/m/{model}:stream"
     assert spec().endpoints.chat_path(stream=True) == "/chat/completions"
+
+
+def test_the_counting_dialects_are_those_with_a_counting_shape() -> None:
+    from modelwire.dialects import get_dialect
+    from modelwire.spec import COUNTING_DIALECTS, DialectName
+
+    names = DialectName.__args__
+    assert {n for n in names if get_dialect(n).token_count_fields} == COUNTING_DIALECTS
+
+
+def test_a_tokenize_endpoint_suits_any_dialect() -> None:
+    counting = {"path": "/tokenize", "body": "tokenize", "from_root": True}
+    made = spec(endpoints={"chat": "/chat/completions", "count_tokens": counting})
+    assert made.endpoints.count_tokens is not None
+    assert made.endpoints.count_tokens.from_root
+
+
+# --------------------------------------------------------------------------- URL placeholders
+
+
+def test_a_setting_goes_in_a_header_or_in_the_base_url() -> None:
+    invalid(
+        r"setting 'region' needs exactly one of `header:`, `query:` or `in_base_url: true`",
+        base_url="https://{region}.example.com",
+        settings=[{"name": "region", "header": "X-Region", "in_base_url": True}],
+    )
+    invalid(
+        r"settings.0: .*needs exactly one of",
+        settings=[{"name": "region"}],
+    )
+    invalid(
+        r"setting 'region' needs exactly one of `header:`, `query:` or `in_base_url: true`",
+        base_url="https://{region}.example.com",
+        settings=[{"name": "region", "query": "region", "in_base_url": True}],
+    )
+    invalid(
+        r"the settings \['region'\] fill base_url, but 'https://api.example.com' has no such",
+        base_url="https://api.example.com",
+        settings=[{"name": "region", "in_base_url": True}],
+    )
+    made = spec(
+        base_url="https://{region}.example.com",
+        settings=[{"name": "region", "in_base_url": True, "env": "A", "fallback_env": ["B", "C"]}],
+    )
+    assert made.settings[0].envs == ["A", "B", "C"]
+
+
+def test_paths_fill_only_the_model_and_a_stream_may_have_its_own() -> None:
+    invalid(
+        r"path '/model/\{id\}/converse' has the placeholder\(s\) \['id'\]",
+        endpoints={"chat": "/model/{id}/converse"},
+    )
+    made = spec(endpoints={"chat": "/model/{model}/converse", "stream": "/model/{model}/s"})
+    assert made.endpoints.chat_path(stream=False) == "/model/{model}/converse"
+    assert made.endpoints.chat_path(stream=True) == "/model/{model}/s"
+    assert spec().endpoints.chat_path(stream=True) == spec().endpoints.chat
+
+
+def test_sigv4_signing_and_the_error_type_header_are_off_by_default() -> None:
+    made = spec()
+    assert made.auth.sigv4_service is None and made.error_type_header is None
+    signed = spec(
+        auth={"type": "bearer", "env": "K", "required": False, "sigv4_service": "bedrock"},
+        stream_format="eventstream",
+    )
+    assert signed.auth.sigv4_service == "bedrock" and signed.stream_format == "eventstream"

@@ -12,27 +12,40 @@ from __future__ import annotations
 import warnings
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
 from .._core.calls import ClientConfig, ClientSettings, HTTPCall
 from .._core.flow import Broken, Close, Head, Outcome, Phases, Read, Send, Sleep, call_flow
-from .._core.stream import StreamState
+from .._core.partial import PartialOutput
+from .._core.policy import parse_rate_limits, secrets_of
+from .._core.stream import StreamOpening, StreamState
 from .._framing import ServerSentEvent
-from ..errors import ConfigurationError, ProviderError
+from ..errors import ConfigurationError, ProviderError, RequestValidationError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
     CompletionResponse,
     EmbeddingResponse,
     ModelInfo,
+    ModelT,
+    ParsedT,
+    RateLimits,
+    RequestInput,
+    ResponseFormat,
     StreamingChunk,
+    TokenCount,
 )
 from ._credentials import sync_token
 from ._lifecycle import sync_mend_pool, sync_release
+from ._sigv4 import SigV4Signer, sigv4_signer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
     from typing_extensions import Self, Unpack
+
+    from ..limits import Permit, RateLimiter
 else:
     from .._lazy import LazyModule
 
@@ -55,23 +68,35 @@ def _httpx_timeout(timeout: Phases) -> httpx.Timeout:
     )
 
 
-class StreamingResponse:
+class StreamingResponse(Generic[ParsedT]):
     """A lazy stream of `StreamingChunk`s over one open HTTP response.
 
     Iterate it (`for chunk in stream`), use it as a context manager, and close it to
     release the connection at once. `accumulate()` reads the rest and returns the same
     `CompletionResponse` that `complete()` would; `snapshot()` returns what arrived so far.
+    With a response format, `partial_objects()` gives the structured output as it grows.
     """
 
-    def __init__(self, response: httpx.Response, state: StreamState) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        state: StreamState,
+        response_format: ResponseFormat | None = None,
+        permit: Permit | None = None,
+        opened: Outcome | None = None,
+        body: Iterator[bytes] | None = None,
+    ) -> None:
         self._response = response
         self._state = state
+        self._format = response_format
+        self._permit = permit  # the client's limits: held until the stream ends
         # the chunks come from a generator that holds the response and the state, not this
         # object, so that dropping the stream frees it without waiting for the cyclic GC
-        self._chunks = _chunks(response, state)
+        self._chunks = _chunks(response, state, permit, opened, body)
         self.provider = state.provider
         self.status_code = response.status_code
         self.headers = response.headers
+        self.rate_limits = state.rate_limits
         self.request_id = state.request_id
         # requests sent to get this stream (retries before its head included)
         self.attempts = state.attempts
@@ -99,12 +124,18 @@ class StreamingResponse:
             self._state.stopped_by = "GeneratorExit"  # accumulate() must not look whole
         self._chunks.close()
         self._response.close()
+        self._state.ended()  # a stream closed before its first read never ran its chunks
+        if self._permit is not None:
+            self._permit.settle(self._state.snapshot().usage, self._state.rate_limits)
 
     def __del__(self) -> None:
         # Dropped while its response is still open (never closed, or left after a `break`
         # without `with`): release the connection now and warn, as an unclosed file does.
         # Nothing holds this object but its caller (the chunk generator holds only the
         # response and the state), so this runs as soon as the last reference goes.
+        state = getattr(self, "_state", None)
+        if state is not None:
+            state.ended()  # its call is over, even if nobody closed it
         response = getattr(self, "_response", None)
         if response is None or response.is_closed:
             return
@@ -116,16 +147,18 @@ class StreamingResponse:
             source=self,
         )
         sync_release(response)
+        if self._permit is not None:
+            self._permit.abandon()
 
     @property
     def closed(self) -> bool:
         return self._response.is_closed
 
-    def snapshot(self) -> CompletionResponse:
+    def snapshot(self) -> CompletionResponse[ParsedT]:
         """Everything received so far, as a response (without reading further)."""
         return self._state.snapshot()
 
-    def accumulate(self) -> CompletionResponse:
+    def accumulate(self) -> CompletionResponse[ParsedT]:
         """Reads the rest of the stream and returns the whole response."""
         for _ in self._chunks:
             pass
@@ -139,20 +172,55 @@ class StreamingResponse:
             if chunk.content:
                 yield chunk.content
 
+    def partial_objects(self) -> Iterator[ParsedT]:
+        """The structured output as it arrives: each a valid instance of the response
+        format's model (a partial JSON value for a dict schema), grown from the one before,
+        and last the whole output, equal to `accumulate().parsed`. It reads the stream: use
+        it in place of iterating the chunks, from the stream's start."""
+        if self._format is None:
+            raise RequestValidationError(
+                "partial_objects() needs a structured-output stream: pass response_format= "
+                "(e.g. a pydantic model) to stream_completion()",
+                provider=self.provider,
+            )
+        output = PartialOutput(self._format)
+        for chunk in self._chunks:
+            partial = output.feed(chunk)
+            if partial is not None:
+                yield partial
+        parsed = self._state.finish().parsed
+        if parsed != output.last:
+            yield parsed
 
-def _chunks(response: httpx.Response, state: StreamState) -> Generator[StreamingChunk, None, None]:
+
+def _chunks(
+    response: httpx.Response,
+    state: StreamState,
+    permit: Permit | None,
+    opened: Outcome | None,
+    body: Iterator[bytes] | None,
+) -> Generator[StreamingChunk, None, None]:
     # the hot path: bytes -> events -> chunks, with the state's functions bound once
     decode, parse, add = state.decoder.feed, state.parser.parse, state.add
     error: ProviderError | None = None
     try:
-        for data in response.iter_bytes():
-            for event in decode(data):
-                chunk = parse(event)
-                if chunk is not None:
-                    add(chunk)
-                    yield chunk
-        for chunk in state.tail():
-            yield chunk
+        # what the call flow read while waiting for the first content comes first
+        for event in decode(opened.content if opened is not None else b""):
+            chunk = parse(event)
+            if chunk is not None:
+                add(chunk)
+                yield chunk
+        if opened is not None and opened.broken is not None:
+            error = state.broken(timed_out=opened.broken.timed_out, detail=opened.broken.detail)
+        else:
+            for data in body if body is not None else response.iter_bytes():
+                for event in decode(data):
+                    chunk = parse(event)
+                    if chunk is not None:
+                        add(chunk)
+                        yield chunk
+            for chunk in state.tail():
+                yield chunk
     except ProviderError as exc:
         # without the frames that held the peer's bytes (which may echo a credential)
         error = state.failed(exc.with_traceback(None))
@@ -165,11 +233,19 @@ def _chunks(response: httpx.Response, state: StreamState) -> Generator[Streaming
         raise
     finally:
         response.close()
+        state.ended()
+        if permit is not None:
+            permit.settle(state.snapshot().usage, state.rate_limits)
     # raised here, not in a handler: its __context__ must not hold the httpx exception,
     # whose request holds the credentials, nor a local the peer's bytes
     data, event = b"", _NO_EVENT
     if error is not None:
         raise error
+
+
+def _rate_limits_of(exc: BaseException) -> RateLimits | None:
+    """What a failed call's response said of the rate limits (a 429's, above all)."""
+    return exc.rate_limits if isinstance(exc, ProviderError) else None
 
 
 class Client:
@@ -193,7 +269,20 @@ class Client:
                 f"{type(self).__name__} needs a provider: pass spec= (e.g. from load_spec()), "
                 "or use a provider's class such as modelwire.OpenAI"
             )
+        limits = settings.pop("limits", None)
         self._config = ClientConfig.create(self.spec, **settings)
+        # SigV4 (Bedrock without an API key): each attempt is signed as it is sent
+        self._signer: SigV4Signer | None = None
+        if self._config.sigv4_service is not None:
+            self._signer = sigv4_signer(self._config)
+            self._config.secrets = secrets_of(
+                [*self._config.secrets, *self._signer.secret_values()]
+            )
+        self._limiter: RateLimiter | None = None
+        if limits is not None:
+            from ..limits import limiter_from
+
+            self._limiter = limiter_from(limits)
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.Client(follow_redirects=False)
@@ -206,10 +295,12 @@ class Client:
 
     @property
     def base_url(self) -> str:
+        """The URL requests go to: `base_url=`, else the spec's variable, else its default."""
         return self._config.base_url
 
     @property
     def model(self) -> str | None:
+        """The model a call uses when it names none: `model=`, else the spec's default."""
         return self._config.model
 
     def __enter__(self) -> Self:
@@ -230,25 +321,71 @@ class Client:
 
     # ----------------------------------------------------------------- the seed API
 
+    @overload
+    def complete(
+        self, request: RequestInput = None, /, *, response_format: type[ModelT], **fields: Any
+    ) -> CompletionResponse[ModelT]: ...
+    @overload
+    def complete(
+        self, request: RequestInput = None, /, **fields: Any
+    ) -> CompletionResponse[Any]: ...
     def complete(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
-    ) -> CompletionResponse:
-        """One whole answer. Takes a `CompletionRequest`, keyword fields, or both."""
-        prepared = self._config.request(request, fields)
-        outcome, _ = self._send(self._config.chat_call(prepared, stream=False))
-        response = self._config.parse_completion(prepared, outcome.content)
+    ) -> CompletionResponse[Any]:
+        """One whole answer. Takes a `CompletionRequest`, keyword fields, or both; with a
+        pydantic model as `response_format`, its `parsed` is an instance of that model."""
+        config = self._config
+        prepared = config.request(request, fields)
+        call = config.chat_call(prepared, stream=False)
+        permit = self._acquire(prepared)
+        watch = config.watch(call, "chat", prepared)
+        try:
+            outcome, _, _ = self._send(call)
+            response = config.parse_completion(prepared, outcome.content)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            if permit is not None:  # sent or not: the estimate stands
+                permit.settle(None, _rate_limits_of(exc))
+            raise
+        response.rate_limits = parse_rate_limits(outcome.headers)
+        if permit is not None:
+            permit.settle(response.usage, response.rate_limits)
+        response.provider = config.spec.name
         response.request_id = outcome.request_id
         response.attempts = outcome.attempts
+        response.status_code = outcome.status
+        response.headers = outcome.headers
+        if watch is not None:
+            watch.end(response)
         return response
 
+    @overload
+    def stream_completion(
+        self, request: RequestInput = None, /, *, response_format: type[ModelT], **fields: Any
+    ) -> StreamingResponse[ModelT]: ...
+    @overload
+    def stream_completion(
+        self, request: RequestInput = None, /, **fields: Any
+    ) -> StreamingResponse[Any]: ...
     def stream_completion(
         self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
-    ) -> StreamingResponse:
-        """Returns once the response head has arrived; HTTP errors raise here."""
+    ) -> StreamingResponse[Any]:
+        """Returns once the stream's first content has arrived (or its reading stopped
+        before any); HTTP errors, and a first event that reports an error, raise here."""
         config = self._config
         prepared = config.request(request, fields)
         call = config.chat_call(prepared, stream=True)
-        outcome, response = self._send(call)
+        permit = self._acquire(prepared)
+        watch = config.watch(call, "chat", prepared)
+        try:
+            outcome, response, body = self._send(call, config.stream_opening)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            if permit is not None:
+                permit.settle(None, _rate_limits_of(exc))
+            raise
         state = StreamState(
             config.new_decoder(),
             config.dialect.stream_parser(config.spec),
@@ -259,14 +396,26 @@ class Client:
             attempts=outcome.attempts,
             hooks=config.hooks,
             secrets=call.secrets,
+            watch=watch,
+            headers=outcome.headers,
         )
-        return StreamingResponse(response, state)
+        return StreamingResponse(response, state, prepared.response_format, permit, outcome, body)
+
+    def count_tokens(
+        self, request: CompletionRequest | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> TokenCount:
+        """How many input tokens a request would take, from the provider's counting
+        endpoint; the same fields as `complete()`. A provider without one raises
+        `CapabilityError` before any request."""
+        prepared = self._config.request(request, fields)
+        outcome, _, _ = self._send(self._config.count_tokens_call(prepared))
+        return self._config.parse_token_count(prepared, outcome.content)
 
     def list_models(self) -> list[ModelInfo]:
         """Every model the provider lists, following its pages (one GET per page)."""
         pages = self._config.model_pages()
         while (call := pages.next_call()) is not None:
-            outcome, _ = self._send(call)
+            outcome, _, _ = self._send(call)
             pages.add(outcome.content)
         return pages.models
 
@@ -274,15 +423,38 @@ class Client:
         self, input: str | Sequence[str], *, model: str | None = None, **options: Any
     ) -> EmbeddingResponse:
         """Embeddings for one input or a batch, in the order given."""
-        outcome, _ = self._send(self._config.embeddings_call(input, model, options))
-        return self._config.parse_embeddings(outcome.content)
+        call = self._config.embeddings_call(input, model, options)
+        watch = self._config.watch(call, "embeddings")
+        try:
+            outcome, _, _ = self._send(call)
+            embeddings = self._config.parse_embeddings(outcome.content)
+        except BaseException as exc:
+            if watch is not None:
+                watch.failed(exc)
+            raise
+        if watch is not None:
+            watch.end(embeddings)
+        return embeddings
 
     # ----------------------------------------------------------------- the driver
 
-    def _send(self, call: HTTPCall) -> tuple[Outcome, httpx.Response]:
+    def _acquire(self, request: CompletionRequest) -> Permit | None:
+        """Waits for the client's limits (`limits=`) to let the request go: the one place
+        a completion meets them. The caller settles the permit when the call ends."""
+        if self._limiter is None:
+            return None
+        from ..limits import LimitKey
+
+        key = LimitKey(self._config.spec.name, request.model or self._config.model)
+        return self._limiter.acquire(key, request)
+
+    def _send(
+        self, call: HTTPCall, opening: Callable[[], StreamOpening] | None = None
+    ) -> tuple[Outcome, httpx.Response, Iterator[bytes] | None]:
         """Runs the call flow: does the I/O it asks for and tells it what happened. Returns
-        the good response (a stream's left open); any exception closes what is open."""
-        flow = call_flow(call, self._config.spec, self._config.hooks)
+        the good response (a stream's left open, with the reader of its body when the flow
+        began reading it); any exception closes what is open."""
+        flow = call_flow(call, self._config.spec, self._config.hooks, opening=opening)
         response: httpx.Response | None = None
         body: Iterator[bytes] | None = None
         reply: Head | Broken | bytes | None = None
@@ -307,6 +479,10 @@ class Client:
                     if call.credential is not None:  # a fresh token (or a query key) each time
                         token = sync_token(call.credential, self._config.spec)
                         url, headers = call.authorize(url, headers, token)
+                    # signed per attempt, after the token step: the signature covers the
+                    # headers (and the URL) as sent
+                    if call.signed and self._signer is not None:
+                        headers = self._signer.sign(command.method, url, headers, command.content)
                     try:
                         response = self._http.send(
                             self._http.build_request(
@@ -336,7 +512,7 @@ class Client:
         except StopIteration as done:
             assert response is not None
             outcome: Outcome = done.value
-            return outcome, response
+            return outcome, response, body
         except BaseException:
             if response is not None:
                 response.close()

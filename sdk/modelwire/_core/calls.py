@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -15,16 +16,26 @@ from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
 from ..auth import Auth
 from ..dialects import get_dialect
-from ..dialects.base import BODY_NAMES, Dialect, WireKind, parse_structured
-from ..errors import (
-    ProviderError,
-    RequestValidationError,
-    UnexpectedResponseError,
+from ..dialects.base import (
+    BODY_NAMES,
+    Dialect,
+    WireKind,
+    parse_structured,
+    parse_tokenize,
+    tokenize_body,
 )
-from ..hooks import NO_HOOKS, Hooks
+from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
+from ..hooks import NO_HOOKS, Hooks, Operation, StartEvent
 from ..retries import RetryPolicy
 from ..spec import ProviderSpec
-from ..types import CompletionRequest, CompletionResponse, EmbeddingResponse, ModelInfo, Timeout
+from ..types import (
+    CompletionRequest,
+    CompletionResponse,
+    EmbeddingResponse,
+    ModelInfo,
+    Timeout,
+    TokenCount,
+)
 from . import validation
 from .policy import (
     CallSecrets,
@@ -40,9 +51,13 @@ from .policy import (
     secrets_of,
     split_userinfo,
 )
+from .stream import StreamOpening
+from .watch import CallWatch
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from ..limits import Limits, RateLimiter
 
 USER_AGENT = f"modelwire/{__version__}"
 
@@ -62,6 +77,9 @@ class ClientSettings(TypedDict, total=False):
     allow_insecure_http: bool
     max_line_bytes: int | None
     hooks: Hooks | None
+    # client-side limits (modelwire.limits): a Limits of its own, or a limiter shared with
+    # other clients; the client takes it before the rest reach ClientConfig
+    limits: Limits | RateLimiter | None
     # the provider's own settings by name (the same as passing them as keywords)
     settings: Mapping[str, str | None] | None
 
@@ -86,6 +104,9 @@ class HTTPCall:
     secrets: Sequence[str] = field(default=(), repr=False)
     # a credential the driver adds to each attempt (a token, a key in the query)
     credential: Credential | None = field(default=None, repr=False)
+    # the driver signs each attempt (AWS SigV4: the signature covers the date and body),
+    # after adding the credential above, so that the signature covers it too
+    signed: bool = False
 
     def authorize(
         self, url: str, headers: Mapping[str, str], value: str
@@ -96,6 +117,14 @@ class HTTPCall:
         if self.credential.provider is not None and isinstance(self.secrets, CallSecrets):
             self.secrets.add(value)
         return self.credential.apply(url, headers, value)
+
+
+# the Accept header of a stream, by the spec's stream format
+_STREAM_MEDIA = {
+    "sse": "text/event-stream",
+    "ndjson": "application/x-ndjson",
+    "eventstream": "application/vnd.amazon.eventstream",
+}
 
 
 def _normalize_base_url(value: str) -> str:
@@ -126,6 +155,10 @@ class ClientConfig:
     credential: Credential = field(default=Credential(None, None, None), repr=False)
     # the settings sent as query parameters of every request (Azure's api-version)
     query: dict[str, str] = field(default_factory=dict)
+    # the settings that filled the base URL's placeholders (Bedrock's region)
+    url_settings: dict[str, str] = field(default_factory=dict)
+    # without a key: the AWS service every request is signed for (SigV4), by the driver
+    sigv4_service: str | None = None
 
     @classmethod
     def create(cls, spec: ProviderSpec, **settings: Unpack[ClientSettings]) -> ClientConfig:
@@ -145,7 +178,23 @@ class ClientConfig:
         if credential.provider is None:
             validation.check_api_key(spec, api_key)
         env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
-        given_url = _normalize_base_url(given.get("base_url") or env_url or spec.base_url)
+        template = given.get("base_url") or env_url or spec.base_url
+        # the settings that fill the URL's placeholders (Bedrock's region): needed where the
+        # URL has their placeholder, kept when given (SigV4 signs for the region)
+        url_settings: dict[str, str] = {}
+        for setting in spec.settings:
+            if setting.in_base_url:
+                value = own.get(setting.name) or next(
+                    (os.environ[name] for name in setting.envs if os.environ.get(name)),
+                    setting.default,
+                )
+                placeholder = "{" + setting.name + "}"
+                if value is not None or placeholder in template:
+                    value = validation.check_url_setting(spec, setting, value)
+                    url_settings[setting.name] = value
+                    template = template.replace(placeholder, value)
+        given_url = _normalize_base_url(template)
+        # a placeholder no setting fills (Azure's resource) needs the user's own base URL
         validation.check_base_url_filled(spec, given_url)
         # user:password@ is HTTP Basic auth, sent as a header; the URL never holds it
         base_url, user, password = split_userinfo(given_url)
@@ -156,9 +205,11 @@ class ClientConfig:
         headers.update(spec.headers)
         query: dict[str, str] = {}
         for setting in spec.settings:
+            if setting.in_base_url:
+                continue  # filled into the base URL above
             value = own.get(setting.name)
-            if value is None and setting.env:
-                value = os.environ.get(setting.env)
+            if value is None:
+                value = next((os.environ[n] for n in setting.envs if os.environ.get(n)), None)
             value = value or setting.default
             if value:
                 if setting.query is not None:
@@ -178,8 +229,16 @@ class ClientConfig:
             headers["Authorization"] = basic_auth(user, password)
         secret_values.extend(v for k, v in headers.items() if is_secret_header(k))
 
+        # signed only with no other credential (a key, a password, a token provider)
+        signs = not api_key and user is None and credential.provider is None
+        sigv4_service = spec.auth.sigv4_service if signs else None
         allow_insecure = bool(given.get("allow_insecure_http", False))
-        has_credentials = bool(api_key) or user is not None or credential.provider is not None
+        has_credentials = (
+            bool(api_key)
+            or user is not None
+            or credential.provider is not None
+            or sigv4_service is not None
+        )
         if credential.provider is not None:
             what = "a token provider's tokens"
         else:
@@ -205,6 +264,8 @@ class ClientConfig:
             secrets=secrets_of(secret_values),
             credential=credential,
             query=query,
+            url_settings=url_settings,
+            sigv4_service=sigv4_service,
         )
 
     def describe(self) -> str:
@@ -240,16 +301,14 @@ class ClientConfig:
         if not credential.per_attempt:
             headers.update(credential.headers(self.api_key))
         if "{model}" in path:
-            assert model is not None  # every call that sends a model has one (validation)
+            assert model is not None  # validation gives every call that sends a model one
             path = path.replace("{model}", quote(model, safe=""))
         content = None
         if body is not None:
             content = validation.encode_body(self.spec, body)
             headers["Content-Type"] = "application/json"
         if stream:
-            headers["Accept"] = (
-                "text/event-stream" if self.spec.stream_format == "sse" else "application/x-ndjson"
-            )
+            headers["Accept"] = _STREAM_MEDIA[self.spec.stream_format]
         secrets: Sequence[str] = self.secrets
         if extra_headers:
             validation.check_headers(
@@ -265,6 +324,11 @@ class ClientConfig:
                 secrets = secrets_of([*secrets, *extra])
         if credential.provider is not None:
             secrets = CallSecrets(secrets)  # grows by each token the provider gives
+        idempotency = self.spec.idempotency_header
+        given = {name.lower() for name in headers}
+        if idempotency and method != "GET" and idempotency.lower() not in given:
+            # one key per call: the retries of this call repeat it, a new call gets its own
+            headers[idempotency] = f"modelwire-{uuid.uuid4()}"
         # a per-call max_retries keeps the client's delays
         retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
@@ -278,6 +342,7 @@ class ClientConfig:
             model,
             secrets,
             credential if credential.per_attempt else None,
+            self.sigv4_service is not None,
         )
 
     def chat_call(self, request: CompletionRequest, *, stream: bool) -> HTTPCall:
@@ -292,6 +357,39 @@ class ClientConfig:
             timeout=request.timeout,
             max_retries=request.max_retries,
         )
+
+    def count_tokens_call(self, request: CompletionRequest) -> HTTPCall:
+        """The POST that counts a request's input tokens, checked like the request itself."""
+        counting = validation.check_token_count(self.spec)
+        validation.check_request(self.spec, request, stream=False)
+        if counting.body == "tokenize":
+            body = tokenize_body(request)
+        else:
+            body = self.dialect.build_token_count_request(request, self.spec)
+        call = self._call(
+            "POST",
+            counting.path,
+            body,
+            model=request.model,
+            extra_headers=request.extra_headers,
+            timeout=request.timeout,
+            max_retries=request.max_retries,
+        )
+        if counting.from_root:
+            parts = urlsplit(self.base_url)
+            root = join_url(f"{parts.scheme}://{parts.netloc}", counting.path)
+            call = replace(call, url=add_query(root, self.query))
+        return call
+
+    def parse_token_count(self, request: CompletionRequest, content: bytes) -> TokenCount:
+        body = self._body("token_count", content)
+        counting = self.spec.endpoints.count_tokens
+        if counting is not None and counting.body == "tokenize":
+            count = parse_tokenize(body, self.spec)
+        else:
+            count = self.dialect.parse_token_count(body, self.spec)
+        count.model = request.model
+        return count
 
     def models_call(self, cursor: str | None = None) -> HTTPCall:
         """The GET of one page of models: the first, or the one after `cursor`."""
@@ -317,10 +415,32 @@ class ClientConfig:
         assert self.spec.endpoints.embeddings is not None  # checked above
         return self._call("POST", self.spec.endpoints.embeddings, body, model=chosen)
 
+    def watch(
+        self, call: HTTPCall, operation: Operation, request: CompletionRequest | None = None
+    ) -> CallWatch | None:
+        """The per-call hooks' watch of one call, started now; None (nothing is kept, nothing
+        is timed) when no per-call hook is set."""
+        if not self.hooks.watches_calls:
+            return None
+        start = StartEvent(
+            self.spec.name,
+            self.spec.dialect,
+            operation,
+            call.url,
+            call.model,
+            call.stream,
+            request,
+        )
+        return CallWatch(self.hooks, start)
+
     # ----------------------------------------------------------------- reading answers
 
     def new_decoder(self) -> Decoder:
         return make_decoder(self.spec.stream_format, self.max_line_bytes)
+
+    def stream_opening(self) -> StreamOpening:
+        """What reads a stream's first events for the call flow (see `StreamOpening`)."""
+        return StreamOpening(self.new_decoder(), self.dialect.stream_parser(self.spec))
 
     def finisher(
         self, request: CompletionRequest

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from ..errors import (
@@ -21,13 +21,23 @@ from ..errors import (
     APIStatusError,
     APITimeoutError,
     ProviderError,
+    StreamEventError,
     error_fields,
 )
 from ..hooks import ErrorEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ..spec import ProviderSpec
 from ..types import Timeout
 from .calls import HTTPCall
-from .policy import Headers, error_from_response, request_id_from, retry_after_of, scrub_error
+from .policy import (
+    Headers,
+    error_from_response,
+    error_from_stream_event,
+    request_id_from,
+    retry_after_of,
+    scrub_error,
+    should_retry_header,
+)
+from .stream import StreamOpening
 
 # sent on every attempt, 0 on the first: the server (and its logs) can tell a retry of a
 # request from a new one, as the official SDKs' `x-stainless-retry-count` lets it
@@ -96,14 +106,16 @@ class Broken:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A good response: its head, its body (b"" for a stream, which is left open and
-    unread) and how many attempts it took."""
+    """A good response: its head, its body and how many attempts it took. A stream is
+    left open: `content` is what was read of it before its first content (the stream
+    reads it first), and `broken` the transport failure that stopped that reading."""
 
     status: int
     headers: Mapping[str, str]
     content: bytes
     attempts: int
     request_id: str | None
+    broken: Broken | None = None
 
 
 READ = Read()
@@ -133,9 +145,13 @@ def call_flow(
     spec: ProviderSpec,
     hooks: Hooks,
     clock: Callable[[], float] = time.monotonic,
+    opening: Callable[[], StreamOpening] | None = None,
 ) -> Flow:
     """Sends `call` until it succeeds or gives up; returns the good response, or raises the
-    typed error of the last attempt. A stream is retried only until its head arrives."""
+    typed error of the last attempt. A stream is retried only before its first content:
+    with `opening`, its first reads are held back until content arrives, and a first
+    event that reports an error is retried as its status-code twin would be (without
+    `opening`, the flow returns at the head)."""
     provider = spec.name
     started = clock()
     total = None if call.stream else call.timeout.total
@@ -167,6 +183,7 @@ def call_flow(
             phases(call.timeout, stream=call.stream, remaining=remaining),
         )
         error: ProviderError
+        head: Head | None = None
         if isinstance(reply, Broken):
             error = _broken(
                 reply,
@@ -177,11 +194,24 @@ def call_flow(
             )
         else:
             assert isinstance(reply, Head)
+            head = reply
             # a stream answered with JSON instead of events is an error body under a 200
             json_for_stream = call.stream and reply.status < 300 and _json_for_events(spec, reply)
+            read: bytes | ProviderError
             if reply.status < 300 and call.stream and not json_for_stream:
-                return _succeeded(call, spec, hooks, reply, b"", attempt, clock() - started)
-            read = yield from _read_body(call, provider, attempt, deadline, clock)
+                if opening is None:
+                    return _succeeded(call, spec, hooks, reply, b"", attempt, clock() - started)
+                opened = yield from _open_stream(opening(), spec, reply, attempt)
+                if isinstance(opened, StreamOpening):
+                    outcome = _succeeded(
+                        call, spec, hooks, reply, opened.held, attempt, clock() - started
+                    )
+                    if opened.broken is not None:
+                        outcome = replace(outcome, broken=Broken(*opened.broken))
+                    return outcome
+                read = opened
+            else:
+                read = yield from _read_body(call, provider, attempt, deadline, clock)
             if isinstance(read, ProviderError):
                 error = read
             elif json_for_stream:
@@ -192,6 +222,8 @@ def call_flow(
                 error = _status_error(call, spec, reply, read, attempt)
             read = b""  # what the peer said is in the error now, redacted; not in a local
         error = scrub_error(error, call.secrets)
+        if head is not None and (told := should_retry_header(head.headers)) is not None:
+            error.retryable = told  # the server's word wins over its status
         delay = call.retry.delay(attempt, retry_after_of(error)) if error.retryable else None
         if delay is not None and deadline is not None and clock() + delay >= deadline:
             error = APITimeoutError(
@@ -261,6 +293,35 @@ def _read_body(
             )
 
 
+def _open_stream(
+    opening: StreamOpening, spec: ProviderSpec, head: Head, attempt: int
+) -> Generator[Command, Reply, StreamOpening | ProviderError]:
+    """Reads a 200 stream until its first content: the opening to hand to the caller, or
+    the typed error its first event reported (the response closed), to be retried like
+    the same fault sent as a status. Any other failure is the stream's to raise, with
+    its context, when the caller reads it."""
+    while True:
+        piece = yield READ
+        if isinstance(piece, Broken):
+            opening.broken = (piece.timed_out, piece.detail)
+            return opening
+        assert isinstance(piece, bytes)
+        if not piece:
+            return opening
+        try:
+            if opening.feed(piece):
+                return opening
+        except StreamEventError as exc:
+            error = error_from_stream_event(spec, exc, head.headers)
+            if error is exc:
+                return opening
+            yield CLOSE
+            error.attempts = attempt
+            return error
+        except ProviderError:
+            return opening
+
+
 def _broken(
     reply: Broken, timed_out: str, failed: str, provider: str, attempt: int
 ) -> ProviderError:
@@ -307,8 +368,8 @@ def _missing_version_hint(call: HTTPCall, spec: ProviderSpec) -> str | None:
 
 
 def _json_for_events(spec: ProviderSpec, head: Head) -> bool:
-    """An SSE stream's head that announces a JSON body: no event will come."""
-    if spec.stream_format != "sse":
+    """An SSE or event-stream head that announces a JSON body: no event will come."""
+    if spec.stream_format == "ndjson":
         return False  # NDJSON records are JSON: an error among them is the parser's to read
     media = head.headers.get("content-type", "").partition(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")

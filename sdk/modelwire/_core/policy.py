@@ -21,15 +21,18 @@ from ..errors import (
     BadRequestError,
     ConflictError,
     NotFoundError,
+    OverloadedError,
     PermissionDeniedError,
     ProviderError,
     RateLimitError,
     RequestTooLargeError,
     ServerError,
+    StreamEventError,
     UnprocessableEntityError,
     error_fields,
 )
 from ..spec import ProviderSpec
+from ..types import NO_RATE_LIMITS, RateLimit, RateLimits
 
 # --------------------------------------------------------------------------- going out
 
@@ -335,25 +338,14 @@ def error_from_response(
         body = decode_body(content)
     body = scrub(body, secrets)
     message, etype, code = error_fields(body)
+    if etype is None:
+        etype = error_type_from(spec, body, headers)
     if message is None:
         text = body if isinstance(body, str) else _json_preview(body)
         message = text.strip()[:500] or f"HTTP {status} with an empty body"
     if hint:
         message = f"{message}; {hint}"
-    cls: type[ProviderError] | None = None
-    retryable: bool | None = None
-    for rule in spec.errors:
-        if rule.status is not None and rule.status != status:
-            continue
-        if rule.type is not None and rule.type != etype:
-            continue
-        if rule.code is not None and rule.code != code:
-            continue
-        if rule.message_contains is not None and rule.message_contains not in message:
-            continue
-        cls = ERROR_CLASSES[rule.error]
-        retryable = rule.retryable
-        break
+    cls, retryable = _mapped(spec, status, etype, code, message)
     if cls is None:
         cls = _STATUS_CLASSES.get(status) or (ServerError if status >= 500 else APIStatusError)
     kwargs: dict[str, Any] = {
@@ -366,10 +358,190 @@ def error_from_response(
         "retryable": retryable if retryable is not None else status in spec.retry_statuses,
         "attempts": attempts,
     }
+    error: ProviderError
     if issubclass(cls, APIStatusError):
         # a 503 or 529 may say when to come back as well as a 429
-        return cls(message, retry_after=parse_retry_after(headers), **kwargs)
-    return cls(message, **kwargs)
+        error = cls(message, retry_after=parse_retry_after(headers), **kwargs)
+    else:
+        error = cls(message, **kwargs)
+    error.rate_limits = parse_rate_limits(headers)
+    return error
+
+
+def _mapped(
+    spec: ProviderSpec, status: int | None, etype: str | None, code: str | None, message: str
+) -> tuple[type[ProviderError] | None, bool | None]:
+    """The error class (and retryability, when the rule says) of the spec's first error
+    rule that matches; (None, None) when none does."""
+    for rule in spec.errors:
+        if rule.status is not None and rule.status != status:
+            continue
+        if rule.type is not None and rule.type != etype:
+            continue
+        if rule.code is not None and rule.code != code:
+            continue
+        if rule.message_contains is not None and rule.message_contains not in message:
+            continue
+        return ERROR_CLASSES[rule.error], rule.retryable
+    return None, None
+
+
+# the error types providers send in a stream for what would otherwise be an error status
+_EVENT_TYPE_CLASSES: dict[str, type[APIStatusError]] = {
+    "overloaded_error": OverloadedError,  # Anthropic
+    "rate_limit_error": RateLimitError,  # Anthropic
+    "rate_limit_exceeded": RateLimitError,  # OpenAI
+    "api_error": ServerError,  # Anthropic
+    "server_error": ServerError,  # OpenAI
+}
+
+
+def error_from_stream_event(
+    spec: ProviderSpec, event: StreamEventError, headers: Mapping[str, str]
+) -> ProviderError:
+    """The error a stream's first event reported, typed as its status-code twin would be
+    (Anthropic's `overloaded_error` is an `OverloadedError`, OpenRouter's `{"error":
+    {"code": 502}}` a `ServerError`), so that the call flow retries it the same way; the
+    `StreamEventError` itself when it names no such fault."""
+    status = _status_in(event.error_code)
+    cls, retryable = _mapped(spec, status, event.error_type, event.error_code, event.message)
+    if cls is None:
+        cls = _EVENT_TYPE_CLASSES.get(event.error_type or "")
+    if cls is None and status is not None:
+        cls = _STATUS_CLASSES.get(status) or (ServerError if status >= 500 else None)
+    if cls is None:
+        return event
+    if retryable is None:
+        retryable = cls.retryable if status is None else status in spec.retry_statuses
+    kwargs: dict[str, Any] = {
+        "provider": spec.name,
+        "status_code": status,
+        "request_id": request_id_from(spec, headers),
+        "error_type": event.error_type,
+        "error_code": event.error_code,
+        "body": event.body,
+        "retryable": retryable,
+    }
+    if issubclass(cls, APIStatusError):
+        error: ProviderError = cls(event.message, retry_after=parse_retry_after(headers), **kwargs)
+    else:
+        error = cls(event.message, **kwargs)
+    error.rate_limits = parse_rate_limits(headers)
+    return error
+
+
+def _status_in(code: str | None) -> int | None:
+    # OpenRouter puts the HTTP status it would have sent in the error's `code`
+    if code is not None and code.isdigit() and 400 <= int(code) <= 599:
+        return int(code)
+    return None
+
+
+def should_retry_header(headers: Mapping[str, str]) -> bool | None:
+    """What the server's `x-should-retry` header says (true or false), which overrides
+    the status, as openai-python and anthropic-sdk-python honour it; None without one."""
+    value = headers.get("x-should-retry", "").strip().lower()
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    return None
+
+
+# --------------------------------------------------------------------------- rate limits
+
+# a header's name for each RateLimits window: OpenAI, Groq and OpenRouter's
+# x-ratelimit-{limit,remaining,reset}-<window>, Anthropic's
+# anthropic-ratelimit-<window>-{limit,remaining,reset}
+_WINDOWS = ("requests", "tokens", "input-tokens", "output-tokens")
+
+# Go's duration form, as OpenAI and Groq send resets: "6m0s", "1s", "20ms", "1h2m3.5s"
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def parse_duration(value: str) -> float | None:
+    """Seconds from a duration such as "6m0s", "1s", "20ms" or a plain number of seconds;
+    None for anything else, or for a duration that is not finite."""
+    text = value.strip()
+    try:
+        return _finite_seconds(float(text))
+    except ValueError:
+        pass
+    if not text or _DURATION.sub("", text):
+        return None  # something besides number-unit pairs
+    total = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(text))
+    return _finite_seconds(total)
+
+
+def _reset_seconds(value: str, now: float) -> float | None:
+    """A reset as a duration (OpenAI, Groq), epoch milliseconds (OpenRouter) or an RFC
+    3339 time (Anthropic), as seconds from `now`."""
+    seconds = parse_duration(value)
+    if seconds is not None:
+        # OpenRouter sends the reset as an epoch time in milliseconds
+        return max(seconds / 1000.0 - now, 0.0) if seconds > 1e11 else seconds
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return _finite_seconds(max(when.timestamp() - now, 0.0))
+
+
+def _count(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) and number >= 0 else None
+
+
+def parse_rate_limits(headers: Mapping[str, str], now: float | None = None) -> RateLimits:
+    """Every provider's rate-limit headers as one `RateLimits`; a header that is absent,
+    unreadable or not finite leaves its field None, and nothing here raises. `now` (a
+    Unix time, default the clock) is what an absolute reset is measured from."""
+    get = headers.get
+    if not any(name.lower().startswith(_RATE_LIMIT_PREFIXES) for name in headers):
+        return NO_RATE_LIMITS
+    clock = time.time() if now is None else now
+    windows: dict[str, RateLimit] = {}
+    for window in _WINDOWS:
+        openai = f"x-ratelimit-{{}}-{window}"
+        anthropic = f"anthropic-ratelimit-{window}-{{}}"
+        limit = get(openai.format("limit")) or get(anthropic.format("limit"))
+        remaining = get(openai.format("remaining")) or get(anthropic.format("remaining"))
+        reset = get(openai.format("reset")) or get(anthropic.format("reset"))
+        if window == "requests":
+            # OpenRouter's own form: x-ratelimit-{limit,remaining,reset}, reset in epoch ms
+            limit = limit or get("x-ratelimit-limit")
+            remaining = remaining or get("x-ratelimit-remaining")
+            reset = reset or get("x-ratelimit-reset")
+        windows[window.replace("-", "_")] = RateLimit(
+            limit=_count(limit),
+            remaining=_count(remaining),
+            reset_after=None if reset is None else _reset_seconds(reset, clock),
+        )
+    return RateLimits(retry_after=parse_retry_after(headers), **windows)
+
+
+_RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after")
+
+
+def error_type_from(spec: ProviderSpec, body: Any, headers: Mapping[str, str]) -> str | None:
+    """The error type a body without `type` names elsewhere: AWS's `__type` or the spec's
+    `error_type_header` (each `Name:namespace` or `namespace#Name`: the name alone)."""
+    value = body.get("__type") if isinstance(body, dict) else None
+    if not isinstance(value, str) and spec.error_type_header:
+        value = headers.get(spec.error_type_header.lower()) or headers.get(spec.error_type_header)
+    if not isinstance(value, str) or not value:
+        return None
+    return value.partition(":")[0].rpartition("#")[2] or None
 
 
 def _json_preview(body: Any) -> str:

@@ -4,7 +4,7 @@ context every mid-stream error carries. The drivers feed it the bytes they read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .._framing import Decoder
 from ..dialects.base import StreamParser
@@ -15,11 +15,51 @@ from ..errors import (
     StreamTimeoutError,
 )
 from ..hooks import ErrorEvent, Hooks
-from ..types import CompletionResponse, StreamingChunk
+from ..types import NO_RATE_LIMITS, CompletionResponse, StreamingChunk
 from .accumulate import Accumulator
-from .policy import scrub_error
+from .policy import parse_rate_limits, scrub_error
+from .watch import CallWatch
 
 logger = logging.getLogger("modelwire")
+
+# how much of a stream is held back, at most, while waiting for its first content
+OPENING_LIMIT = 64 * 1024
+
+
+class StreamOpening:
+    """A stream's first reads, held back until its first content (text, reasoning, a tool
+    call): until then nothing has reached the caller, so a first event that reports an
+    error (an overload sent in a 200 stream) can still be retried like its status-code
+    twin. It parses with its own decoder and parser; the stream reads the held bytes
+    again from the start, with the state the caller sees."""
+
+    __slots__ = ("_decode", "_parse", "_parser", "broken", "pieces", "size")
+
+    def __init__(self, decoder: Decoder, parser: StreamParser) -> None:
+        self._decode = decoder.feed
+        self._parse = parser.parse
+        self._parser = parser
+        self.pieces: list[bytes] = []
+        self.size = 0
+        # the transport failure that ended the reading, for the stream to raise
+        self.broken: tuple[bool, str] | None = None
+
+    def feed(self, data: bytes) -> bool:
+        """Holds one read back; True once the stream can be handed to the caller: its
+        content began, it finished, or too much is held. Raises the parser's errors."""
+        self.pieces.append(data)
+        self.size += len(data)
+        for event in self._decode(data):
+            chunk = self._parse(event)
+            if chunk is not None and (
+                chunk.content or chunk.reasoning or chunk.tool_calls or chunk.items
+            ):
+                return True
+        return self._parser.finished or self.size >= OPENING_LIMIT
+
+    @property
+    def held(self) -> bytes:
+        return b"".join(self.pieces)
 
 
 class StreamState:
@@ -34,11 +74,14 @@ class StreamState:
         "_error",
         "_finish",
         "_hooks",
+        "_watch",
         "add",
         "attempts",
         "decoder",
+        "headers",
         "parser",
         "provider",
+        "rate_limits",
         "request_id",
         "secrets",
         "status_code",
@@ -57,8 +100,13 @@ class StreamState:
         attempts: int,
         hooks: Hooks,
         secrets: Sequence[str] = (),
+        watch: CallWatch | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.decoder = decoder
+        # the response head's headers, and the rate limits they announced
+        self.headers = headers
+        self.rate_limits = NO_RATE_LIMITS if headers is None else parse_rate_limits(headers)
         self.parser = parser
         self._finish = finish
         self._hooks = hooks
@@ -73,14 +121,22 @@ class StreamState:
         # what stopped the reading before the stream's end, when something did: the name of
         # the exception thrown into it (GeneratorExit for close(), CancelledError, ...)
         self.stopped_by: str | None = None
+        # the call's per-call hooks (None without them): told of the first chunk and the end
+        self._watch = watch
         on_chunk = hooks.on_chunk
-        if on_chunk is None:
+        on_first = watch.first_chunk if watch is not None and watch.wants_first_chunk else None
+        if on_chunk is None and on_first is None:
             self.add: Callable[[StreamingChunk], None] = accumulator.add
         else:
-            # chosen once per stream, so that streams without a chunk hook pay nothing
+            # chosen once per stream, so that streams without these hooks pay nothing
             def add(chunk: StreamingChunk) -> None:
+                nonlocal on_first
                 accumulator.add(chunk)
-                on_chunk(chunk)
+                if on_first is not None:
+                    first, on_first = on_first, None
+                    first(chunk)
+                if on_chunk is not None:
+                    on_chunk(chunk)
 
             self.add = add
 
@@ -133,14 +189,32 @@ class StreamState:
         error.status_code = self.status_code
         error.partial = self.snapshot()
         error.attempts = self.attempts
+        error.rate_limits = self.rate_limits
         return error
 
     def snapshot(self) -> CompletionResponse:
         """Everything received so far, as a response."""
         response = self._accumulator.snapshot()
+        response.provider = self.provider
         response.request_id = self.request_id
         response.attempts = self.attempts
+        response.status_code = self.status_code
+        response.headers = self.headers
+        response.rate_limits = self.rate_limits
         return response
+
+    def ended(self) -> None:
+        """The reading is over, however it ended (the driver calls this when its chunks end,
+        on close() and when the stream is dropped): the call's end hook, once."""
+        watch, self._watch = self._watch, None
+        if watch is None:
+            return
+        if self._error is not None:
+            watch.end(self.snapshot(), error=self._error)
+        elif self.parser.finished:
+            watch.end(self.snapshot())
+        else:  # closed, cancelled or dropped before its terminal event
+            watch.end(self.snapshot(), interrupted_by=self.stopped_by or "GeneratorExit")
 
     def finish(self) -> CompletionResponse:
         """The whole response, once the stream has ended (structured output parsed). Raises

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from ..errors import (
 )
 from ..hooks import Hooks
 from ..retries import RetryPolicy
-from ..spec import ProviderSpec
+from ..spec import ProviderSpec, SettingSpec, TokenCountSpec
 from ..types import CompletionRequest, ImagePart, NamedToolChoice, Timeout
 
 _REQUEST_FIELDS = frozenset(CompletionRequest.model_fields)
@@ -188,6 +189,24 @@ def check_base_url_filled(spec: ProviderSpec, base_url: str) -> None:
             f"{spec.display_name} needs your own endpoint ({base_url} is only its shape): {where}",
             provider=spec.name,
         )
+
+
+def check_url_setting(spec: ProviderSpec, setting: SettingSpec, value: object) -> str:
+    """A setting that fills the base URL (Bedrock's region): given, and a DNS label."""
+    if value is None or value == "":
+        where = " or set " + " or ".join(setting.envs) if setting.envs else ""
+        raise ConfigurationError(
+            f"{spec.display_name} needs its {setting.name} (part of its URL): pass "
+            f"{setting.name}=...{where}",
+            provider=spec.name,
+        )
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", value):
+        raise ConfigurationError(
+            f"{setting.name}={value!r} is not a valid {setting.name} for {spec.display_name}: "
+            "lower-case letters, digits and '-', such as 'us-east-1'",
+            provider=spec.name,
+        )
+    return value
 
 
 def check_basic_auth(spec: ProviderSpec, headers: Mapping[str, str]) -> None:
@@ -549,9 +568,88 @@ def _check_response_format(spec: ProviderSpec, request: CompletionRequest) -> No
             )
 
 
+def _check_reasoning(spec: ProviderSpec, request: CompletionRequest) -> None:
+    """The unified `reasoning=` field against what the spec says the provider takes, and
+    the models that refuse sampling settings while they reason."""
+    reasoning = request.reasoning
+    effort = reasoning.effort if reasoning is not None else None
+    fixed = request.model is not None and any(
+        request.model.startswith(prefix) for prefix in spec.capabilities.fixed_sampling_models
+    )
+    if fixed and effort != "none":
+        for name in ("temperature", "top_p"):
+            if getattr(request, name) is not None:
+                raise _unsupported(
+                    spec,
+                    f"model {request.model!r} is a reasoning model and takes no {name}: leave "
+                    f"{name} unset (or turn reasoning off with reasoning='none' where the "
+                    "model takes it)",
+                )
+    if reasoning is None:
+        return
+    how = spec.reasoning
+    if how is None:
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} takes no reasoning settings: leave reasoning= unset "
+            "(its reasoning models, if any, reason on their own)",
+        )
+    both = [name for name in how.options if name in request.options]
+    if both:
+        raise _fail(
+            spec,
+            f"reasoning= and the option {both[0]}= both set the reasoning: give one of them "
+            "(reasoning= is the same for every provider)",
+        )
+    adaptive = how.wire == "anthropic_thinking" and reasoning.budget_tokens is None
+    wants_effort = effort not in (None, "none") or (adaptive and effort is None)
+    model = request.model or ""
+    if wants_effort and how.effort_models and not model.startswith(tuple(how.effort_models)):
+        kind = "adaptive thinking or a reasoning effort" if adaptive else "a reasoning effort"
+        fix = " (give Reasoning(budget_tokens=N) instead)" if how.budget else ""
+        raise _unsupported(
+            spec,
+            f"model {request.model!r} takes no {kind}: use a model that does "
+            f"({', '.join(how.effort_models)}){fix}",
+        )
+    if effort is not None and effort not in how.efforts:
+        raise _unsupported(
+            spec,
+            f"reasoning effort {effort!r} is not one {spec.display_name} takes: use one of "
+            f"{', '.join(how.efforts)}",
+        )
+    unsupported = [
+        name
+        for name, given, taken in (
+            ("budget_tokens", reasoning.budget_tokens, how.budget),
+            ("summary", reasoning.summary, how.summary),
+            ("exclude", reasoning.exclude, how.exclude),
+        )
+        if given is not None and not taken
+    ]
+    if unsupported:
+        hint = " (give an effort instead)" if unsupported[0] == "budget_tokens" else ""
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} takes no reasoning {unsupported[0]}: leave it unset{hint}",
+        )
+    if effort is None and how.wire in ("reasoning_effort", "responses") and not reasoning.summary:
+        example = "medium" if "medium" in how.efforts else how.efforts[-1]  # efforts: checked
+        raise _fail(
+            spec,
+            f"{spec.display_name} needs a reasoning effort: pass e.g. "
+            f"reasoning=Reasoning(effort={example!r}) (it takes {', '.join(how.efforts)})",
+        )
+    if how.wire == "openrouter" and effort is not None and reasoning.budget_tokens is not None:
+        raise _fail(
+            spec,
+            "OpenRouter takes a reasoning effort or budget_tokens, not both: give one of them",
+        )
+
+
 def _check_thinking(spec: ProviderSpec, request: CompletionRequest) -> None:
     """Anthropic's rules for extended thinking, which no schema states."""
-    if spec.dialect != "anthropic_messages" or not thinking_enabled(request):
+    if spec.dialect != "anthropic_messages" or not thinking_enabled(request, spec):
         return
     choice = request.tool_choice
     if choice == "required" or isinstance(choice, NamedToolChoice):
@@ -574,7 +672,7 @@ def _check_thinking(spec: ProviderSpec, request: CompletionRequest) -> None:
             "strict=True on a model with structured outputs (e.g. claude-sonnet-4-5), or "
             "turn thinking off",
         )
-    budget = thinking_budget(request)
+    budget = thinking_budget(request, spec)
     if budget is not None:
         if budget < 1024:
             raise _fail(spec, f"thinking budget_tokens={budget} must be at least 1024")
@@ -638,10 +736,23 @@ def check_request(spec: ProviderSpec, request: CompletionRequest, *, stream: boo
         raise _fail(spec, problem)
     for name, value in request.options.items():
         _check_option(spec, name, value)
+    _check_reasoning(spec, request)
     _check_thinking(spec, request)
 
 
 # --------------------------------------------------------------------------- other calls
+
+
+def check_token_count(spec: ProviderSpec) -> TokenCountSpec:
+    """The provider's token-counting endpoint, which it must have."""
+    if spec.endpoints.count_tokens is None:
+        raise _unsupported(
+            spec,
+            f"{spec.display_name} has no token counting (count_tokens() needs an "
+            "endpoints.count_tokens in its spec: Anthropic, the OpenAI Responses API and "
+            "llama.cpp have one)",
+        )
+    return spec.endpoints.count_tokens
 
 
 def check_models(spec: ProviderSpec) -> str:

@@ -16,6 +16,7 @@ _MODULES = {
     "anthropic_messages": "anthropic_messages",
     "ollama_chat": "ollama_chat",
     "gemini": "gemini",
+    "bedrock_converse": "bedrock_converse",
 }
 
 

@@ -42,6 +42,7 @@ from .base import (
     WireKind,
     Writer,
     apply_options,
+    apply_reasoning,
     arguments_value,
     count_or_none,
     json_bytes,
@@ -193,11 +194,17 @@ def usage_from(data: Any) -> Usage | None:
 
 class AnthropicMessagesDialect(Dialect):
     name = "anthropic_messages"
+    # what /v1/messages/count_tokens takes of a chat body
+    token_count_fields = frozenset(
+        ("messages", "model", "system", "thinking", "tool_choice", "tools", "output_config")
+    )
     finish_reasons: ClassVar[dict[str, FinishReason]] = _FINISH
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {
         "response": wire.Message,
         "models": wire.ModelList,
     }
+    # `input_tokens` is only what came after the last cache breakpoint
+    input_tokens_include_cache = False
 
     def build_request(
         self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
@@ -254,6 +261,7 @@ class AnthropicMessagesDialect(Dialect):
         # (a tool_choice without tools is an Anthropic 400, so it is dropped)
         if stream:
             body["stream"] = True
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 

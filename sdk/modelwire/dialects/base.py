@@ -35,16 +35,18 @@ from ..types import (
     FinishReason,
     ModelInfo,
     StreamingChunk,
+    TokenCount,
     Usage,
 )
 
-WireKind = Literal["response", "models", "embeddings"]
+WireKind = Literal["response", "models", "embeddings", "token_count"]
 
 # what each kind of body is called in an error message
 BODY_NAMES: dict[WireKind, str] = {
     "response": "response",
     "models": "models response",
     "embeddings": "embeddings response",
+    "token_count": "token count response",
 }
 
 
@@ -63,6 +65,21 @@ class Dialect:
     finish_reasons: ClassVar[dict[str, FinishReason]] = {}
     # the generated wire models (spec/schemas) that a whole response body must fit
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {}
+    # whether the provider's input token count already holds the tokens read from and
+    # written to its prompt cache (OpenAI's does; Anthropic's counts them apart)
+    input_tokens_include_cache: ClassVar[bool] = True
+
+    def all_input_tokens(self, usage: Usage) -> int:
+        """Every input token of a call, cached ones included: what OpenTelemetry's
+        `gen_ai.usage.input_tokens` and price tables count. `Usage.input_tokens` stays as
+        the provider reported it."""
+        if self.input_tokens_include_cache:
+            return usage.input_tokens
+        return usage.input_tokens + (usage.cache_read_tokens or 0) + (usage.cache_write_tokens or 0)
+
+    # the keys of a chat body that the provider's token-counting endpoint takes (none:
+    # the dialect has no counting shape; spec.COUNTING_DIALECTS names those that do)
+    token_count_fields: ClassVar[frozenset[str]] = frozenset()
 
     def check_wire(self, kind: WireKind, body: Any, provider: str | None = None) -> None:
         """Raises a typed error when a response body does not have its documented shape.
@@ -96,6 +113,27 @@ class Dialect:
 
     def stream_parser(self, spec: ProviderSpec) -> StreamParser:
         raise NotImplementedError
+
+    # ---------------------------------------------------------------- token counting
+
+    def build_token_count_request(
+        self, request: CompletionRequest, spec: ProviderSpec
+    ) -> dict[str, Any]:
+        """The body that counts a request's input tokens: the chat body as it would be
+        sent, with only the fields the counting endpoint takes."""
+        body = self.build_request(request, spec, stream=False)
+        return {key: value for key, value in body.items() if key in self.token_count_fields}
+
+    def parse_token_count(self, body: Any, spec: ProviderSpec) -> TokenCount:
+        """`{"input_tokens": N, ...}`, as Anthropic and the Responses API answer."""
+        count = body.get("input_tokens") if isinstance(body, dict) else None
+        if type(count) is not int:
+            raise UnexpectedResponseError(
+                "the token count response has no input_tokens number",
+                provider=spec.name,
+                body=body,
+            )
+        return TokenCount(input_tokens=count, raw=body)
 
     # ---------------------------------------------------------------- models & embeddings
 
@@ -160,20 +198,93 @@ def apply_options(body: dict[str, Any], request: CompletionRequest, spec: Provid
         target[path[-1]] = value
 
 
+def tokenize_body(request: CompletionRequest) -> dict[str, Any]:
+    """llama.cpp's `/tokenize` body: the messages' text, one message a line (the chat
+    template's own tokens are not in it)."""
+    return {"content": "\n".join(message.text() for message in request.messages)}
+
+
+def parse_tokenize(body: Any, spec: ProviderSpec) -> TokenCount:
+    """llama.cpp's `/tokenize` answer, `{"tokens": [...]}`: the tokens, counted."""
+    tokens = body.get("tokens") if isinstance(body, dict) else None
+    if not isinstance(tokens, list):
+        raise UnexpectedResponseError(
+            "the tokenize response has no tokens list", provider=spec.name, body=body
+        )
+    return TokenCount(input_tokens=len(tokens), raw=body)
+
+
+def apply_reasoning(body: dict[str, Any], request: CompletionRequest, spec: ProviderSpec) -> None:
+    """Places the unified `reasoning=` field as the provider's spec says (see
+    `modelwire.spec.ReasoningSpec`); validation has checked that it takes each part."""
+    for key, value in reasoning_fields(request, spec).items():
+        if isinstance(value, dict) and isinstance(body.get(key), dict):
+            body[key] = {**body[key], **value}  # e.g. output_config beside its format
+        else:
+            body[key] = value
+
+
+def reasoning_fields(request: CompletionRequest, spec: ProviderSpec) -> dict[str, Any]:
+    """The top-level body fields that carry the request's `reasoning`, in its wire shape."""
+    reasoning = request.reasoning
+    if reasoning is None or spec.reasoning is None:
+        return {}
+    effort, budget = reasoning.effort, reasoning.budget_tokens
+    wire = spec.reasoning.wire
+    if wire == "reasoning_effort":
+        return {"reasoning_effort": effort} if effort is not None else {}
+    if wire == "responses":
+        given = {"effort": effort, "summary": reasoning.summary}
+        return {"reasoning": {k: v for k, v in given.items() if v is not None}}
+    if wire == "anthropic_thinking":
+        if effort == "none":
+            return {"thinking": {"type": "disabled"}}
+        fields: dict[str, Any] = {
+            "thinking": (
+                {"type": "enabled", "budget_tokens": budget}
+                if budget is not None
+                else {"type": "adaptive"}
+            )
+        }
+        if effort is not None:
+            fields["output_config"] = {"effort": effort}
+        return fields
+    if wire == "ollama_think":
+        if effort is None:
+            return {"think": True}
+        return {"think": False if effort == "none" else effort}
+    # openrouter: effort and max_tokens are one or the other; neither turns it on
+    settings: dict[str, Any] = {
+        "effort": effort,
+        "max_tokens": budget,
+        "summary": reasoning.summary,
+        "exclude": reasoning.exclude,
+    }
+    settings = {k: v for k, v in settings.items() if v is not None}
+    return {"reasoning": settings or {"enabled": True}}
+
+
 # ---------------------------------------------------------------- what several checks share
 
 
-def thinking_budget(request: CompletionRequest) -> int | None:
+def anthropic_thinking(request: CompletionRequest, spec: ProviderSpec) -> Any:
+    """The `thinking` a request sends Anthropic: its own option, or the unified field's."""
+    if "thinking" in request.options:
+        return request.options["thinking"]
+    return reasoning_fields(request, spec).get("thinking")
+
+
+def thinking_budget(request: CompletionRequest, spec: ProviderSpec) -> int | None:
     """The budget of extended thinking, when the request enables it with one."""
-    thinking = request.options.get("thinking")
+    thinking = anthropic_thinking(request, spec)
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
         return budget if isinstance(budget, int) else None
     return None
 
 
-def thinking_enabled(request: CompletionRequest) -> bool:
-    thinking = request.options.get("thinking")
+def thinking_enabled(request: CompletionRequest, spec: ProviderSpec) -> bool:
+    thinking = anthropic_thinking(request, spec)
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
 
@@ -184,7 +295,7 @@ def max_tokens_of(request: CompletionRequest, spec: ProviderSpec) -> int | None:
     if request.max_tokens is not None:
         return request.max_tokens
     default = spec.limits.default_max_tokens
-    budget = thinking_budget(request)
+    budget = thinking_budget(request, spec)
     if budget is not None and default is not None and budget >= default:
         return budget + default
     return default

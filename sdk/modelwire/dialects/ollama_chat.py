@@ -38,6 +38,7 @@ from .base import (
     WireKind,
     Writer,
     apply_options,
+    apply_reasoning,
     arguments_value,
     count_or_none,
     json_bytes,
@@ -170,6 +171,7 @@ class OllamaChatDialect(Dialect):
                 body["format"] = fmt.json_schema
             else:
                 body["format"] = "json"
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 

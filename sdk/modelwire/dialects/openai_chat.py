@@ -34,6 +34,7 @@ from .base import (
     WireKind,
     Writer,
     apply_options,
+    apply_reasoning,
     json_bytes,
     load_event_json,
     merge_extra,
@@ -225,6 +226,7 @@ class OpenAIChatDialect(Dialect):
             body["stream"] = True
             if spec.capabilities.stream_usage:
                 body["stream_options"] = {"include_usage": True}
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 

@@ -43,6 +43,7 @@ from .base import (
     WireKind,
     Writer,
     apply_options,
+    apply_reasoning,
     check_str,
     count_or_none,
     json_bytes,
@@ -220,6 +221,21 @@ def _error_event(data: dict[str, Any]) -> StreamEventError:
 
 class OpenAIResponsesDialect(Dialect):
     name = "openai_responses"
+    # what /responses/input_tokens takes of a chat body
+    token_count_fields = frozenset(
+        (
+            "model",
+            "input",
+            "instructions",
+            "previous_response_id",
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "text",
+            "reasoning",
+            "truncation",
+        )
+    )
     wire_models: ClassVar[dict[WireKind, type[BaseModel]]] = {
         "response": wire.Response,
         "models": wire.ModelList,
@@ -275,6 +291,7 @@ class OpenAIResponsesDialect(Dialect):
             body["text"] = {"format": text_format}
         if stream:
             body["stream"] = True
+        apply_reasoning(body, request, spec)
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
 

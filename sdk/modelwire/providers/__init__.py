@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .azure_openai import AsyncAzureOpenAI, AzureOpenAI
     from .azure_openai_responses import AsyncAzureOpenAIResponses, AzureOpenAIResponses
     from .azure_openai_v1 import AsyncAzureOpenAIV1, AzureOpenAIV1
+    from .bedrock import AsyncBedrock, Bedrock
     from .cerebras import AsyncCerebras, Cerebras
     from .deepseek import AsyncDeepSeek, DeepSeek
     from .fireworks import AsyncFireworks, Fireworks
@@ -50,6 +51,8 @@ __all__ = [
     "AsyncAzureOpenAIResponses",
     "AzureOpenAIV1",
     "AsyncAzureOpenAIV1",
+    "Bedrock",
+    "AsyncBedrock",
     "Cerebras",
     "AsyncCerebras",
     "DeepSeek",
@@ -96,6 +99,7 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
         "AsyncAzureOpenAIResponses",
     ),
     "azure_openai_v1": ("azure_openai_v1", "AzureOpenAIV1", "AsyncAzureOpenAIV1"),
+    "bedrock": ("bedrock", "Bedrock", "AsyncBedrock"),
     "cerebras": ("cerebras", "Cerebras", "AsyncCerebras"),
     "deepseek": ("deepseek", "DeepSeek", "AsyncDeepSeek"),
     "fireworks": ("fireworks", "Fireworks", "AsyncFireworks"),
@@ -133,6 +137,10 @@ def client(target: Literal["azure_openai_responses"], **kwargs: Any) -> AzureOpe
 
 @overload
 def client(target: Literal["azure_openai_v1"], **kwargs: Any) -> AzureOpenAIV1: ...
+
+
+@overload
+def client(target: Literal["bedrock"], **kwargs: Any) -> Bedrock: ...
 
 
 @overload
@@ -228,6 +236,10 @@ def async_client(
 
 @overload
 def async_client(target: Literal["azure_openai_v1"], **kwargs: Any) -> AsyncAzureOpenAIV1: ...
+
+
+@overload
+def async_client(target: Literal["bedrock"], **kwargs: Any) -> AsyncBedrock: ...
 
 
 @overload

@@ -9,21 +9,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._client import AsyncClient, Client
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "Anthropic", "AsyncAnthropic", "AnthropicFields"]
+__all__ = ["SPEC", "Anthropic", "AsyncAnthropic", "AnthropicFields", "AnthropicFieldsBesidesFormat"]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class AnthropicFields(RequestFields, total=False):
-    """The unified request fields and Anthropic's own options."""
+class AnthropicFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and Anthropic's own options."""
 
     top_k: int | None
     """Sample from the k most likely tokens only."""
@@ -35,6 +37,10 @@ class AnthropicFields(RequestFields, total=False):
     """Priority or standard capacity."""
 
 
+class AnthropicFields(AnthropicFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and Anthropic's own options."""
+
+
 class Anthropic(Client):
     """Anthropic: key from ANTHROPIC_API_KEY, base URL from ANTHROPIC_BASE_URL or https://api.anthropic.com."""
 
@@ -42,13 +48,43 @@ class Anthropic(Client):
 
     if TYPE_CHECKING:
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AnthropicFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AnthropicFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
+        ) -> TokenCount: ...
 
 
 class AsyncAnthropic(AsyncClient):
@@ -58,10 +94,40 @@ class AsyncAnthropic(AsyncClient):
 
     if TYPE_CHECKING:
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AnthropicFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AnthropicFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AnthropicFields]
+        ) -> TokenCount: ...

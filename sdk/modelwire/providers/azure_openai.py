@@ -10,22 +10,31 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._client import AsyncClient, Client
 from .._core.calls import ClientSettings
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     import httpx
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "AzureOpenAI", "AsyncAzureOpenAI", "AzureOpenAIFields", "AzureOpenAISettings"]
+__all__ = [
+    "SPEC",
+    "AzureOpenAI",
+    "AsyncAzureOpenAI",
+    "AzureOpenAIFields",
+    "AzureOpenAIFieldsBesidesFormat",
+    "AzureOpenAISettings",
+]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class AzureOpenAIFields(RequestFields, total=False):
-    """The unified request fields and Azure OpenAI's own options."""
+class AzureOpenAIFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and Azure OpenAI's own options."""
 
     frequency_penalty: float | None
     """Penalise tokens by how often they appeared."""
@@ -37,6 +46,10 @@ class AzureOpenAIFields(RequestFields, total=False):
     """A stable id for the end user."""
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None
     """Reasoning effort for reasoning models."""
+
+
+class AzureOpenAIFields(AzureOpenAIFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and Azure OpenAI's own options."""
 
 
 class AzureOpenAISettings(ClientSettings, total=False):
@@ -60,13 +73,43 @@ class AzureOpenAI(Client):
             **settings: Unpack[AzureOpenAISettings],
         ) -> None: ...
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIFields]
+        ) -> TokenCount: ...
 
 
 class AsyncAzureOpenAI(AsyncClient):
@@ -83,10 +126,40 @@ class AsyncAzureOpenAI(AsyncClient):
             **settings: Unpack[AzureOpenAISettings],
         ) -> None: ...
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIFields]
+        ) -> TokenCount: ...

@@ -9,26 +9,29 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._client import AsyncClient, Client
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
 __all__ = [
     "SPEC",
     "AzureOpenAIResponses",
     "AsyncAzureOpenAIResponses",
     "AzureOpenAIResponsesFields",
+    "AzureOpenAIResponsesFieldsBesidesFormat",
 ]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class AzureOpenAIResponsesFields(RequestFields, total=False):
-    """The unified request fields and Azure OpenAI Responses's own options."""
+class AzureOpenAIResponsesFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and Azure OpenAI Responses's own options."""
 
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None
     """Reasoning effort for reasoning models."""
@@ -46,6 +49,12 @@ class AzureOpenAIResponsesFields(RequestFields, total=False):
     """Drop the oldest input items when the context overflows (auto), or fail (disabled)."""
 
 
+class AzureOpenAIResponsesFields(
+    AzureOpenAIResponsesFieldsBesidesFormat, RequestFields, total=False
+):
+    """The unified request fields and Azure OpenAI Responses's own options."""
+
+
 class AzureOpenAIResponses(Client):
     """Azure OpenAI Responses: key from AZURE_OPENAI_API_KEY, base URL from AZURE_OPENAI_BASE_URL or https://{resource}.openai.azure.com/openai/v1."""
 
@@ -53,13 +62,43 @@ class AzureOpenAIResponses(Client):
 
     if TYPE_CHECKING:
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIResponsesFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIResponsesFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIResponsesFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIResponsesFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIResponsesFields]
+        ) -> TokenCount: ...
 
 
 class AsyncAzureOpenAIResponses(AsyncClient):
@@ -69,10 +108,40 @@ class AsyncAzureOpenAIResponses(AsyncClient):
 
     if TYPE_CHECKING:
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIResponsesFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIResponsesFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIResponsesFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIResponsesFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIResponsesFields]
+        ) -> TokenCount: ...

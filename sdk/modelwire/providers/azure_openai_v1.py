@@ -9,21 +9,29 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._client import AsyncClient, Client
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "AzureOpenAIV1", "AsyncAzureOpenAIV1", "AzureOpenAIV1Fields"]
+__all__ = [
+    "SPEC",
+    "AzureOpenAIV1",
+    "AsyncAzureOpenAIV1",
+    "AzureOpenAIV1Fields",
+    "AzureOpenAIV1FieldsBesidesFormat",
+]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class AzureOpenAIV1Fields(RequestFields, total=False):
-    """The unified request fields and Azure OpenAI (v1 API)'s own options."""
+class AzureOpenAIV1FieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and Azure OpenAI (v1 API)'s own options."""
 
     frequency_penalty: float | None
     """Penalise tokens by how often they appeared."""
@@ -37,6 +45,10 @@ class AzureOpenAIV1Fields(RequestFields, total=False):
     """Reasoning effort for reasoning models."""
 
 
+class AzureOpenAIV1Fields(AzureOpenAIV1FieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and Azure OpenAI (v1 API)'s own options."""
+
+
 class AzureOpenAIV1(Client):
     """Azure OpenAI (v1 API): key from AZURE_OPENAI_API_KEY, base URL from AZURE_OPENAI_BASE_URL or https://{resource}.openai.azure.com/openai/v1."""
 
@@ -44,13 +56,43 @@ class AzureOpenAIV1(Client):
 
     if TYPE_CHECKING:
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIV1FieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIV1Fields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIV1FieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIV1Fields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIV1Fields]
+        ) -> TokenCount: ...
 
 
 class AsyncAzureOpenAIV1(AsyncClient):
@@ -60,10 +102,40 @@ class AsyncAzureOpenAIV1(AsyncClient):
 
     if TYPE_CHECKING:
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIV1FieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIV1Fields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[AzureOpenAIV1FieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIV1Fields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[AzureOpenAIV1Fields]
+        ) -> TokenCount: ...

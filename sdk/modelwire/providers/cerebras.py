@@ -5,25 +5,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._client import AsyncClient, Client
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "Cerebras", "AsyncCerebras", "CerebrasFields"]
+__all__ = ["SPEC", "Cerebras", "AsyncCerebras", "CerebrasFields", "CerebrasFieldsBesidesFormat"]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class CerebrasFields(RequestFields, total=False):
-    """The unified request fields and Cerebras's own options."""
+class CerebrasFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and Cerebras's own options."""
 
     reasoning_effort: Literal["none", "low", "medium", "high"] | None
     """gpt-oss: low, medium or high; GLM: none turns reasoning off."""
@@ -33,6 +35,10 @@ class CerebrasFields(RequestFields, total=False):
     """A stable id for the end user."""
 
 
+class CerebrasFields(CerebrasFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and Cerebras's own options."""
+
+
 class Cerebras(Client):
     """Cerebras: key from CEREBRAS_API_KEY, base URL from CEREBRAS_BASE_URL or https://api.cerebras.ai/v1."""
 
@@ -40,13 +46,43 @@ class Cerebras(Client):
 
     if TYPE_CHECKING:
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[CerebrasFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[CerebrasFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[CerebrasFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[CerebrasFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[CerebrasFields]
+        ) -> TokenCount: ...
 
 
 class AsyncCerebras(AsyncClient):
@@ -56,10 +92,40 @@ class AsyncCerebras(AsyncClient):
 
     if TYPE_CHECKING:
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[CerebrasFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[CerebrasFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[CerebrasFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[CerebrasFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[CerebrasFields]
+        ) -> TokenCount: ...

@@ -5,25 +5,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncClient, Client
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "DeepSeek", "AsyncDeepSeek", "DeepSeekFields"]
+__all__ = ["SPEC", "DeepSeek", "AsyncDeepSeek", "DeepSeekFields", "DeepSeekFieldsBesidesFormat"]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class DeepSeekFields(RequestFields, total=False):
-    """The unified request fields and DeepSeek's own options."""
+class DeepSeekFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and DeepSeek's own options."""
 
     frequency_penalty: float | None
     """Penalise tokens by how often they appeared."""
@@ -35,6 +37,10 @@ class DeepSeekFields(RequestFields, total=False):
     """How many most likely tokens to return at each position (needs logprobs)."""
 
 
+class DeepSeekFields(DeepSeekFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and DeepSeek's own options."""
+
+
 class DeepSeek(Client):
     """DeepSeek: key from DEEPSEEK_API_KEY, base URL from DEEPSEEK_BASE_URL or https://api.deepseek.com."""
 
@@ -42,13 +48,43 @@ class DeepSeek(Client):
 
     if TYPE_CHECKING:
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[DeepSeekFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[DeepSeekFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]
+        ) -> TokenCount: ...
 
 
 class AsyncDeepSeek(AsyncClient):
@@ -58,10 +94,40 @@ class AsyncDeepSeek(AsyncClient):
 
     if TYPE_CHECKING:
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[DeepSeekFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[DeepSeekFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[DeepSeekFields]
+        ) -> TokenCount: ...

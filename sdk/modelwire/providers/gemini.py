@@ -9,21 +9,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._client import AsyncClient, Client
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "Gemini", "AsyncGemini", "GeminiFields"]
+__all__ = ["SPEC", "Gemini", "AsyncGemini", "GeminiFields", "GeminiFieldsBesidesFormat"]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class GeminiFields(RequestFields, total=False):
-    """The unified request fields and Gemini's own options."""
+class GeminiFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and Gemini's own options."""
 
     top_k: int | None
     """Sample from the k most likely tokens only."""
@@ -49,6 +51,10 @@ class GeminiFields(RequestFields, total=False):
     """The name of a cached content to use as the prompt's prefix (cachedContents/...)."""
 
 
+class GeminiFields(GeminiFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and Gemini's own options."""
+
+
 class Gemini(Client):
     """Gemini: key from GEMINI_API_KEY, base URL from GEMINI_BASE_URL or https://generativelanguage.googleapis.com."""
 
@@ -56,13 +62,43 @@ class Gemini(Client):
 
     if TYPE_CHECKING:
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[GeminiFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[GeminiFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[GeminiFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[GeminiFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[GeminiFields]
+        ) -> TokenCount: ...
 
 
 class AsyncGemini(AsyncClient):
@@ -72,10 +108,40 @@ class AsyncGemini(AsyncClient):
 
     if TYPE_CHECKING:
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[GeminiFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[GeminiFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[GeminiFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[GeminiFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[GeminiFields]
+        ) -> TokenCount: ...

@@ -10,22 +10,31 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._client import AsyncClient, Client
 from .._core.calls import ClientSettings
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     import httpx
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "OpenAI", "AsyncOpenAI", "OpenAIFields", "OpenAISettings"]
+__all__ = [
+    "SPEC",
+    "OpenAI",
+    "AsyncOpenAI",
+    "OpenAIFields",
+    "OpenAIFieldsBesidesFormat",
+    "OpenAISettings",
+]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class OpenAIFields(RequestFields, total=False):
-    """The unified request fields and OpenAI's own options."""
+class OpenAIFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and OpenAI's own options."""
 
     frequency_penalty: float | None
     """Penalise tokens by how often they appeared."""
@@ -45,6 +54,10 @@ class OpenAIFields(RequestFields, total=False):
     """Store the completion for later retrieval."""
     metadata: dict[str, Any] | None
     """Key-value pairs stored with the completion."""
+
+
+class OpenAIFields(OpenAIFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and OpenAI's own options."""
 
 
 class OpenAISettings(ClientSettings, total=False):
@@ -70,13 +83,43 @@ class OpenAI(Client):
             **settings: Unpack[OpenAISettings],
         ) -> None: ...
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[OpenAIFields]
+        ) -> TokenCount: ...
 
 
 class AsyncOpenAI(AsyncClient):
@@ -93,10 +136,40 @@ class AsyncOpenAI(AsyncClient):
             **settings: Unpack[OpenAISettings],
         ) -> None: ...
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[OpenAIFields]
+        ) -> TokenCount: ...

@@ -10,28 +10,31 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._client import AsyncClient, Client
 from .._core.calls import ClientSettings
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     import httpx
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
 __all__ = [
     "SPEC",
     "OpenAIResponses",
     "AsyncOpenAIResponses",
     "OpenAIResponsesFields",
+    "OpenAIResponsesFieldsBesidesFormat",
     "OpenAIResponsesSettings",
 ]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class OpenAIResponsesFields(RequestFields, total=False):
-    """The unified request fields and OpenAI Responses's own options."""
+class OpenAIResponsesFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and OpenAI Responses's own options."""
 
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None
     """Reasoning effort for reasoning models."""
@@ -59,6 +62,10 @@ class OpenAIResponsesFields(RequestFields, total=False):
     """How long the answer should be."""
 
 
+class OpenAIResponsesFields(OpenAIResponsesFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and OpenAI Responses's own options."""
+
+
 class OpenAIResponsesSettings(ClientSettings, total=False):
     """What `OpenAIResponses(...)` takes, its own settings (sent as headers or query parameters) included."""
 
@@ -82,13 +89,43 @@ class OpenAIResponses(Client):
             **settings: Unpack[OpenAIResponsesSettings],
         ) -> None: ...
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIResponsesFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIResponsesFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]
+        ) -> TokenCount: ...
 
 
 class AsyncOpenAIResponses(AsyncClient):
@@ -105,10 +142,40 @@ class AsyncOpenAIResponses(AsyncClient):
             **settings: Unpack[OpenAIResponsesSettings],
         ) -> None: ...
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIResponsesFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenAIResponsesFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[OpenAIResponsesFields]
+        ) -> TokenCount: ...

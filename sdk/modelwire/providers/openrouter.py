@@ -10,22 +10,31 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._client import AsyncClient, Client
 from .._core.calls import ClientSettings
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     import httpx
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "OpenRouter", "AsyncOpenRouter", "OpenRouterFields", "OpenRouterSettings"]
+__all__ = [
+    "SPEC",
+    "OpenRouter",
+    "AsyncOpenRouter",
+    "OpenRouterFields",
+    "OpenRouterFieldsBesidesFormat",
+    "OpenRouterSettings",
+]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class OpenRouterFields(RequestFields, total=False):
-    """The unified request fields and OpenRouter's own options."""
+class OpenRouterFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and OpenRouter's own options."""
 
     provider: dict[str, Any] | None
     """Provider routing: order, allow_fallbacks, only, ignore, sort, ..."""
@@ -33,14 +42,16 @@ class OpenRouterFields(RequestFields, total=False):
     """Fallback models, tried in order."""
     route: Literal["fallback", "sort"] | None
     """Routing strategy (deprecated by OpenRouter: use models= and provider=)."""
-    reasoning: dict[str, Any] | None
-    """Reasoning settings: effort, max_tokens, exclude."""
     top_k: int | None
     """Sample from the k most likely tokens only."""
     frequency_penalty: float | None
     presence_penalty: float | None
     repetition_penalty: float | None
     user: str | None
+
+
+class OpenRouterFields(OpenRouterFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and OpenRouter's own options."""
 
 
 class OpenRouterSettings(ClientSettings, total=False):
@@ -66,13 +77,43 @@ class OpenRouter(Client):
             **settings: Unpack[OpenRouterSettings],
         ) -> None: ...
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenRouterFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenRouterFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
+        ) -> TokenCount: ...
 
 
 class AsyncOpenRouter(AsyncClient):
@@ -89,10 +130,40 @@ class AsyncOpenRouter(AsyncClient):
             **settings: Unpack[OpenRouterSettings],
         ) -> None: ...
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenRouterFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[OpenRouterFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[OpenRouterFields]
+        ) -> TokenCount: ...

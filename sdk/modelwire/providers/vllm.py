@@ -9,21 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncClient, Client
 from ..spec import read_spec_file
-from ..types import RequestFields
+from ..types import FieldsBesidesFormat, RequestFields
 
 if TYPE_CHECKING:
+    from typing import overload
+
     from typing_extensions import Unpack
 
     from .._client import AsyncStreamingResponse, StreamingResponse
-    from ..types import CompletionResponse, RequestInput
+    from ..types import CompletionResponse, ModelT, RequestInput, TokenCount
 
-__all__ = ["SPEC", "VLLM", "AsyncVLLM", "VLLMFields"]
+__all__ = ["SPEC", "VLLM", "AsyncVLLM", "VLLMFields", "VLLMFieldsBesidesFormat"]
 
 SPEC = read_spec_file(Path(__file__).with_suffix(".json"))
 
 
-class VLLMFields(RequestFields, total=False):
-    """The unified request fields and vLLM's own options."""
+class VLLMFieldsBesidesFormat(FieldsBesidesFormat, total=False):
+    """The unified request fields but response_format, and vLLM's own options."""
 
     top_k: int | None
     """Sample from the k most likely tokens only (-1: all)."""
@@ -41,6 +43,10 @@ class VLLMFields(RequestFields, total=False):
     """Arguments of the model's chat template, e.g. {'enable_thinking': False}."""
 
 
+class VLLMFields(VLLMFieldsBesidesFormat, RequestFields, total=False):
+    """The unified request fields and vLLM's own options."""
+
+
 class VLLM(Client):
     """vLLM: key from VLLM_API_KEY (optional), base URL from VLLM_BASE_URL or http://localhost:8000/v1."""
 
@@ -48,13 +54,43 @@ class VLLM(Client):
 
     if TYPE_CHECKING:
 
-        def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[VLLMFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        def complete(
             self, request: RequestInput = None, /, **fields: Unpack[VLLMFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[VLLMFieldsBesidesFormat],
+        ) -> StreamingResponse[ModelT]: ...
+        @overload
+        def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[VLLMFields]
-        ) -> StreamingResponse: ...
+        ) -> StreamingResponse[Any]: ...
+        def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> StreamingResponse[Any]: ...
+
+        def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[VLLMFields]
+        ) -> TokenCount: ...
 
 
 class AsyncVLLM(AsyncClient):
@@ -64,10 +100,40 @@ class AsyncVLLM(AsyncClient):
 
     if TYPE_CHECKING:
 
-        async def complete(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def complete(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[VLLMFieldsBesidesFormat],
+        ) -> CompletionResponse[ModelT]: ...
+        @overload
+        async def complete(
             self, request: RequestInput = None, /, **fields: Unpack[VLLMFields]
-        ) -> CompletionResponse: ...
+        ) -> CompletionResponse[Any]: ...
+        async def complete(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> CompletionResponse[Any]: ...
 
-        async def stream_completion(  # type: ignore[override]
+        @overload  # type: ignore[override]
+        async def stream_completion(
+            self,
+            request: RequestInput = None,
+            /,
+            *,
+            response_format: type[ModelT],
+            **fields: Unpack[VLLMFieldsBesidesFormat],
+        ) -> AsyncStreamingResponse[ModelT]: ...
+        @overload
+        async def stream_completion(
             self, request: RequestInput = None, /, **fields: Unpack[VLLMFields]
-        ) -> AsyncStreamingResponse: ...
+        ) -> AsyncStreamingResponse[Any]: ...
+        async def stream_completion(
+            self, request: RequestInput = None, /, **fields: Any
+        ) -> AsyncStreamingResponse[Any]: ...
+
+        async def count_tokens(  # type: ignore[override]
+            self, request: RequestInput = None, /, **fields: Unpack[VLLMFields]
+        ) -> TokenCount: ...

@@ -32,6 +32,7 @@ from ._transport import AsyncTransport, MockServer, SyncTransport
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from ..limits import Limits, RateLimiter
     from ..types import FinishReason, Usage
 
 __all__ = ["PLACEHOLDER_KEY", "AsyncMockProvider", "MockProvider"]
@@ -142,6 +143,7 @@ class _MockClient:
         default_headers: Mapping[str, str] | None = None,
         max_line_bytes: int | None = None,
         hooks: Hooks | None = None,
+        limits: Limits | RateLimiter | None = None,
     ) -> None:
         resolved = _resolve_spec(dialect_of, spec)
         if not isinstance(max_retries, RetryPolicy):
@@ -158,6 +160,9 @@ class _MockClient:
             "default_headers": default_headers,
             "max_line_bytes": max_line_bytes,
             "hooks": hooks,
+            # a URL's placeholders (Bedrock's region) filled with "mock": nothing is sent
+            "settings": {s.name: "mock" for s in resolved.settings if s.in_base_url},
+            "limits": limits,
         }
         self.__dict__["spec"] = resolved  # this instance's spec, read by the client base
         self._script = Script(resolved, settings["model"])

@@ -10,6 +10,7 @@ embeddings, and the request a reply answers.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ class Renderer:
     """The script's answers in one dialect, through that dialect's writer."""
 
     def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self.writer = get_writer(dialect)
 
     @property
@@ -123,6 +125,18 @@ class Renderer:
 
     def models(self, spec: ProviderSpec, model: str | None) -> bytes:
         return self.writer.models(spec.models or [model or "mock-model"])
+
+    def token_count(self, kind: str, body: dict[str, Any]) -> bytes:
+        """A count of the request's words, as the counting endpoint answers: llama.cpp's
+        `/tokenize` its tokens, the others `input_tokens`."""
+        fields = ("system", "instructions", "messages", "input", "content")
+        count = _count_words([body[key] for key in fields if key in body])
+        if kind == "tokenize":
+            return json.dumps({"tokens": list(range(count))}).encode()
+        answer: dict[str, Any] = {"input_tokens": count}
+        if self.dialect == "openai_responses":
+            answer = {"object": "response.input_tokens", **answer}
+        return json.dumps(answer).encode()
 
     def embeddings(self, body: dict[str, Any]) -> bytes:
         inputs = _embedding_inputs(body)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def ends_with_endpoint(path: str, endpoint: str) -> bool:
     """Whether a request's path is the spec's endpoint (whose `{model}` is any model)."""
-    pattern = re.escape(endpoint.partition("?")[0]).replace(re.escape("{model}"), "[^/]+")
+    pattern = re.escape(endpoint.partition("?")[0]).replace(re.escape("{model}"), ".+")
     return re.search(pattern + "$", path) is not None
 
 
@@ -105,19 +105,16 @@ class Script:
             return number, self.queue.popleft()
 
     def is_chat(self, request: httpx.Request) -> bool:
-        endpoints = self.spec.endpoints
-        return any(
-            ends_with_endpoint(request.url.path, path)
-            for path in (endpoints.chat, endpoints.stream)
-            if path is not None
-        )
+        return self.chat_kind(request) is not None
 
-    def is_stream(self, request: httpx.Request, body: dict[str, Any]) -> bool:
-        """Asked for in the body (`stream: true`), or by its own path (Gemini's)."""
-        stream = self.spec.endpoints.stream
-        if stream is not None:
-            return ends_with_endpoint(request.url.path, stream)
-        return bool(body.get("stream"))
+    def chat_kind(self, request: httpx.Request) -> str | None:
+        """ "chat" or "stream" for a request to the chat or the stream endpoint (a
+        `{model}` in the path matches any model), else None."""
+        endpoints = self.spec.endpoints
+        for kind, pattern in (("stream", endpoints.stream), ("chat", endpoints.chat)):
+            if pattern is not None and ends_with_endpoint(request.url.path, pattern):
+                return kind
+        return None
 
     def owner_name(self) -> str:
         return "MockProvider" if self.spec.name == "mock" else f"MockProvider({self.spec.name})"

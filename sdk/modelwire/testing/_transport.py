@@ -3,9 +3,10 @@
 `MockServer.respond()` answers each request: a chat request with the next scripted answer,
 written by the writer of the spec's dialect (`_render`) and framed as the provider frames
 it (status, headers, a stream cut short); the models and embeddings endpoints without the
-script. The answer is a `Planned` response, which `SyncTransport` / `AsyncTransport` play
-back to httpx piece by piece, with the scripted delays, read timeouts and broken
-connections that the client's real error handling then sees.
+script, and the token-counting endpoint with a count of the body's words. The answer is a
+`Planned` response, which `SyncTransport` / `AsyncTransport` play back to httpx piece by
+piece, with the scripted delays, read timeouts and broken connections that the client's
+real error handling then sees.
 """
 
 from __future__ import annotations
@@ -53,11 +54,16 @@ class MockServer:
                 return self._json(200, models, headers)
             if endpoints.embeddings and ends_with_endpoint(path, endpoints.embeddings):
                 return self._json(200, self.renderer.embeddings(body), headers)
+            counting = endpoints.count_tokens
+            if counting and ends_with_endpoint(path, counting.path):
+                return self._json(200, self.renderer.token_count(counting.body, body), headers)
             failure = Failure(404, f"no such endpoint: {path}", None, None, None, {})
             return self._failure(failure, headers)
         if isinstance(answer, Failure):
             return self._failure(answer, headers)
-        ctx = Context(self.spec, body, self.script.is_stream(request, body), number)
+        # a stream is asked for in the body, or at a path of its own (Gemini's, Bedrock's)
+        stream = bool(body.get("stream")) or self.script.chat_kind(request) == "stream"
+        ctx = Context(self.spec, body, stream, number)
         return self._reply(answer, ctx, headers)
 
     def _request_id(self, number: int) -> dict[str, str]:

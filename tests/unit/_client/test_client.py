@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import json
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -13,12 +15,23 @@ import modelwire
 import pytest
 from modelwire import ConfigurationError, RetryPolicy, Tool
 from modelwire._client import AsyncClient, Client
+from modelwire.dialects import get_writer
+from modelwire.dialects.base import Answer
 from modelwire.providers import PROVIDERS, client_class, groq
 from modelwire.testing import MockProvider
+from pydantic import BaseModel
 
-from tests.unit.support import ANTHROPIC_TEXT, OPENAI_TEXT, Weather, Wire, json_answer, tool_history
+from tests.unit.support import (
+    ANTHROPIC_TEXT,
+    OPENAI_TEXT,
+    Weather,
+    Wire,
+    json_answer,
+    no_io,
+    tool_history,
+)
 
-PUBLIC_METHODS = ("complete", "stream_completion", "list_models", "embed", "close")
+PUBLIC_METHODS = ("complete", "stream_completion", "count_tokens", "list_models", "embed", "close")
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
@@ -305,3 +318,210 @@ def test_an_error_on_a_later_page_raises_with_its_status() -> None:
     with pytest.raises(modelwire.ServerError, match="boom") as caught:
         Wire(answer).client("anthropic", api_key="k").list_models()
     assert caught.value.status_code == 500
+
+
+# ----------------------------------------------------------------------------- count_tokens
+
+
+def _counting_answer(request: httpx.Request) -> httpx.Response:
+    if request.url.path.endswith("/tokenize"):
+        return httpx.Response(200, json={"tokens": [1, 2, 3, 4, 5]})
+    if request.url.path.endswith("/responses/input_tokens"):
+        return httpx.Response(200, json={"object": "response.input_tokens", "input_tokens": 11})
+    return httpx.Response(200, json={"input_tokens": 14})
+
+
+COUNTING = [
+    # provider, model, the URL counted at, the count its answer gives
+    ("anthropic", "claude-sonnet-4-5", "https://api.anthropic.com/v1/messages/count_tokens", 14),
+    ("openai_responses", "gpt-5", "https://api.openai.com/v1/responses/input_tokens", 11),
+    # llama.cpp serves /tokenize from its root, beside /v1
+    ("llamacpp", "local", "http://127.0.0.1:8080/tokenize", 5),
+]
+
+
+@pytest.mark.parametrize(("provider", "model", "url", "count"), COUNTING)
+def test_count_tokens_sync_and_async(provider: str, model: str, url: str, count: int) -> None:
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    wire = Wire(_counting_answer)
+    counted = wire.client(provider, api_key="sk-x").count_tokens(model=model, messages=messages)
+    assert isinstance(counted, modelwire.TokenCount)
+    assert (counted.input_tokens, counted.model) == (count, model)
+    assert str(wire.requests[-1].url) == url and wire.requests[-1].method == "POST"
+    sync_body = wire.body
+
+    async def run() -> modelwire.TokenCount:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(wire))
+        async with modelwire.async_client(provider, api_key="sk-x", http_client=http) as made:
+            result: modelwire.TokenCount = await made.count_tokens(model=model, messages=messages)
+            return result
+
+    assert asyncio.run(run()).input_tokens == count
+    assert wire.body == sync_body  # the same request, sync and async
+
+
+def test_count_tokens_sends_what_the_counting_endpoint_takes() -> None:
+    wire = Wire(_counting_answer)
+    wire.client("anthropic", api_key="sk-x").count_tokens(
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+        tools=[Tool.from_model(Weather)],
+        reasoning=modelwire.Reasoning(budget_tokens=2048),
+        temperature=1,
+        metadata={"user_id": "u1"},  # not part of what is counted
+    )
+    body = wire.body
+    assert body["system"] == "Be brief." and body["tools"][0]["name"] == "Weather"
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert not {"max_tokens", "temperature", "metadata", "stream"} & set(body)
+    wire.client("llamacpp").count_tokens(
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    )
+    assert wire.body == {"content": "Be brief.\nHi"}
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama", "deepseek"])
+def test_count_tokens_where_the_provider_has_none_fails_before_any_io(provider: str) -> None:
+    with pytest.raises(modelwire.CapabilityError, match="has no token counting"):
+        Wire(no_io).client(provider, api_key="sk-x").count_tokens(
+            messages=[{"role": "user", "content": "Hi"}]
+        )
+
+
+def test_count_tokens_checks_the_request_like_complete() -> None:
+    with pytest.raises(modelwire.RequestValidationError, match="messages is empty"):
+        Wire(no_io).client("anthropic", api_key="sk-x").count_tokens(messages=[])
+
+
+@pytest.mark.parametrize(
+    ("provider", "answer"),
+    [
+        ("anthropic", {"input_tokens": "many"}),
+        ("anthropic", {"tokens": 3}),
+        ("llamacpp", {"tokens": 3}),
+        ("llamacpp", ["not", "an", "object"]),
+    ],
+)
+def test_a_count_without_its_number_is_a_typed_error(provider: str, answer: Any) -> None:
+    client = Wire(json_answer(answer)).client(provider, api_key="sk-x")
+    with pytest.raises(modelwire.UnexpectedResponseError, match="token"):
+        client.count_tokens(messages=[{"role": "user", "content": "Hi"}])
+
+
+# ----------------------------------------------------------------------------- partial objects
+
+
+class Landmark(BaseModel):
+    name: str
+    year: int
+
+
+class City(BaseModel):
+    name: str
+    country: str
+    landmarks: list[Landmark] = []
+
+
+LISBON = City(
+    name="Lisbon",
+    country="Portugal",
+    landmarks=[Landmark(name="Belém Tower", year=1519), Landmark(name="Sé", year=1147)],
+)
+
+
+def _structured_stream(provider: str) -> bytes:
+    """What `provider` streams for LISBON as structured output, in 4-character deltas."""
+    spec = client_class(provider).spec
+    text = LISBON.model_dump_json()
+    answer = Answer(model="m", chunks=[text[i : i + 4] for i in range(0, len(text), 4)])
+    return b"".join(event.data for event in get_writer(spec.dialect).stream(answer))
+
+
+def _split_answer(body: bytes, cuts: list[int]) -> Callable[[httpx.Request], httpx.Response]:
+    pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=pieces)
+
+    return answer
+
+
+def _grows(earlier: Any, later: Any) -> bool:
+    if isinstance(earlier, dict):
+        return all(k in later and _grows(v, later[k]) for k, v in earlier.items())
+    if isinstance(earlier, list):
+        return len(earlier) <= len(later) and all(map(_grows, earlier, later))
+    if isinstance(earlier, str):
+        return bool(later.startswith(earlier))
+    return bool(earlier == later)
+
+
+def _partials(provider: str, body: bytes, cuts: list[int]) -> tuple[list[City], City]:
+    client = Wire(_split_answer(body, cuts)).client(provider, api_key="sk-x", model="m")
+    with client.stream_completion(
+        messages=[{"role": "user", "content": "Lisbon?"}], response_format=City
+    ) as stream:
+        partials = list(stream.partial_objects())
+        parsed = stream.accumulate().parsed
+    return partials, parsed
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "openai_responses"])
+def test_partial_objects_grow_to_parsed_however_the_bytes_arrive(provider: str) -> None:
+    # every byte boundary is split in tests/unit/_core/test_partial.py, without a client
+    body = _structured_stream(provider)
+    whole, parsed = _partials(provider, body, [])
+    assert parsed == LISBON and whole[-1] == parsed and len(whole) >= 5
+    shown = [p.model_dump(exclude_unset=True) for p in whole]
+    assert all(_grows(a, b) and a != b for a, b in itertools.pairwise(shown))
+    for cut in range(1, len(body), 97):
+        assert _partials(provider, body, [cut]) == (whole, parsed), cut
+    assert _partials(provider, body, list(range(1, len(body)))) == (whole, parsed)
+
+
+async def test_partial_objects_async_are_the_sync_ones() -> None:
+    body = _structured_stream("openai")
+    expected = _partials("openai", body, [])
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 3):
+            yield body[start : start + 3]
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=pieces())
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async with modelwire.AsyncOpenAI(api_key="k", http_client=http, model="m") as made:
+        stream = await made.stream_completion(
+            messages=[{"role": "user", "content": "Lisbon?"}], response_format=City
+        )
+        async with stream:
+            partials = [partial async for partial in stream.partial_objects()]
+            parsed = (await stream.accumulate()).parsed
+    assert (partials, parsed) == expected
+
+
+def test_partial_objects_need_a_response_format() -> None:
+    client = Wire(_split_answer(_structured_stream("openai"), [])).client("openai", api_key="k")
+    with (
+        client.stream_completion(messages=[{"role": "user", "content": "hi"}]) as stream,
+        pytest.raises(modelwire.RequestValidationError, match="response_format="),
+    ):
+        next(iter(stream.partial_objects()))
+
+
+def test_a_stream_cut_short_raises_with_what_arrived() -> None:
+    text = LISBON.model_dump_json()
+    answer = Answer(model="m", chunks=[text[i : i + 4] for i in range(0, len(text), 4)])
+    events = get_writer("openai_chat").stream(answer)
+    cut_body = b"".join(event.data for event in events[: len(events) * 2 // 3])
+    client = Wire(_split_answer(cut_body, [])).client("openai", api_key="k", model="m")
+    seen: list[City] = []
+    with (
+        client.stream_completion(
+            messages=[{"role": "user", "content": "Lisbon?"}], response_format=City
+        ) as stream,
+        pytest.raises(modelwire.StreamInterruptedError) as info,
+    ):
+        seen.extend(stream.partial_objects())
+    assert seen and seen[-1].name == "Lisbon" and seen[-1] != LISBON
+    assert info.value.partial is not None and info.value.partial.content.startswith('{"name"')

@@ -450,3 +450,36 @@ def test_azure_content_filter_errors_are_typed() -> None:
         client.complete(model="my-gpt4o", messages=[{"role": "user", "content": "x"}])
     assert isinstance(info.value, BadRequestError) and not info.value.retryable
     assert info.value.error_code == "content_filter" and info.value.status_code == 400
+
+
+# --------------------------------------------------------------------------- model paths
+
+
+def test_a_model_in_the_path_is_url_encoded_and_a_stream_has_its_own_path() -> None:
+    from modelwire.providers import bedrock
+
+    config = ClientConfig.create(bedrock.SPEC, api_key="k", region="eu-west-3")
+    assert config.base_url == "https://bedrock-runtime.eu-west-3.amazonaws.com"
+    assert config.url_settings == {"region": "eu-west-3"} and config.sigv4_service is None
+    messages = [{"role": "user", "content": "Hi"}]
+    request = config.request(None, {"model": "us.amazon.nova-micro-v1:0", "messages": messages})
+    whole = config.chat_call(request, stream=False)
+    assert whole.url.endswith("/model/us.amazon.nova-micro-v1%3A0/converse")
+    streamed = config.chat_call(request, stream=True)
+    assert streamed.url.endswith("/model/us.amazon.nova-micro-v1%3A0/converse-stream")
+    assert streamed.headers["Accept"] == "application/vnd.amazon.eventstream"
+    assert not whole.signed  # a key: nothing to sign
+    assert "model" not in json.loads(whole.content or b"{}")
+
+
+def test_a_base_url_of_ones_own_needs_no_region_until_signing_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelwire.providers import bedrock
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    config = ClientConfig.create(bedrock.SPEC, api_key="k", base_url="https://vpce.example")
+    assert config.base_url == "https://vpce.example" and config.url_settings == {}
+    signed = ClientConfig.create(bedrock.SPEC, base_url="https://vpce.example", region="us-east-1")
+    assert signed.sigv4_service == "bedrock" and signed.url_settings == {"region": "us-east-1"}

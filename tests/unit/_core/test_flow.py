@@ -408,3 +408,98 @@ def test_a_404_from_a_base_url_without_v1_says_to_add_it() -> None:
     # with /v1 in the URL, a 404 is only what the server said
     error = error_of(make_call(), Driver([not_found]))
     assert "no /v1" not in str(error)
+
+
+# --------------------------------------------------------------------------- x-should-retry
+
+
+def test_x_should_retry_true_retries_what_the_status_would_not() -> None:
+    told = (400, {"x-should-retry": "true"}, [b'{"error":{"message":"try again"}}'])
+    driver = Driver([told, OK])
+    outcome = driver.run(flow(make_call(), driver))
+    assert outcome.attempts == 2
+
+
+def test_x_should_retry_false_stops_what_the_status_would_retry() -> None:
+    told = (503, {"x-should-retry": "false"}, [b'{"error":{"message":"busy"}}'])
+    driver = Driver([told, OK])
+    error = error_of(make_call(), driver)
+    assert isinstance(error, ServerError) and not error.retryable
+    assert error.attempts == 1 and driver.kinds().count("Send") == 1
+
+
+# --------------------------------------------------------------------------- a stream's opening
+
+CONFIG = ClientConfig.create(SPEC, api_key="sk-secret")
+FIRST_TEXT = b'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+ROLE_ONLY = b'data: {"id":"c1","choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
+ERROR_FIRST = b'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n'
+
+
+def opened_flow(call: HTTPCall, driver: Driver) -> Flow:
+    return call_flow(call, SPEC, Hooks(), clock=driver.clock, opening=CONFIG.stream_opening)
+
+
+def test_a_stream_is_held_back_until_its_first_content() -> None:
+    driver = Driver([(200, {}, [ROLE_ONLY, FIRST_TEXT, b"data: [DONE]\n\n"])])
+    outcome = driver.run(opened_flow(make_call(stream=True), driver))
+    # the reads up to the first text are handed over; the rest stays unread, open
+    assert outcome.content == ROLE_ONLY + FIRST_TEXT and outcome.broken is None
+    assert driver.kinds() == ["Send", "Read", "Read"]
+
+
+def test_an_error_as_a_streams_first_event_is_retried_like_its_status() -> None:
+    driver = Driver([(200, {}, [ROLE_ONLY, ERROR_FIRST]), (200, {}, [FIRST_TEXT])])
+    outcome = driver.run(opened_flow(make_call(stream=True), driver))
+    assert outcome.attempts == 2 and outcome.content == FIRST_TEXT
+    assert driver.kinds() == ["Send", "Read", "Read", "Close", "Sleep", "Send", "Read"]
+
+
+def test_a_first_event_error_raises_typed_when_retries_run_out() -> None:
+    driver = Driver([(200, {"x-request-id": "r1"}, [ERROR_FIRST])] * 3)
+    with pytest.raises(ServerError) as caught:
+        driver.run(opened_flow(make_call(stream=True), driver))
+    assert caught.value.attempts == 3 and caught.value.request_id == "r1"
+    assert caught.value.message == "overloaded"
+
+
+def test_a_first_event_error_with_x_should_retry_false_is_not_retried() -> None:
+    driver = Driver([(200, {"x-should-retry": "false"}, [ERROR_FIRST]), (200, {}, [FIRST_TEXT])])
+    with pytest.raises(ServerError) as caught:
+        driver.run(opened_flow(make_call(stream=True), driver))
+    assert caught.value.attempts == 1
+
+
+def test_an_error_after_the_first_content_is_the_streams_not_the_flows() -> None:
+    driver = Driver([(200, {}, [FIRST_TEXT, ERROR_FIRST])])
+    outcome = driver.run(opened_flow(make_call(stream=True), driver))
+    assert outcome.content == FIRST_TEXT and outcome.attempts == 1
+
+
+def test_a_break_before_the_first_content_is_handed_to_the_stream() -> None:
+    driver = Driver([(200, {}, [ROLE_ONLY])])
+    call = make_call(stream=True)
+    flow_ = opened_flow(call, driver)
+    assert isinstance(next(flow_), Send)
+    assert isinstance(flow_.send(Head(200, {})), Read)
+    assert isinstance(flow_.send(ROLE_ONLY), Read)
+    with pytest.raises(StopIteration) as done:
+        flow_.send(Broken(timed_out=True, detail="ReadTimeout"))
+    outcome: Outcome = done.value.value
+    assert outcome.content == ROLE_ONLY and outcome.broken == Broken(True, "ReadTimeout")
+
+
+def test_an_event_stream_answered_with_a_json_error_body_raises_the_servers_error() -> None:
+    from modelwire.providers import bedrock
+
+    body = b'{"message":"The provided model identifier is invalid."}'
+    headers = {
+        "content-type": "application/json",
+        "x-amzn-errortype": "ValidationException:http://internal.amazon.com/coral/",
+    }
+    driver = Driver([(200, headers, [body])])
+    with pytest.raises(BadRequestError) as caught:
+        driver.run(call_flow(make_call(stream=True), bedrock.SPEC, Hooks(), clock=driver.clock))
+    error = caught.value
+    assert error.message == "The provided model identifier is invalid."
+    assert (error.error_type, error.status_code) == ("ValidationException", 200)

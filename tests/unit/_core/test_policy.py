@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import email.utils
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from modelwire._core import policy
+from modelwire.dialects.base import stream_event_error
 from modelwire.errors import (
     APIConnectionError,
     APIStatusError,
@@ -24,10 +27,12 @@ from modelwire.errors import (
     RateLimitError,
     RequestTooLargeError,
     ServerError,
+    StreamEventError,
     UnprocessableEntityError,
 )
-from modelwire.providers import anthropic, llamacpp, ollama, openai
+from modelwire.providers import anthropic, llamacpp, ollama, openai, openrouter
 from modelwire.spec import ProviderSpec
+from modelwire.types import NO_RATE_LIMITS, RateLimit, RateLimits
 
 
 def make_spec(**overrides: Any) -> ProviderSpec:
@@ -366,3 +371,210 @@ def test_a_body_nested_too_deep_is_kept_as_text() -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     error = policy.error_from_response(OPENAI, 500, {}, deep)
     assert isinstance(error, ServerError) and error.body == deep.decode()
+
+
+# --------------------------------------------------------------------------- rate limits
+
+NOW = 1_750_000_000.0  # a fixed Unix time that absolute resets are measured from
+
+
+def test_openai_and_groq_rate_limit_headers_with_go_durations() -> None:
+    # the form OpenAI documents (and Groq sends): counts, and resets as Go durations
+    headers = httpx.Headers(
+        {
+            "x-ratelimit-limit-requests": "10000",
+            "x-ratelimit-remaining-requests": "9999",
+            "x-ratelimit-reset-requests": "6m0s",
+            "x-ratelimit-limit-tokens": "30000000",
+            "x-ratelimit-remaining-tokens": "29999980",
+            "x-ratelimit-reset-tokens": "20ms",
+        }
+    )
+    limits = policy.parse_rate_limits(headers, now=NOW)
+    assert limits.requests == RateLimit(limit=10000, remaining=9999, reset_after=360.0)
+    assert limits.tokens == RateLimit(limit=30000000, remaining=29999980, reset_after=0.02)
+    assert limits.input_tokens == RateLimit() and limits.retry_after is None
+    assert limits
+
+
+def test_groq_resets_in_fractional_durations() -> None:
+    headers = {"x-ratelimit-reset-requests": "2m59.56s", "x-ratelimit-reset-tokens": "7.66s"}
+    limits = policy.parse_rate_limits(headers, now=NOW)
+    assert limits.requests.reset_after == pytest.approx(179.56)
+    assert limits.tokens.reset_after == pytest.approx(7.66)
+
+
+def test_anthropic_rate_limit_headers_with_rfc_3339_resets() -> None:
+    headers = httpx.Headers(
+        {
+            "anthropic-ratelimit-requests-limit": "50",
+            "anthropic-ratelimit-requests-remaining": "49",
+            "anthropic-ratelimit-requests-reset": "2025-06-15T15:07:40Z",  # NOW + 60 s
+            "anthropic-ratelimit-tokens-limit": "40000",
+            "anthropic-ratelimit-tokens-remaining": "39000",
+            "anthropic-ratelimit-tokens-reset": "2025-06-15T15:06:41.5+00:00",
+            "anthropic-ratelimit-input-tokens-limit": "30000",
+            "anthropic-ratelimit-input-tokens-remaining": "29500",
+            "anthropic-ratelimit-input-tokens-reset": "2025-06-15T15:06:40Z",
+            "anthropic-ratelimit-output-tokens-limit": "8000",
+            "anthropic-ratelimit-output-tokens-remaining": "7500",
+            "anthropic-ratelimit-output-tokens-reset": "2025-06-15T15:04:00Z",  # passed
+            "retry-after": "12",
+        }
+    )
+    limits = policy.parse_rate_limits(headers, now=NOW)
+    assert limits.requests == RateLimit(limit=50, remaining=49, reset_after=60.0)
+    assert limits.tokens == RateLimit(limit=40000, remaining=39000, reset_after=1.5)
+    assert limits.input_tokens == RateLimit(limit=30000, remaining=29500, reset_after=0.0)
+    assert limits.output_tokens == RateLimit(limit=8000, remaining=7500, reset_after=0.0)
+    assert limits.retry_after == 12.0
+
+
+def test_openrouters_own_headers_with_a_reset_in_epoch_milliseconds() -> None:
+    headers = {
+        "x-ratelimit-limit": "20",
+        "x-ratelimit-remaining": "19",
+        "x-ratelimit-reset": str(int((NOW + 30) * 1000)),
+    }
+    limits = policy.parse_rate_limits(headers, now=NOW)
+    assert limits.requests == RateLimit(limit=20, remaining=19, reset_after=30.0)
+
+
+def test_retry_after_ms_wins_over_retry_after() -> None:
+    limits = policy.parse_rate_limits({"retry-after-ms": "250", "retry-after": "3"})
+    assert limits.retry_after == 0.25 and limits.requests == RateLimit()
+
+
+@pytest.mark.parametrize(
+    "value", ["nan", "inf", "-1", "1e400", "soon", "", "6x", "5m-3s", "2025-13-40T00:00:00Z"]
+)
+def test_unreadable_or_infinite_values_are_ignored_never_raised(value: str) -> None:
+    headers = {
+        "x-ratelimit-limit-requests": value,
+        "x-ratelimit-remaining-requests": value,
+        "x-ratelimit-reset-requests": value,
+        "anthropic-ratelimit-tokens-reset": value,
+        "retry-after": value,
+    }
+    limits = policy.parse_rate_limits(headers, now=NOW)
+    assert limits == RateLimits()
+    assert not limits
+
+
+def test_a_reset_time_without_a_zone_is_ignored() -> None:
+    limits = policy.parse_rate_limits({"anthropic-ratelimit-requests-reset": "2025-06-15T15:06:40"})
+    assert limits.requests.reset_after is None
+
+
+def test_headers_without_rate_limits_give_the_empty_value() -> None:
+    assert policy.parse_rate_limits({"content-type": "application/json"}) is NO_RATE_LIMITS
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("6m0s", 360.0), ("1s", 1.0), ("20ms", 0.02), ("1h2m3.5s", 3723.5), ("0.5", 0.5)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert policy.parse_duration(text) == pytest.approx(seconds)
+
+
+def test_the_retry_after_a_recording_carries(shared_cassettes: Path) -> None:
+    # the only rate-limit header the shared recordings kept: Hugging Face's router sends
+    # `retry-after: 30` on its answers
+    recording = shared_cassettes / "huggingface" / "test_huggingface__test_simple_completion.yaml"
+    interactions = yaml.safe_load(recording.read_text())["interactions"]
+    sent = interactions[0]["response"]["headers"]
+    headers = httpx.Headers({name: values[0] for name, values in sent.items()})
+    assert headers["retry-after"] == "30"
+    assert policy.parse_rate_limits(headers).retry_after == 30.0
+
+
+def test_an_error_status_carries_its_rate_limits() -> None:
+    headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s"}
+    error = policy.error_from_response(openai.SPEC, 429, headers, b'{"error":{"message":"slow"}}')
+    assert isinstance(error, RateLimitError)
+    assert error.rate_limits == RateLimits(requests=RateLimit(remaining=0, reset_after=1.0))
+
+
+# --------------------------------------------------------------------------- x-should-retry
+
+
+@pytest.mark.parametrize(
+    ("value", "told"), [("true", True), ("TRUE", True), ("false", False), ("maybe", None)]
+)
+def test_x_should_retry(value: str, told: bool | None) -> None:
+    assert policy.should_retry_header(httpx.Headers({"X-Should-Retry": value})) is told
+    assert policy.should_retry_header({}) is None
+
+
+# --------------------------------------------------------------------------- stream events
+
+
+def event_error(data: dict[str, Any]) -> StreamEventError:
+    return stream_event_error(data, "the provider")
+
+
+def test_anthropics_overloaded_event_is_the_overloaded_error_of_a_529() -> None:
+    data = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    error = policy.error_from_stream_event(anthropic.SPEC, event_error(data), {"request-id": "r1"})
+    status_twin = policy.error_from_response(anthropic.SPEC, 529, {}, json.dumps(data).encode())
+    assert type(error) is type(status_twin) is OverloadedError
+    assert error.retryable and status_twin.retryable
+    assert (error.message, error.request_id, error.provider) == ("Overloaded", "r1", "anthropic")
+    assert error.status_code is None  # it came in a 200 stream
+
+
+def test_openrouters_error_chunk_is_typed_by_the_status_in_its_code() -> None:
+    data = {"error": {"code": 502, "message": "Upstream error from OpenAI"}}
+    error = policy.error_from_stream_event(openrouter.SPEC, event_error(data), {})
+    assert type(error) is ServerError and error.retryable and error.status_code == 502
+    data = {"error": {"code": 429, "message": "Rate limited upstream"}}
+    error = policy.error_from_stream_event(openrouter.SPEC, event_error(data), {})
+    assert type(error) is RateLimitError and error.retryable
+    data = {"error": {"code": 400, "message": "bad"}}
+    error = policy.error_from_stream_event(openrouter.SPEC, event_error(data), {})
+    assert type(error) is BadRequestError and not error.retryable
+
+
+def test_openai_responses_error_event_is_typed_by_its_code() -> None:
+    from modelwire.dialects.openai_responses import _error_event
+    from modelwire.providers import openai_responses
+
+    event = _error_event({"type": "error", "code": "server_error", "message": "boom"})
+    error = policy.error_from_stream_event(openai_responses.SPEC, event, {})
+    assert type(error) is ServerError and error.retryable
+    event = _error_event({"type": "error", "code": "rate_limit_exceeded", "message": "slow"})
+    error = policy.error_from_stream_event(openai_responses.SPEC, event, {"retry-after": "2"})
+    assert type(error) is RateLimitError and error.retry_after == 2.0
+
+
+def test_an_event_that_names_no_known_fault_stays_a_stream_event_error() -> None:
+    event = event_error({"error": {"message": "something odd", "type": "weird"}})
+    assert policy.error_from_stream_event(openai.SPEC, event, {}) is event
+
+
+# --------------------------------------------------------------------------- AWS error types
+
+
+def test_an_aws_error_type_comes_from_its_header_or_from_type() -> None:
+    from modelwire.providers import bedrock
+
+    spec = bedrock.SPEC
+    header = {"x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/"}
+    error = policy.error_from_response(spec, 429, header, b'{"message": "Too many requests"}')
+    assert type(error) is RateLimitError and error.error_type == "ThrottlingException"
+    assert error.retryable and error.message == "Too many requests"
+    body = b'{"__type": "com.amazon.coral.validate#ValidationException", "message": "bad"}'
+    error = policy.error_from_response(spec, 400, {}, body)
+    assert type(error) is BadRequestError and error.error_type == "ValidationException"
+    error = policy.error_from_response(
+        spec,
+        400,
+        {},
+        b'{"message": "Input is too long for requested model."}',
+        body=None,
+    )
+    assert error.error_type is None  # no type named anywhere: typed by its status alone
+    assert type(error) is BadRequestError
+    # a spec without error_type_header reads no header
+    assert policy.error_type_from(openai.SPEC, {}, header) is None

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import modelwire
 import pytest
-from modelwire._core.stream import StreamState
+from modelwire._core.stream import OPENING_LIMIT, StreamOpening, StreamState
 from modelwire._framing import SSEDecoder
 from modelwire.dialects.openai_chat import OpenAIStreamParser
 from modelwire.errors import StreamEventError, StreamInterruptedError, StreamTimeoutError
@@ -41,7 +41,29 @@ def test_no_hooks_cost_nothing_per_chunk() -> None:
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
     )
     assert stream._state.add == stream._state._accumulator.add
+    assert stream._state._watch is None  # nor any per-call state
     assert [c.content for c in stream] == ["Hel", "lo", ""]
+
+
+def test_per_call_hooks_without_a_first_chunk_hook_cost_nothing_per_chunk() -> None:
+    ended: list[Any] = []
+    client = modelwire.OpenAI(
+        api_key=SECRET,
+        hooks=Hooks(on_end=ended.append),
+        http_client=httpx.Client(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(
+                    200, content=SSE, headers={"content-type": "text/event-stream"}
+                )
+            )
+        ),
+    )
+    stream = client.stream_completion(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert stream._state.add == stream._state._accumulator.add
+    assert stream.accumulate().content == "Hello"
+    assert [event.response.content for event in ended] == ["Hello"]
 
 
 def state(**hooks: Any) -> StreamState:
@@ -134,3 +156,44 @@ def test_a_broken_transport_is_a_timeout_or_an_interruption() -> None:
     assert type(broken) is StreamInterruptedError
     assert broken.message == "the connection broke mid-stream: RemoteProtocolError()"
     assert broken.partial is not None and broken.provider == "openai"
+
+
+# --------------------------------------------------------------------------- the opening
+
+
+def _opening() -> StreamOpening:
+    from modelwire.dialects import get_dialect
+    from modelwire.providers.anthropic import SPEC as ANTHROPIC
+
+    return StreamOpening(SSEDecoder(), get_dialect(ANTHROPIC.dialect).stream_parser(ANTHROPIC))
+
+
+def test_an_opening_holds_reads_until_the_first_content() -> None:
+    from modelwire.dialects.anthropic_messages import AnthropicMessagesWriter
+    from modelwire.dialects.base import Answer
+
+    events = AnthropicMessagesWriter().stream(Answer(model="claude", chunks=["Hi"], id="msg_1"))
+    opening = _opening()
+    fed = [opening.feed(event.data) for event in events]
+    # message_start, content_block_start and ping carry no content; the first delta does
+    first_text = fed.index(True)
+    assert not any(fed[:first_text]) and first_text >= 2
+    assert opening.held == b"".join(event.data for event in events)
+    assert opening.size == len(opening.held) and opening.broken is None
+
+
+def test_an_opening_stops_holding_past_its_limit() -> None:
+    opening = _opening()
+    assert not opening.feed(b": comment\n\n")
+    assert opening.feed(b":" + b"x" * OPENING_LIMIT + b"\n\n")
+
+
+def test_an_opening_raises_the_first_events_error() -> None:
+    opening = _opening()
+    event = (
+        b"event: error\ndata: "
+        b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    )
+    with pytest.raises(StreamEventError) as caught:
+        opening.feed(event)
+    assert caught.value.error_type == "overloaded_error"

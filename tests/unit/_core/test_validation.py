@@ -17,6 +17,7 @@ from modelwire import (
     ConfigurationError,
     ImagePart,
     InsecureTransportError,
+    Reasoning,
     RequestValidationError,
     Tool,
 )
@@ -25,7 +26,18 @@ from modelwire.spec import ProviderSpec
 from modelwire.types import CompletionRequest, Message, NamedToolChoice, TextPart, ToolCall
 from pydantic import BaseModel
 
-from tests.unit.support import KEYS, PNG, Weather, Wire, image_message, no_io, tool_history
+from tests.unit.support import (
+    ANTHROPIC_TEXT,
+    KEYS,
+    OPENAI_TEXT,
+    PNG,
+    Weather,
+    Wire,
+    image_message,
+    json_answer,
+    no_io,
+    tool_history,
+)
 
 
 def test_ollama_cannot_be_forced_to_call_a_tool() -> None:
@@ -736,3 +748,137 @@ def test_anthropic_thinking_with_what_it_allows() -> None:
     check(spec, **ANTHROPIC, tools=[{"name": "f"}], tool_choice="required", temperature=0.2)()
     # with no max_tokens given, the dialect raises it above the budget: nothing to refuse
     check(spec, model="claude-sonnet-4-5", options=THINKING)()
+
+
+# --------------------------------------------------------------------------- reasoning
+
+
+def _openai_request(provider: str, **fields: Any) -> None:
+    fields.setdefault("messages", [{"role": "user", "content": "Hi"}])
+    Wire(no_io).client(provider, api_key="sk-x").complete(**fields)
+
+
+@pytest.mark.parametrize(
+    ("provider", "fields", "error", "message"),
+    [
+        # the unified field and the provider's own option for the same thing
+        (
+            "openai",
+            {"reasoning": "low", "reasoning_effort": "high"},
+            RequestValidationError,
+            "reasoning= and the option reasoning_effort= both",
+        ),
+        (
+            "anthropic",
+            {
+                "reasoning": Reasoning(budget_tokens=2048),
+                "thinking": {"type": "enabled", "budget_tokens": 2048},
+            },
+            RequestValidationError,
+            "option thinking=",
+        ),
+        ("deepseek", {"reasoning": "high"}, CapabilityError, "DeepSeek takes no reasoning"),
+        ("xai", {"reasoning": "medium"}, CapabilityError, "use one of low, high"),
+        (
+            "openai",
+            {"reasoning": Reasoning(budget_tokens=2048)},
+            CapabilityError,
+            "no reasoning budget_tokens",
+        ),
+        (
+            "anthropic",
+            {"reasoning": Reasoning(budget_tokens=2048, summary="auto")},
+            CapabilityError,
+            "no reasoning summary",
+        ),
+        # an effort (adaptive thinking) is for the models that take one; a budget is not
+        (
+            "anthropic",
+            {"model": "claude-sonnet-4-5", "reasoning": "high"},
+            CapabilityError,
+            r"'claude-sonnet-4-5' takes no adaptive thinking or a reasoning effort: .*"
+            r"claude-opus-4-6.* \(give Reasoning\(budget_tokens=N\) instead\)",
+        ),
+        (
+            "anthropic",
+            {"model": "claude-haiku-4-5", "reasoning": Reasoning()},
+            CapabilityError,
+            "takes no adaptive thinking",
+        ),
+        ("openai", {"reasoning": Reasoning()}, RequestValidationError, "needs a reasoning effort"),
+        (
+            "openrouter",
+            {"reasoning": Reasoning(effort="low", budget_tokens=2000)},
+            RequestValidationError,
+            "effort or budget_tokens, not both",
+        ),
+        ("openai", {"reasoning": "extreme"}, RequestValidationError, "reasoning"),
+        (
+            "anthropic",
+            {"reasoning": Reasoning(budget_tokens=500)},
+            RequestValidationError,
+            "at least 1024",
+        ),
+        (
+            "anthropic",
+            {"reasoning": Reasoning(budget_tokens=2048), "temperature": 0.5},
+            RequestValidationError,
+            "temperature cannot be changed with thinking",
+        ),
+        # reasoning models refuse sampling settings, before anything is sent
+        (
+            "openai",
+            {"model": "o3", "temperature": 0.2},
+            CapabilityError,
+            "'o3' is a reasoning model and takes no temperature",
+        ),
+        (
+            "openai_responses",
+            {"model": "gpt-5-mini", "top_p": 0.5},
+            CapabilityError,
+            "takes no top_p",
+        ),
+        (
+            "openai",
+            {"model": "o3-mini", "messages": image_message(ImagePart.from_bytes(PNG))},
+            CapabilityError,
+            "model 'o3-mini' takes no images",
+        ),
+    ],
+)
+def test_reasoning_is_checked_before_any_io(
+    provider: str, fields: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        _openai_request(provider, **fields)
+
+
+def test_anthropic_thinking_off_and_a_budget_suit_every_model() -> None:
+    wire = Wire(json_answer(ANTHROPIC_TEXT))
+    client = wire.client("anthropic", api_key="sk-x")
+    for reasoning in ("none", Reasoning(budget_tokens=2048)):
+        client.complete(
+            model="claude-haiku-4-5",
+            messages=[{"role": "user", "content": "Hi"}],
+            reasoning=reasoning,
+        )
+    assert wire.body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    client.complete(
+        model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}], reasoning="low"
+    )
+    assert wire.body["output_config"] == {"effort": "low"}
+
+
+def test_sampling_is_taken_where_reasoning_is_turned_off() -> None:
+    wire = Wire(json_answer(OPENAI_TEXT))
+    wire.client("openai", api_key="sk-x").complete(
+        model="gpt-5.1",
+        messages=[{"role": "user", "content": "Hi"}],
+        temperature=0.3,
+        reasoning="none",
+    )
+    assert wire.body["temperature"] == 0.3 and wire.body["reasoning_effort"] == "none"
+    wire.client("openai", api_key="sk-x").complete(
+        model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], temperature=0.3
+    )
+    assert wire.body["temperature"] == 0.3 and "reasoning_effort" not in wire.body

@@ -28,6 +28,10 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "from ._lifecycle import sync_mend_pool, sync_release; await sync_token(c, s)",
     ),
     r"\bAsyncClient\b": ("httpx.AsyncClient(", "httpx.Client("),
+    r"\b(acquire|settle)_async\b": (
+        "await limiter.acquire_async(key, request); await permit.settle_async(usage)",
+        "await limiter.acquire(key, request); await permit.settle(usage)",
+    ),
     r"\basync def\b": ("async def complete(", "def complete("),
     r"\basync for\b": ("async for data in body:", "for data in body:"),
     r"\bawait ": ("return await self._send(call)", "return self._send(call)"),
@@ -77,7 +81,12 @@ def test_the_async_client_becomes_the_sync_one() -> None:
         "__aenter__",
     ):
         assert gone not in text, gone
-    for made in ("class Client:", "class StreamingResponse:", "def __iter__(", "import time"):
+    for made in (
+        "class Client:",
+        "class StreamingResponse(Generic[ParsedT]):",
+        "def __iter__(",
+        "import time",
+    ):
         assert made in text, made
     assert "BaseClient = Client" in text
 

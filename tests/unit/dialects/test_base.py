@@ -4,11 +4,13 @@ the field checks every stream parser uses."""
 
 from __future__ import annotations
 
+import importlib
+import json
 from typing import Any
 
 import modelwire
 import pytest
-from modelwire import OutputValidationError
+from modelwire import OutputValidationError, Reasoning
 from modelwire._framing import ServerSentEvent
 from modelwire.dialects import get_dialect
 from modelwire.dialects.base import (
@@ -126,7 +128,8 @@ def test_an_unknown_dialect_lists_the_known_ones() -> None:
     with pytest.raises(
         ValueError,
         match=r"unknown dialect 'klingon': one of "
-        r"\['anthropic_messages', 'gemini', 'ollama_chat', 'openai_chat', 'openai_responses'\]",
+        r"\['anthropic_messages', 'bedrock_converse', 'gemini', 'ollama_chat', 'openai_chat', "
+        r"'openai_responses'\]",
     ):
         get_dialect("klingon")
 
@@ -332,3 +335,72 @@ def test_structured_output_cut_off_at_max_tokens_says_so() -> None:
         mock.complete(messages=[{"role": "user", "content": "x"}], response_format=City)
     assert "population: Field required" in str(info.value) and "cut off" not in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- the unified reasoning field
+
+
+def _reasoning_body(provider: str, **fields: Any) -> dict[str, Any]:
+    """The body a client of `provider` sends for `fields` (all keyword fields); Anthropic's
+    on a model with adaptive thinking and efforts."""
+    from modelwire._core.calls import ClientConfig
+
+    spec = importlib.import_module(f"modelwire.providers.{provider}").SPEC
+    model = "claude-opus-4-6" if provider == "anthropic" else None
+    config = ClientConfig.create(spec, api_key="sk-test", model=model)
+    request = config.request(None, {"messages": [{"role": "user", "content": "Hi"}], **fields})
+    body: dict[str, Any] = json.loads(config.chat_call(request, stream=False).content or b"")
+    return body
+
+
+@pytest.mark.parametrize(
+    ("provider", "reasoning", "expected"),
+    [
+        ("openai", "low", {"reasoning_effort": "low"}),
+        ("groq", Reasoning(effort="none"), {"reasoning_effort": "none"}),
+        ("openai_responses", "high", {"reasoning": {"effort": "high"}}),
+        (
+            "openai_responses",
+            Reasoning(effort="low", summary="detailed"),
+            {"reasoning": {"effort": "low", "summary": "detailed"}},
+        ),
+        (
+            "anthropic",
+            Reasoning(budget_tokens=2048),
+            {"thinking": {"type": "enabled", "budget_tokens": 2048}},
+        ),
+        (
+            "anthropic",
+            "medium",
+            {"thinking": {"type": "adaptive"}, "output_config": {"effort": "medium"}},
+        ),
+        ("anthropic", "none", {"thinking": {"type": "disabled"}}),
+        ("anthropic", Reasoning(), {"thinking": {"type": "adaptive"}}),
+        ("ollama", "high", {"think": "high"}),
+        ("ollama", "none", {"think": False}),
+        ("ollama", Reasoning(), {"think": True}),
+        ("openrouter", "medium", {"reasoning": {"effort": "medium"}}),
+        (
+            "openrouter",
+            Reasoning(budget_tokens=3000, exclude=True),
+            {"reasoning": {"max_tokens": 3000, "exclude": True}},
+        ),
+        ("openrouter", Reasoning(), {"reasoning": {"enabled": True}}),
+    ],
+)
+def test_reasoning_is_sent_in_each_providers_shape(
+    provider: str, reasoning: Reasoning | str, expected: dict[str, Any]
+) -> None:
+    body = _reasoning_body(provider, reasoning=reasoning)
+    assert {key: body.get(key) for key in expected} == expected
+
+
+def test_a_budget_gives_anthropic_room_to_answer_after_thinking() -> None:
+    # the default max_tokens (4096) is raised above the budget, as with the thinking option
+    body = _reasoning_body("anthropic", reasoning=Reasoning(budget_tokens=8000))
+    assert body["max_tokens"] == 8000 + 4096
+
+
+def test_reasoning_as_a_dict_is_validated_like_the_model() -> None:
+    body = _reasoning_body("openrouter", reasoning={"effort": "high", "exclude": True})
+    assert body["reasoning"] == {"effort": "high", "exclude": True}

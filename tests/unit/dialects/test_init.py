@@ -25,7 +25,8 @@ def test_an_unknown_dialect_lists_the_known_ones() -> None:
     with pytest.raises(
         ValueError,
         match=r"unknown dialect 'klingon': one of "
-        r"\['anthropic_messages', 'gemini', 'ollama_chat', 'openai_chat', 'openai_responses'\]",
+        r"\['anthropic_messages', 'bedrock_converse', 'gemini', 'ollama_chat', 'openai_chat', "
+        r"'openai_responses'\]",
     ):
         get_dialect("klingon")
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 HI = [{"role": "user", "content": "Say hi to me"}]
-DIALECTS = ["mock", "anthropic", "ollama"]
+DIALECTS = ["mock", "anthropic", "ollama", "bedrock"]
 
 
 class City(BaseModel):

@@ -269,3 +269,30 @@ async def test_concurrent_async_streams() -> None:
 
     answers = await asyncio.gather(one(), one(), one())
     assert sorted(answers) == ["alpha answer", "beta answer", "gamma answer"]
+
+
+def test_a_bedrock_mock_answers_at_its_model_paths_sync_and_streamed() -> None:
+    # Bedrock's paths carry the model, and its streams have a path and a framing of their own
+    mock = MockProvider(dialect_of="bedrock").reply("Hi there").reply("Hello again")
+    assert mock.base_url == "https://bedrock-runtime.mock.amazonaws.com"
+    response = mock.complete(messages=[{"role": "user", "content": "x"}], max_tokens=10)
+    assert (response.content, response.finish_reason) == ("Hi there", "stop")
+    assert mock.last_request == {
+        "messages": [{"role": "user", "content": [{"text": "x"}]}],
+        "inferenceConfig": {"maxTokens": 10},
+    }
+    with mock.stream_completion(messages=[{"role": "user", "content": "y"}]) as stream:
+        assert "".join(chunk.content for chunk in stream) == "Hello again"
+    sent = [request.url.raw_path for request in mock.http_requests]
+    assert sent == [
+        b"/model/us.amazon.nova-micro-v1%3A0/converse",
+        b"/model/us.amazon.nova-micro-v1%3A0/converse-stream",
+    ]
+
+
+async def test_a_bedrock_mock_streams_to_the_async_client() -> None:
+    mock = AsyncMockProvider(dialect_of="bedrock").reply("async hello")
+    stream = await mock.stream_completion(messages=[{"role": "user", "content": "x"}])
+    async with stream:
+        response = await stream.accumulate()
+    assert response.content == "async hello" and response.finish_reason == "stop"

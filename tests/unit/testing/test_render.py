@@ -51,7 +51,8 @@ def test_tool_call_streams_in_fragments(dialect: str) -> None:
     assert final.finish_reason == "tool_calls"
     [call] = final.tool_calls
     assert (call.id, call.name, call.arguments) == ("call_1", "get_weather", arguments)
-    assert mock.last_request["tools"]
+    sent = mock.last_request
+    assert sent["toolConfig"]["tools"] if dialect == "bedrock" else sent["tools"]
 
 
 @pytest.mark.parametrize("dialect", [*DIALECTS, "llamacpp"])

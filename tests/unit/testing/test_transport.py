@@ -43,3 +43,18 @@ def test_scripted_delay_past_the_idle_timeout_times_out() -> None:
     with pytest.raises(StreamTimeoutError) as info:
         list(stream)
     assert info.value.partial is not None
+
+
+@pytest.mark.parametrize(
+    ("provider", "count"), [("anthropic", 4), ("openai_responses", 4), ("llamacpp", 4)]
+)
+def test_the_counting_endpoint_counts_the_words_sent(provider: str, count: int) -> None:
+    mock = MockProvider(dialect_of=provider)
+    counted = mock.count_tokens(
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi there"},
+        ]
+    )
+    assert counted.input_tokens == count
+    assert mock.requests == []  # not a chat request: the script is untouched

@@ -1,0 +1,1 @@
+"""The benchmark runner's own decisions (`bench/run.py`), without running a benchmark."""
