@@ -34,6 +34,8 @@ TEST_DEPS = [
     "openai>=1.50",
     "anthropic>=0.40",
     "ollama>=0.4",
+    # google-genai parses the Gemini recordings and builds the reference Gemini requests
+    "google-genai==3.3.0",
     # OpenAI's OpenAPI document checks the Responses requests
     "jsonschema>=4.23",
     # modelwire.otel's spans and metrics, read back with the SDK's in-memory exporters

@@ -29,7 +29,7 @@ RULES: list[tuple[str, str]] = [
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAsyncStreamingResponse\b", "StreamingResponse"),
     (r"\bAsyncBaseClient\b", "BaseClient"),
-    (r"\basync_(mend_pool|release)\b", r"sync_\1"),
+    (r"\basync_(mend_pool|release|token)\b", r"sync_\1"),
     (r"\bAsyncClient\b", "Client"),
     (r"\bAsyncBatches\b", "Batches"),
     (r"\b(acquire|settle)_async\b", r"\1"),

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from ._loader import load_spec
     from ._protocols import AsyncModelProvider, ModelProvider
+    from .auth import Auth, TokenProvider
     from .errors import *
     from .hooks import (
         EndEvent,
@@ -83,6 +84,8 @@ _LAZY: dict[str, str] = {
     "AsyncBatches": "._client",
     "AsyncStreamOpening": "._client",
     "ProviderSpec": ".spec",
+    "Auth": ".auth",
+    "TokenProvider": ".auth",
     "Limits": ".limits",
     "Limiter": ".limits",
     "RedisLimiter": ".limits",
@@ -146,7 +149,9 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "APIStatusError",
         "BadRequestError",
         "ContextLengthExceededError",
+        "ContentFilterError",
         "AuthenticationError",
+        "TokenProviderError",
         "PermissionDeniedError",
         "NotFoundError",
         "ConflictError",
@@ -190,6 +195,7 @@ __all__ = [
     "AsyncModelProvider",
     "AsyncStreamOpening",
     "AsyncStreamingResponse",
+    "Auth",
     "AuthenticationError",
     "BadRequestError",
     "BaseClient",
@@ -213,6 +219,7 @@ __all__ = [
     "ConfigurationError",
     "DEFAULT_FALL_THROUGH",
     "ConflictError",
+    "ContentFilterError",
     "ContentPart",
     "CostUnknownError",
     "ContextLengthExceededError",
@@ -277,6 +284,8 @@ __all__ = [
     "ThinkingPart",
     "Timeout",
     "TokenCount",
+    "TokenProvider",
+    "TokenProviderError",
     "Tool",
     "ToolCall",
     "ToolCallDelta",

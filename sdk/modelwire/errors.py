@@ -141,8 +141,18 @@ class ContextLengthExceededError(BadRequestError):
     the spec's error mapping recognises by the provider's error code or message."""
 
 
+class ContentFilterError(BadRequestError):
+    """The provider's content filter refused the prompt (Azure OpenAI's
+    `content_filter` code): rephrase it, or change the deployment's filter policy."""
+
+
 class AuthenticationError(APIStatusError):
     """HTTP 401: the API key is missing, wrong or revoked."""
+
+
+class TokenProviderError(AuthenticationError):
+    """The client's token provider (`Auth.token`) failed or gave no token; nothing was
+    sent."""
 
 
 class PermissionDeniedError(APIStatusError):
@@ -277,6 +287,7 @@ ERROR_CLASSES: dict[str, type[ProviderError]] = {
     for cls in (
         BadRequestError,
         ContextLengthExceededError,
+        ContentFilterError,
         AuthenticationError,
         PermissionDeniedError,
         NotFoundError,
@@ -303,7 +314,10 @@ def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     if not isinstance(error, dict):
         return None, None, None
     message = error.get("message") or body.get("message")
+    # Google's APIs name the kind of error `status` (RESOURCE_EXHAUSTED, ...), not `type`
     etype = error.get("type")
+    if etype is None and isinstance(error.get("status"), str):
+        etype = error["status"]
     code = error.get("code")
     return (
         str(message) if message is not None else None,

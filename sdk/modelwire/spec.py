@@ -19,7 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ERROR_CLASSES, SpecError
 
 DialectName = Literal[
-    "openai_chat", "openai_responses", "anthropic_messages", "ollama_chat", "bedrock_converse"
+    "openai_chat",
+    "openai_responses",
+    "anthropic_messages",
+    "ollama_chat",
+    "gemini",
+    "bedrock_converse",
 ]
 
 # Python annotations a spec may give an option; kept to a closed list so that generated
@@ -31,6 +36,7 @@ OPTION_TYPES: dict[str, str] = {
     "bool": "bool",
     "list[str]": "list[str]",
     "dict": "dict[str, Any]",
+    "list[dict]": "list[dict[str, Any]]",
     "str | int": "str | int",
 }
 
@@ -40,8 +46,12 @@ class _Spec(BaseModel):
 
 
 class AuthSpec(_Spec):
-    type: Literal["bearer", "header", "none"]
+    """Where the API key goes: `bearer` (`Authorization: Bearer <key>`), `header` (the key
+    alone in `header:`), `query` (the query parameter `param:`) or `none`."""
+
+    type: Literal["bearer", "header", "query", "none"]
     header: str | None = None
+    param: str | None = None
     env: str | None = None
     # a key is needed for every request (Ollama and LM Studio need none)
     required: bool = True
@@ -60,30 +70,40 @@ class AuthSpec(_Spec):
     def _header_for_header_auth(self) -> AuthSpec:
         if self.type == "header" and not self.header:
             raise ValueError("auth type 'header' needs `header:` (the header's name)")
+        if self.type == "query" and not self.param:
+            raise ValueError("auth type 'query' needs `param:` (the query parameter's name)")
         if self.type != "none" and not self.env:
             raise ValueError(f"auth type {self.type!r} needs `env:` (the API key variable)")
         return self
 
 
 class SettingSpec(_Spec):
-    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer), or filling
-    the `{name}` placeholder of the base URL (`in_base_url`, e.g. Bedrock's region)."""
+    """A constructor setting sent as a header (e.g. OpenRouter's HTTP-Referer), as a query
+    parameter of every request (e.g. Azure OpenAI's api-version), or filling the `{name}`
+    placeholder of the base URL (`in_base_url`, e.g. Bedrock's region or Azure's
+    resource). Exactly one of the three.
+    """
 
     name: str
     header: str | None = None
+    query: str | None = None
     in_base_url: bool = False
     env: str | None = None
     # variables read, in order, when `env` is unset (AWS_DEFAULT_REGION after AWS_REGION)
     fallback_env: list[str] = Field(default_factory=list)
+    # the value sent when neither the caller nor the variables give one
+    default: str | None = None
     description: str = ""
     # a credential (e.g. a gateway's key): redacted from errors and logs, never shown
     secret: bool = False
 
     @model_validator(mode="after")
     def _one_place(self) -> SettingSpec:
-        if (self.header is None) == (not self.in_base_url):
+        places = (self.header is not None) + (self.query is not None) + self.in_base_url
+        if places != 1:
             raise ValueError(
-                f"setting {self.name!r} needs exactly one of `header:` or `in_base_url: true`"
+                f"setting {self.name!r} needs exactly one of `header:`, `query:` or"
+                " `in_base_url: true`"
             )
         return self
 
@@ -180,7 +200,8 @@ class BatchesSpec(_Spec):
 
 class EndpointsSpec(_Spec):
     """Paths under the base URL. `{model}` in a path is the model asked for, URL-encoded
-    (Bedrock's `/model/{model}/converse`); `stream` is the path of a streamed chat where it
+    (Gemini's `/v1beta/models/{model}:generateContent`, Azure's `/deployments/{model}/...`,
+    Bedrock's `/model/{model}/converse`); `stream` is the path of a streamed chat where it
     differs from `chat`'s."""
 
     chat: str

@@ -50,7 +50,21 @@ WITHOUT_DOCUMENT = {
     "vllm",
     "xai",
     "zai",
+    # Azure OpenAI reimplements OpenAI's API under its own paths (see `document_path`)
+    "azure_openai",
+    "azure_openai_v1",
+    "azure_openai_responses",
 }
+# no API description of Google's is among the official documents: Gemini's requests are
+# compared with the ones google-genai builds for the same request (test_gemini.py)
+COMPARED_WITH_SDK = {"gemini": "google-genai"}
+
+
+def document_path(path: str) -> str:
+    """The document's path for a provider's: Azure's deployment paths
+    (`/openai/deployments/{model}/chat/completions`) are OpenAI's (`/chat/completions`)."""
+    head, found, tail = path.partition("/{model}")
+    return tail if found and head.endswith("/deployments") else path
 
 
 def documents_dir() -> Path:

@@ -57,6 +57,7 @@ PAGES = [
     "local.md",
     "architecture.md",
     "observability.md",
+    "auth.md",
     "cost.md",
     "limits-and-batches.md",
     *(
@@ -78,6 +79,8 @@ PAGES = [
             "huggingface",
             "vllm",
             "zai",
+            "gemini",
+            "azure-openai",
             "bedrock",
         )
     ),

@@ -13,6 +13,7 @@ import modelwire
 from modelwire.dialects.anthropic_messages import AnthropicMessagesWriter
 from modelwire.dialects.base import Answer, StreamEvent, Writer, json_bytes
 from modelwire.dialects.bedrock_converse import BedrockConverseWriter
+from modelwire.dialects.gemini import GeminiWriter
 from modelwire.dialects.ollama_chat import OllamaChatWriter
 from modelwire.dialects.openai_chat import OpenAIChatWriter
 from modelwire.errors import ProviderError
@@ -36,6 +37,7 @@ PROVIDERS: dict[str, tuple[str, str, bool]] = {
     "anthropic": ("Anthropic", "", True),
     "ollama": ("Ollama", "", False),
     "openrouter": ("OpenRouter", "/api/v1", True),
+    "gemini": ("Gemini", "", True),
     "bedrock": ("Bedrock", "", True),
 }
 
@@ -46,6 +48,7 @@ WRITERS: dict[str, Writer] = {
     "openrouter": OpenAIChatWriter(created=1733000000),
     "anthropic": AnthropicMessagesWriter(),
     "ollama": OllamaChatWriter(created_at="2025-01-01T00:00:00.000000Z"),
+    "gemini": GeminiWriter(),
     "bedrock": BedrockConverseWriter(),
 }
 _MODELS = {
@@ -53,9 +56,15 @@ _MODELS = {
     "openrouter": "openai/gpt-4o-mini",
     "anthropic": "claude-sonnet-4-5-20250929",
     "ollama": "llama3.2",
+    "gemini": "gemini-2.5-flash",
     "bedrock": "us.amazon.nova-micro-v1:0",
 }
-_IDS = {"openai": "chatcmpl-fault1", "openrouter": "gen-fault1", "anthropic": "msg_01Fault"}
+_IDS = {
+    "openai": "chatcmpl-fault1",
+    "openrouter": "gen-fault1",
+    "anthropic": "msg_01Fault",
+    "gemini": "bzlXaa_EE_aHqtsPi_zw8Ao",
+}
 USAGE = Usage(input_tokens=9, output_tokens=3)
 
 

@@ -146,7 +146,7 @@ def _cut(event: bytes) -> bytes:
     return event[: len(event) // 2]
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "bedrock"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "gemini", "bedrock"])
 async def test_reset_mid_stream_keeps_the_partial_and_is_not_retried(
     make_client: Clients, server: FaultServer, provider: str
 ) -> None:
@@ -197,6 +197,7 @@ INVALID_JSON = {
     "openai": b'data: {"id":"chatcmpl-fault1","choices":[{"index":0,"delta":{"content":"x"\n\n',
     "anthropic": b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,\n\n',
     "ollama": b'{"model":"llama3.2","message":{"role":"assistant","content":"x"},"done":fal\n',
+    "gemini": b'data: {"candidates":[{"content":{"parts":[{"text":"x"}],"role":"mod\r\n\r\n',
     "bedrock": event_stream_message(
         {":event-type": "contentBlockDelta", ":message-type": "event"},
         b'{"contentBlockIndex":0,"delta":{"text":"x"',
@@ -225,6 +226,7 @@ NOT_UTF8 = {
     b'"delta":{"type":"text_delta","text":"\xff\xfe\xc3"}}\n\n',
     "ollama": b'{"model":"llama3.2","message":{"role":"assistant","content":"\xff\xfe"},'
     b'"done":false}\n',
+    "gemini": b'data: {"candidates":[{"content":{"parts":[{"text":"\xff\xfe\xc3"}]}}]}\r\n\r\n',
     "bedrock": event_stream_message(
         {":event-type": "contentBlockDelta", ":message-type": "event"},
         b'{"contentBlockIndex":0,"delta":{"text":"\xff\xfe\xc3"}}',
@@ -249,6 +251,12 @@ async def test_non_utf8_bytes_in_a_json_event(
 
 # (provider, error event, message, error type) of errors sent in the middle of a stream
 ERROR_EVENTS = {
+    "gemini-unavailable": (
+        "gemini",
+        error_event("gemini", "The model is overloaded.", "UNAVAILABLE"),
+        "The model is overloaded.",
+        "UNAVAILABLE",
+    ),
     "anthropic-overloaded": (
         "anthropic",
         error_event("anthropic", "Overloaded", "overloaded_error"),
@@ -311,7 +319,7 @@ async def test_an_error_event_mid_stream(
 
 
 @pytest.mark.parametrize("end", ["done", "close"])
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "bedrock"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama", "gemini", "bedrock"])
 async def test_a_stream_without_its_terminal_event(
     make_client: Clients, server: FaultServer, provider: str, end: str
 ) -> None:
@@ -574,7 +582,43 @@ CONTEXT_ERRORS = {
         "prompt is too long: 208310 tokens > 200000 maximum",
     ),
     "ollama": error_body("ollama", 400, None, "the input exceeds the context length of the model"),
+    "gemini": error_body(
+        "gemini",
+        400,
+        "INVALID_ARGUMENT",
+        "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+    ),
 }
+
+
+# Google's errors say what happened in `status`: (HTTP status, status, class, retryable)
+GEMINI_ERRORS = {
+    "quota": (429, "RESOURCE_EXHAUSTED", RateLimitError, True),
+    "overloaded": (503, "UNAVAILABLE", OverloadedError, True),
+    "bad-key": (400, "INVALID_ARGUMENT", AuthenticationError, False),
+    "bad-argument": (400, "INVALID_ARGUMENT", BadRequestError, False),
+    "denied": (403, "PERMISSION_DENIED", PermissionDeniedError, False),
+    "no-model": (404, "NOT_FOUND", NotFoundError, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GEMINI_ERRORS))
+async def test_a_gemini_error_is_typed_by_its_status(
+    make_client: Clients, server: FaultServer, case: str
+) -> None:
+    status, google_status, cls, retryable = GEMINI_ERRORS[case]
+    message = {
+        "bad-key": "API key not valid. Please pass a valid API key.",
+        "bad-argument": "Invalid value at 'generation_config.temperature'.",
+    }.get(case, f"{google_status} happened")
+    client = make_client("gemini", max_retries=0)
+    server.script(Respond(status, error_body("gemini", status, google_status, message)))
+    error = await raises(client.complete, messages=MESSAGES)
+    assert type(error) is cls
+    assert (error.message, error.error_type, error.status_code) == (message, google_status, status)
+    assert error.retryable is retryable
+    assert error.attempts == 1 == server.attempts
+    await assert_recovers(client, server, "gemini")
 
 
 @pytest.mark.parametrize("provider", sorted(CONTEXT_ERRORS))

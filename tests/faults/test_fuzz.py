@@ -135,6 +135,8 @@ def _recorded_streams() -> dict[str, list[bytes]]:
                 seeds["openai_chat"].append(text.encode())
             elif "ndjson" in kind and "/api/chat" in uri:
                 seeds["ollama_chat"].append(text.encode())
+            elif "event-stream" in kind and ":streamGenerateContent" in uri:
+                seeds["gemini"].append(text.encode())
     # Bedrock's event streams (binary), from the second set of shared recordings
     from tests.cassettes.converted import converted_part_2
 
@@ -161,8 +163,18 @@ RESPONSES = [
 ]
 
 
+# a Gemini answer that thinks, signs its thought, and calls a tool
+GEMINI_TOOLS = Answer(
+    model="gemini-2.5-flash",
+    reasoning="hmm",
+    reasoning_signature="c2ln",
+    tool_calls=[ToolCallText("get_weather", '{"city": "Paris"}')],
+)
+
+
 def _handmade_streams() -> dict[str, list[bytes]]:
     responses = get_writer("openai_responses")
+    gemini = get_writer("gemini")
     tool_openai = [
         b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,'
         b'"tool_calls":[{"index":0,"id":"call_1","type":"function","function":'
@@ -210,6 +222,10 @@ def _handmade_streams() -> dict[str, list[bytes]]:
         "ollama_chat": [b"".join(whole_stream("ollama", ["Hel", "lo"])), b"".join(tool_ollama)],
         "openai_responses": [
             b"".join(event.data for event in responses.stream(answer)) for answer in RESPONSES
+        ],
+        "gemini": [
+            b"".join(whole_stream("gemini", ["Hel", "lo"])),
+            b"".join(event.data for event in gemini.stream(GEMINI_TOOLS)),
         ],
     }
 
@@ -341,7 +357,32 @@ _RESPONSE = {
     },
     "output": [_ITEM_RESPONSES],
 }
+_GEMINI_PART = {
+    "text": ("Hi",),
+    "thought": (True, False),
+    "thoughtSignature": ("c2ln",),
+    "functionCall": {"id": ("c1",), "name": ("get_weather",), "args": {"city": ("Paris",)}},
+}
 TREES: dict[str, Any] = {
+    "gemini": {
+        "candidates": [
+            {
+                "content": {"role": ("model",), "parts": [_GEMINI_PART]},
+                "finishReason": ("STOP", "MAX_TOKENS", "SAFETY", None),
+                "index": (0,),
+            }
+        ],
+        "usageMetadata": {
+            "promptTokenCount": (1,),
+            "candidatesTokenCount": (2,),
+            "thoughtsTokenCount": (1,),
+            "cachedContentTokenCount": (0,),
+        },
+        "promptFeedback": {"blockReason": ("SAFETY",)},
+        "modelVersion": ("gemini-2.5-flash",),
+        "responseId": ("r1",),
+        "error": {"code": (503,), "message": ("busy",), "status": ("UNAVAILABLE",)},
+    },
     "openai_responses": {
         "type": (
             "response.created",

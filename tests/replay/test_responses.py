@@ -1,5 +1,6 @@
 """The recorded Responses API traffic (``openai-responses/`` of MANIFEST-2.md: OpenAI, Azure
-OpenAI and OpenRouter) replays through `modelwire.OpenAIResponses`, sync and async, through
+OpenAI and OpenRouter) replays through `modelwire.OpenAIResponses` (Azure's through
+`modelwire.AzureOpenAIResponses`), sync and async, through
 vcrpy and httpx: whole answers read like openai-python parses them, and streams accumulate
 into what openai-python's Responses stream state builds from the same bytes."""
 
@@ -83,7 +84,12 @@ def test_the_recordings_hold_streams_and_whole_answers() -> None:
 
 
 def client_for(exchange: Exchange, *, asynchronous: bool = False) -> Any:
-    cls = modelwire.AsyncOpenAIResponses if asynchronous else modelwire.OpenAIResponses
+    if ".openai.azure.com/" in exchange.uri:  # Azure OpenAI's v1 API, its own provider
+        cls = (
+            modelwire.AsyncAzureOpenAIResponses if asynchronous else modelwire.AzureOpenAIResponses
+        )
+    else:
+        cls = modelwire.AsyncOpenAIResponses if asynchronous else modelwire.OpenAIResponses
     base_url = exchange.uri.removesuffix("/responses")
     return cls(api_key="test-key-not-real", base_url=base_url, max_retries=0)
 

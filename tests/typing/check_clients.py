@@ -39,6 +39,26 @@ async def async_calls(client: modelwire.AsyncAnthropic) -> None:
     await client.complete(messages=messages, seed_value=1)  # type: ignore[call-overload]
 
 
+def gemini_calls(client: modelwire.Gemini) -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    client.complete(messages=messages, thinking_budget=512, include_thoughts=True, top_k=40)
+    client.complete(messages=messages, thinking_level="high")
+    client.complete(messages=messages, thinking_level="huge")  # type: ignore[call-overload]
+    client.complete(messages=messages, reasoning_effort="low")  # type: ignore[call-overload]
+
+
+def authentication() -> None:
+    modelwire.AzureOpenAI(base_url="https://r.openai.azure.com", api_version="2024-10-21")
+    modelwire.Gemini(api_key="AIza", auth=modelwire.Auth.in_query("key"))
+    modelwire.OpenAI(auth=modelwire.Auth.token(lambda: "token"))
+
+    async def token() -> str:
+        return "token"
+
+    modelwire.AsyncOpenAI(auth=modelwire.Auth.token(token))
+    modelwire.OpenAI(auth="Bearer token")  # type: ignore[arg-type]
+
+
 def constructors() -> None:
     modelwire.OpenAI(api_key="sk", organization="org", max_retries=3)
     modelwire.Ollama(base_url="http://localhost:11434", timeout=5.0)

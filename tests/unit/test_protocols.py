@@ -15,6 +15,8 @@ def test_every_client_satisfies_the_seed_protocols() -> None:
         kwargs = {"api_key": "sk-test"} if spec.auth.type != "none" else {}
         # a setting that fills the base URL (Bedrock's region)
         kwargs.update({s.name: "us-east-1" for s in spec.settings if s.in_base_url})
+        if "{resource}" in spec.base_url:  # a shape to fill in (Azure's resource)
+            kwargs["base_url"] = spec.base_url.replace("{resource}", "test")
         sync_client = client_class(name)(**kwargs)
         async_client = client_class(name, asynchronous=True)(**kwargs)
         assert isinstance(sync_client, modelwire.ModelProvider)

@@ -20,7 +20,10 @@ def test_registry_builds_a_client_with_its_model(monkeypatch: pytest.MonkeyPatch
 
 
 def test_unknown_provider_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigurationError, match="anthropic, bedrock, cerebras, deepseek"):
+    with pytest.raises(
+        ConfigurationError,
+        match="anthropic, azure_openai, azure_openai_responses, azure_openai_v1, bedrock, cerebras",
+    ):
         modelwire.client("nonesuch")
 
 
@@ -40,8 +43,9 @@ def test_split_provider_and_model(target: str, split: tuple[str, str | None]) ->
 def test_an_unknown_provider_says_what_to_write() -> None:
     with pytest.raises(
         ConfigurationError,
-        match=r"unknown provider 'OpenAI': use one of anthropic, bedrock, cerebras, deepseek, "
-        r"fireworks, groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, "
+        match=r"unknown provider 'OpenAI': use one of anthropic, azure_openai, "
+        r"azure_openai_responses, azure_openai_v1, bedrock, cerebras, deepseek, fireworks, "
+        r"gemini, groq, huggingface, llamacpp, lmstudio, mistral, ollama, openai, "
         r"openai_responses, openrouter, together, vllm, xai, zai, optionally followed by /model",
     ):
         registry.split("OpenAI/gpt-4o")
@@ -59,9 +63,9 @@ def test_classes_by_provider_name_and_by_class_name() -> None:
     assert registry.client_class("openai", asynchronous=True) is openai.AsyncOpenAI
     assert registry.module_attribute("AsyncAnthropic") is anthropic.AsyncAnthropic
     with pytest.raises(
-        AttributeError, match=r"module 'modelwire\.providers' has no attribute 'Gemini'"
+        AttributeError, match=r"module 'modelwire\.providers' has no attribute 'Bard'"
     ):
-        registry.module_attribute("Gemini")
+        registry.module_attribute("Bard")
 
 
 def test_a_model_keyword_wins_over_the_targets() -> None:

@@ -76,7 +76,7 @@ def test_auth_needs_its_header_and_variable() -> None:
     )
     invalid(r"auth type 'bearer' needs `env:` \(the API key variable\)", auth={"type": "bearer"})
     invalid(
-        r"auth.type: Input should be 'bearer', 'header' or 'none'",
+        r"auth.type: Input should be 'bearer', 'header', 'query' or 'none'",
         auth={"type": "basic", "env": "K"},
     )
 
@@ -94,7 +94,16 @@ def test_option_wire_path_and_annotation() -> None:
         OptionSpec(name="tier", type="str", enum=["auto", "flex"]).annotation
         == 'Literal["auto", "flex"]'
     )
-    assert set(OPTION_TYPES) == {"int", "float", "str", "bool", "list[str]", "dict", "str | int"}
+    assert set(OPTION_TYPES) == {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "list[str]",
+        "dict",
+        "list[dict]",
+        "str | int",
+    }
 
 
 @pytest.mark.parametrize(
@@ -144,7 +153,7 @@ def test_error_rules() -> None:
         (
             {"dialect": "klingon"},
             r"dialect: Input should be 'openai_chat', 'openai_responses', 'anthropic_messages', "
-            r"'ollama_chat' or 'bedrock_converse'",
+            r"'ollama_chat', 'gemini' or 'bedrock_converse'",
         ),
         ({"stream_format": "websocket"}, r"stream_format"),
         (
@@ -250,6 +259,28 @@ def test_the_spec_fields_of_the_chat_dialects_variants_default_to_openais_wire()
     assert spec.models_list.pagination == "none" and not spec.models_list.array
 
 
+def test_query_auth_settings_and_paths_say_what_they_need() -> None:
+    invalid(r"auth type 'query' needs `param:`", auth={"type": "query", "env": "K"})
+    assert spec(auth={"type": "query", "param": "key", "env": "K"}).auth.param == "key"
+    invalid(
+        r"settings.0: Value error, setting 'v' needs exactly one of `header:`, `query:` or "
+        r"`in_base_url: true`",
+        settings=[{"name": "v", "header": "X-V", "query": "v"}],
+    )
+    invalid(r"setting 'v' needs exactly one of", settings=[{"name": "v"}])
+    query = spec(settings=[{"name": "v", "query": "api-version", "default": "1"}]).settings[0]
+    assert (query.query, query.default, query.header) == ("api-version", "1", None)
+    invalid(
+        r"endpoints.chat: Value error, path '/d/{deployment}/chat' has the placeholder\(s\) "
+        r"\['deployment'\]: only \{model\} is filled in",
+        endpoints={"chat": "/d/{deployment}/chat"},
+    )
+    paths = spec(endpoints={"chat": "/m/{model}:go", "stream": "/m/{model}:stream"}).endpoints
+    assert paths.chat_path(stream=False) == "/m/{model}:go"
+    assert paths.chat_path(stream=True) == "/m/{model}:stream"
+    assert spec().endpoints.chat_path(stream=True) == "/chat/completions"
+
+
 def test_the_counting_dialects_are_those_with_a_counting_shape() -> None:
     from modelwire.dialects import get_dialect
     from modelwire.spec import COUNTING_DIALECTS, DialectName
@@ -270,13 +301,18 @@ def test_a_tokenize_endpoint_suits_any_dialect() -> None:
 
 def test_a_setting_goes_in_a_header_or_in_the_base_url() -> None:
     invalid(
-        r"setting 'region' needs exactly one of `header:` or `in_base_url: true`",
+        r"setting 'region' needs exactly one of `header:`, `query:` or `in_base_url: true`",
         base_url="https://{region}.example.com",
         settings=[{"name": "region", "header": "X-Region", "in_base_url": True}],
     )
     invalid(
         r"settings.0: .*needs exactly one of",
         settings=[{"name": "region"}],
+    )
+    invalid(
+        r"setting 'region' needs exactly one of `header:`, `query:` or `in_base_url: true`",
+        base_url="https://{region}.example.com",
+        settings=[{"name": "region", "query": "region", "in_base_url": True}],
     )
     invalid(
         r"the settings \['region'\] fill base_url, but 'https://api.example.com' has no such",

@@ -44,6 +44,7 @@ from ..types import (
     StreamingChunk,
     TokenCount,
 )
+from ._credentials import async_token
 from ._lifecycle import async_mend_pool, async_release
 from ._sigv4 import SigV4Signer, sigv4_signer
 
@@ -441,7 +442,7 @@ class AsyncClient:
             request_id=outcome.request_id,
             attempts=outcome.attempts,
             hooks=config.hooks,
-            secrets=config.secrets,
+            secrets=call.secrets,
             watch=watch,
             headers=outcome.headers,
         )
@@ -536,16 +537,19 @@ class AsyncClient:
                         reply = Broken(timed_out=False, detail=repr(exc))
                 elif isinstance(command, Send):
                     response, body = None, None
-                    headers = command.headers
-                    if call.signed and self._signer is not None:  # signed per attempt
-                        headers = self._signer.sign(
-                            command.method, command.url, headers, command.content
-                        )
+                    url, headers = command.url, command.headers
+                    if call.credential is not None:  # a fresh token (or a query key) each time
+                        token = await async_token(call.credential, self._config.spec)
+                        url, headers = call.authorize(url, headers, token)
+                    # signed per attempt, after the token step: the signature covers the
+                    # headers (and the URL) as sent
+                    if call.signed and self._signer is not None:
+                        headers = self._signer.sign(command.method, url, headers, command.content)
                     try:
                         response = await self._http.send(
                             self._http.build_request(
                                 command.method,
-                                command.url,
+                                url,
                                 headers=headers,
                                 content=command.content,
                                 timeout=_httpx_timeout(command.timeout),

@@ -10,10 +10,11 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from .._framing import DEFAULT_MAX_LINE_BYTES, Decoder, make_decoder
 from .._version import __version__
+from ..auth import Auth
 from ..dialects import get_dialect
 from ..dialects.base import (
     BODY_NAMES,
@@ -37,9 +38,12 @@ from ..types import (
 )
 from . import validation
 from .policy import (
+    CallSecrets,
+    Credential,
     Headers,
-    auth_headers,
+    add_query,
     basic_auth,
+    credential_for,
     is_secret_header,
     join_url,
     redact,
@@ -63,6 +67,8 @@ class ClientSettings(TypedDict, total=False):
     class adds its own settings (e.g. OpenAI's `organization`) to these."""
 
     api_key: str | None
+    # where the credential goes, or a token provider (default: where the spec says)
+    auth: Auth | None
     base_url: str | None
     model: str | None
     timeout: float | Timeout | None
@@ -95,9 +101,22 @@ class HTTPCall:
     # the model asked for, for hooks and logs
     model: str | None = None
     # every credential the call carries, redacted from whatever the peer says back
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-    # the driver signs each attempt (AWS SigV4: the signature covers the date and body)
+    secrets: Sequence[str] = field(default=(), repr=False)
+    # a credential the driver adds to each attempt (a token, a key in the query)
+    credential: Credential | None = field(default=None, repr=False)
+    # the driver signs each attempt (AWS SigV4: the signature covers the date and body),
+    # after adding the credential above, so that the signature covers it too
     signed: bool = False
+
+    def authorize(
+        self, url: str, headers: Mapping[str, str], value: str
+    ) -> tuple[str, Mapping[str, str]]:
+        """One attempt's URL and headers with the credential `value` (a token provider's
+        token joins the secrets redacted from what comes back)."""
+        assert self.credential is not None
+        if self.credential.provider is not None and isinstance(self.secrets, CallSecrets):
+            self.secrets.add(value)
+        return self.credential.apply(url, headers, value)
 
 
 # the Accept header of a stream, by the spec's stream format
@@ -132,6 +151,10 @@ class ClientConfig:
     api_key: str | None = field(default=None, repr=False)
     # the credentials (key, secret settings and headers, a base_url password): never shown
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # where the key goes, or the token provider that gives one per attempt
+    credential: Credential = field(default=Credential(None, None, None), repr=False)
+    # the settings sent as query parameters of every request (Azure's api-version)
+    query: dict[str, str] = field(default_factory=dict)
     # the settings that filled the base URL's placeholders (Bedrock's region)
     url_settings: dict[str, str] = field(default_factory=dict)
     # without a key: the AWS service every request is signed for (SigV4), by the driver
@@ -146,10 +169,14 @@ class ClientConfig:
         own.update(given.pop("settings", None) or {})
         validation.check_settings(spec, list(own))
 
+        auth = given.get("auth")
+        validation.check_auth(spec, auth)
         api_key = None
-        if spec.auth.type != "none":
+        if spec.auth.type != "none" or auth is not None:
             api_key = given.get("api_key") or (os.environ.get(spec.auth.env or "") or None)
-        validation.check_api_key(spec, api_key)
+        credential = credential_for(spec, auth, api_key)
+        if credential.provider is None:
+            validation.check_api_key(spec, api_key)
         env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
         template = given.get("base_url") or env_url or spec.base_url
         # the settings that fill the URL's placeholders (Bedrock's region): needed where the
@@ -158,7 +185,8 @@ class ClientConfig:
         for setting in spec.settings:
             if setting.in_base_url:
                 value = own.get(setting.name) or next(
-                    (os.environ[name] for name in setting.envs if os.environ.get(name)), None
+                    (os.environ[name] for name in setting.envs if os.environ.get(name)),
+                    setting.default,
                 )
                 placeholder = "{" + setting.name + "}"
                 if value is not None or placeholder in template:
@@ -166,6 +194,8 @@ class ClientConfig:
                     url_settings[setting.name] = value
                     template = template.replace(placeholder, value)
         given_url = _normalize_base_url(template)
+        # a placeholder no setting fills (Azure's resource) needs the user's own base URL
+        validation.check_base_url_filled(spec, given_url)
         # user:password@ is HTTP Basic auth, sent as a header; the URL never holds it
         base_url, user, password = split_userinfo(given_url)
         # the password as sent (decoded) and as written in the URL (percent-encoded)
@@ -173,28 +203,46 @@ class ClientConfig:
 
         headers = Headers({"User-Agent": USER_AGENT, "Accept": "application/json"})
         headers.update(spec.headers)
+        query: dict[str, str] = {}
         for setting in spec.settings:
-            if setting.header is None:
+            if setting.in_base_url:
                 continue  # filled into the base URL above
             value = own.get(setting.name)
-            if value is None and setting.env:
-                value = os.environ.get(setting.env)
+            if value is None:
+                value = next((os.environ[n] for n in setting.envs if os.environ.get(n)), None)
+            value = value or setting.default
             if value:
-                headers[setting.header] = value
+                if setting.query is not None:
+                    query[setting.query] = value
+                else:
+                    assert setting.header is not None  # one of the two, by the spec
+                    headers[setting.header] = value
                 if setting.secret:
                     secret_values.append(value)
         headers.update(given.get("default_headers") or {})
         validation.check_headers(spec, headers, "the client's headers", is_secret_header)
-        validation.check_headers(spec, auth_headers(spec, api_key), "the API key", lambda _: True)
+        # what the key adds to every request (a token provider's tokens come per attempt)
+        key_headers = {} if credential.provider is not None else credential.headers(api_key)
+        validation.check_headers(spec, key_headers, "the API key", lambda _: True)
         if user is not None:
-            validation.check_basic_auth(spec, {**headers, **auth_headers(spec, api_key)})
+            validation.check_basic_auth(spec, {**headers, **key_headers})
             headers["Authorization"] = basic_auth(user, password)
         secret_values.extend(v for k, v in headers.items() if is_secret_header(k))
 
-        sigv4_service = spec.auth.sigv4_service if not api_key and user is None else None
+        # signed only with no other credential (a key, a password, a token provider)
+        signs = not api_key and user is None and credential.provider is None
+        sigv4_service = spec.auth.sigv4_service if signs else None
         allow_insecure = bool(given.get("allow_insecure_http", False))
-        has_credentials = bool(api_key) or user is not None or sigv4_service is not None
-        what = "an API key" if api_key else "base_url's user name and password"
+        has_credentials = (
+            bool(api_key)
+            or user is not None
+            or credential.provider is not None
+            or sigv4_service is not None
+        )
+        if credential.provider is not None:
+            what = "a token provider's tokens"
+        else:
+            what = "an API key" if api_key else "base_url's user name and password"
         validation.check_transport_security(spec, base_url, has_credentials, allow_insecure, what)
         validation.check_proxy_security(
             spec, base_url, has_credentials, allow_insecure, os.environ, what
@@ -214,6 +262,8 @@ class ClientConfig:
             hooks=given.get("hooks") or NO_HOOKS,
             api_key=api_key,
             secrets=secrets_of(secret_values),
+            credential=credential,
+            query=query,
             url_settings=url_settings,
             sigv4_service=sigv4_service,
         )
@@ -245,9 +295,12 @@ class ClientConfig:
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
         content_type: str = "application/json",
+        query: Mapping[str, str] | None = None,
     ) -> HTTPCall:
         headers = Headers(self.headers)
-        headers.update(auth_headers(self.spec, self.api_key))
+        credential = self.credential
+        if not credential.per_attempt:
+            headers.update(credential.headers(self.api_key))
         if "{model}" in path:
             assert model is not None  # validation gives every call that sends a model one
             path = path.replace("{model}", quote(model, safe=""))
@@ -258,7 +311,7 @@ class ClientConfig:
             headers["Content-Type"] = content_type
         if stream:
             headers["Accept"] = _STREAM_MEDIA[self.spec.stream_format]
-        secrets = self.secrets
+        secrets: Sequence[str] = self.secrets
         if extra_headers:
             validation.check_headers(
                 self.spec,
@@ -271,6 +324,8 @@ class ClientConfig:
             extra = [v for k, v in extra_headers.items() if is_secret_header(k)]
             if extra:
                 secrets = secrets_of([*secrets, *extra])
+        if credential.provider is not None:
+            secrets = CallSecrets(secrets)  # grows by each token the provider gives
         idempotency = self.spec.idempotency_header
         given = {name.lower() for name in headers}
         if idempotency and method != "GET" and idempotency.lower() not in given:
@@ -280,7 +335,7 @@ class ClientConfig:
         retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
         return HTTPCall(
             method,
-            join_url(self.base_url, path),
+            add_query(join_url(self.base_url, path), {**self.query, **(query or {})}),
             headers,
             content,
             stream,
@@ -288,6 +343,7 @@ class ClientConfig:
             retry,
             model,
             secrets,
+            credential if credential.per_attempt else None,
             self.sigv4_service is not None,
         )
 
@@ -330,7 +386,8 @@ class ClientConfig:
         )
         if counting.from_root:
             parts = urlsplit(self.base_url)
-            call = replace(call, url=join_url(f"{parts.scheme}://{parts.netloc}", counting.path))
+            root = join_url(f"{parts.scheme}://{parts.netloc}", counting.path)
+            call = replace(call, url=add_query(root, self.query))
         return call
 
     def parse_token_count(self, request: CompletionRequest, content: bytes) -> TokenCount:
@@ -352,9 +409,7 @@ class ClientConfig:
             query[listing.page_size_param] = str(listing.page_size)
         if cursor is not None and listing.cursor_param:
             query[listing.cursor_param] = cursor
-        if query:
-            path += ("&" if "?" in path else "?") + urlencode(query)
-        return self._call("GET", path, None)
+        return self._call("GET", path, None, query=query)
 
     def model_pages(self) -> ModelPages:
         """The model listing, page by page: see `ModelPages`."""

@@ -8,10 +8,12 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
+from ..auth import Auth, TokenProvider
 from ..errors import (
     ERROR_CLASSES,
     APIStatusError,
@@ -62,6 +64,28 @@ class Secrets(tuple[str, ...]):
 NO_SECRETS = Secrets()
 
 
+class CallSecrets(Sequence[str]):
+    """One call's secrets, which grow by each token a token provider hands out for it (one
+    per attempt): the call flow redacts them all from what the server says back."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self._values = secrets_of(values)
+
+    def add(self, token: str) -> None:
+        self._values = secrets_of([*self._values, token])
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._values[index]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"CallSecrets({len(self)} redacted)"
+
+
 def secrets_of(values: Iterable[str | None]) -> Secrets:
     """The secrets to redact, longest first (so that a secret containing another is
     replaced whole); an `Authorization` value counts both whole and without its scheme."""
@@ -90,7 +114,7 @@ class Headers(dict[str, str]):
         return "Headers({" + ", ".join(shown) + "})"
 
 
-def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+def scrub(value: Any, secrets: Sequence[str]) -> Any:
     """`value` with every secret replaced by "<redacted>": in a string, and in the keys and
     values of dicts and lists at any depth (a peer's body may echo what it was sent)."""
     if not secrets:
@@ -125,7 +149,7 @@ def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
 _ANYWHERE = 8
 
 
-def _scrub_text(text: str, secrets: tuple[str, ...]) -> str:
+def _scrub_text(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         if secret not in text:
             continue
@@ -136,7 +160,7 @@ def _scrub_text(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def scrub_error(error: ProviderError, secrets: tuple[str, ...]) -> ProviderError:
+def scrub_error(error: ProviderError, secrets: Sequence[str]) -> ProviderError:
     """`error` with no secret left in what it says: its message, `.body` and arguments."""
     if not secrets:
         return error
@@ -150,13 +174,66 @@ def scrub_error(error: ProviderError, secrets: tuple[str, ...]) -> ProviderError
     return error
 
 
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Where a client's credential goes (a header, with its scheme, or a query parameter)
+    and what it is: a static key, or a token provider called before every attempt."""
+
+    header: str | None
+    scheme: str | None
+    query: str | None
+    key: str | None = field(default=None, repr=False)
+    provider: TokenProvider | None = field(default=None, repr=False)
+
+    @property
+    def per_attempt(self) -> bool:
+        """Whether the driver adds it to each attempt as it sends it: a token (fetched
+        then), or a key in the URL (kept out of the URL that logs and hooks see)."""
+        return self.provider is not None or (self.query is not None and bool(self.key))
+
+    def headers(self, value: str | None) -> dict[str, str]:
+        """The header that carries `value` (none for a query credential or no value)."""
+        if not value or self.header is None:
+            return {}
+        return {self.header: f"{self.scheme} {value}" if self.scheme else value}
+
+    def apply(
+        self, url: str, headers: Mapping[str, str], value: str
+    ) -> tuple[str, Mapping[str, str]]:
+        """The URL and headers of one attempt, carrying `value`."""
+        if self.query is not None:
+            return add_query(url, {self.query: value}), headers
+        sent = Headers(headers)
+        sent.update(self.headers(value))
+        return url, sent
+
+
+def credential_for(spec: ProviderSpec, auth: Auth | None, api_key: str | None) -> Credential:
+    """The spec's placement of the key, unless `auth` names another (or a token provider)."""
+    if auth is not None:
+        return Credential(auth.header, auth.scheme, auth.query, api_key, auth.token_provider)
+    kind = spec.auth.type
+    if kind == "bearer":
+        return Credential("Authorization", "Bearer", None, api_key)
+    if kind == "header":
+        return Credential(spec.auth.header, None, None, api_key)
+    if kind == "query":
+        return Credential(None, None, spec.auth.param, api_key)
+    return Credential(None, None, None)
+
+
 def auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
-    if not api_key or spec.auth.type == "none":
+    """The headers that carry `api_key` where the spec puts it."""
+    if spec.auth.type == "none":
         return {}
-    if spec.auth.type == "bearer":
-        return {"Authorization": f"Bearer {api_key}"}
-    assert spec.auth.header is not None
-    return {spec.auth.header: api_key}
+    return credential_for(spec, None, api_key).headers(api_key)
+
+
+def add_query(url: str, params: Mapping[str, str]) -> str:
+    """`url` with `params` added to its query string."""
+    if not params:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
 def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
@@ -251,7 +328,7 @@ def error_from_response(
     *,
     body: Any = None,
     attempts: int | None = None,
-    secrets: tuple[str, ...] = (),
+    secrets: Sequence[str] = (),
     hint: str | None = None,
 ) -> ProviderError:
     """The typed error for an error status, mapped by the spec's rules first; no secret

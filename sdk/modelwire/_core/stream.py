@@ -4,7 +4,7 @@ context every mid-stream error carries. The drivers feed it the bytes they read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from .._framing import Decoder
 from ..dialects.base import StreamParser
@@ -99,7 +99,7 @@ class StreamState:
         request_id: str | None,
         attempts: int,
         hooks: Hooks,
-        secrets: tuple[str, ...] = (),
+        secrets: Sequence[str] = (),
         watch: CallWatch | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..auth import Auth
 from ..dialects.base import (
     structured_via_tool,
     thinking_budget,
@@ -24,6 +25,7 @@ from ..errors import (
     InsecureTransportError,
     ProviderError,
     RequestValidationError,
+    TokenProviderError,
 )
 from ..hooks import Hooks
 from ..retries import RetryPolicy
@@ -135,6 +137,53 @@ def check_api_key(spec: ProviderSpec, api_key: str | None) -> None:
     if not api_key and spec.auth.type != "none" and spec.auth.required:
         raise ConfigurationError(
             f"{spec.display_name} needs an API key: pass api_key= or set {spec.auth.env}",
+            provider=spec.name,
+        )
+
+
+def check_auth(spec: ProviderSpec, auth: Auth | None) -> None:
+    """A header `auth=` names can be sent (its value is checked with the key's)."""
+    if auth is not None and auth.header is not None:
+        check_headers(spec, {auth.header: "x"}, "auth=", lambda _: True)
+
+
+def check_token(spec: ProviderSpec, token: object) -> str:
+    """What a token provider returned, if it can be sent: a non-empty string of printable
+    ASCII (it goes in a header or a URL). Its value is never shown."""
+    if not isinstance(token, str):
+        raise TokenProviderError(
+            f"the token provider returned {type(token).__name__}, not a string: return the "
+            "token itself (a str)",
+            provider=spec.name,
+        )
+    if not token or not (token.isascii() and token.isprintable()):
+        problem = "an empty string" if not token else "a token that is not printable ASCII"
+        raise TokenProviderError(
+            f"the token provider returned {problem}: a token is sent in a header and must be "
+            "non-empty printable ASCII",
+            provider=spec.name,
+        )
+    return token
+
+
+def token_failed(spec: ProviderSpec, exc: BaseException) -> TokenProviderError:
+    """The error for a token provider that raised: nothing has been sent."""
+    return TokenProviderError(
+        f"the token provider raised {type(exc).__name__}: {exc}; no request was sent",
+        provider=spec.name,
+    )
+
+
+def check_base_url_filled(spec: ProviderSpec, base_url: str) -> None:
+    """A spec's base URL with a `{placeholder}` (Azure's resource) needs the user's own."""
+    if "{" in base_url or "}" in base_url:
+        where = (
+            f"pass base_url= or set {spec.base_url_env}"
+            if spec.base_url_env
+            else ("pass base_url=")
+        )
+        raise ConfigurationError(
+            f"{spec.display_name} needs your own endpoint ({base_url} is only its shape): {where}",
             provider=spec.name,
         )
 
@@ -304,6 +353,7 @@ _SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "allow_insecure_http": ((bool,), "True or False"),
     "max_line_bytes": ((int,), "a number of bytes"),
     "hooks": ((Hooks,), "a modelwire.Hooks"),
+    "auth": ((Auth,), "a modelwire.Auth (Auth.in_header, Auth.in_query or Auth.token)"),
     "settings": ((Mapping,), "a mapping of setting names to strings"),
 }
 

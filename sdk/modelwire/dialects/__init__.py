@@ -15,6 +15,7 @@ _MODULES = {
     "openai_responses": "openai_responses",
     "anthropic_messages": "anthropic_messages",
     "ollama_chat": "ollama_chat",
+    "gemini": "gemini",
     "bedrock_converse": "bedrock_converse",
 }
 

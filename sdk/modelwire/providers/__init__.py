@@ -16,10 +16,14 @@ from .._registry import Registry
 if TYPE_CHECKING:
     from .._client import AsyncClient, Client
     from .anthropic import Anthropic, AsyncAnthropic
+    from .azure_openai import AsyncAzureOpenAI, AzureOpenAI
+    from .azure_openai_responses import AsyncAzureOpenAIResponses, AzureOpenAIResponses
+    from .azure_openai_v1 import AsyncAzureOpenAIV1, AzureOpenAIV1
     from .bedrock import AsyncBedrock, Bedrock
     from .cerebras import AsyncCerebras, Cerebras
     from .deepseek import AsyncDeepSeek, DeepSeek
     from .fireworks import AsyncFireworks, Fireworks
+    from .gemini import AsyncGemini, Gemini
     from .groq import AsyncGroq, Groq
     from .huggingface import AsyncHuggingFace, HuggingFace
     from .llamacpp import AsyncLlamaCpp, LlamaCpp
@@ -41,6 +45,12 @@ __all__ = [
     "client_class",
     "Anthropic",
     "AsyncAnthropic",
+    "AzureOpenAI",
+    "AsyncAzureOpenAI",
+    "AzureOpenAIResponses",
+    "AsyncAzureOpenAIResponses",
+    "AzureOpenAIV1",
+    "AsyncAzureOpenAIV1",
     "Bedrock",
     "AsyncBedrock",
     "Cerebras",
@@ -49,6 +59,8 @@ __all__ = [
     "AsyncDeepSeek",
     "Fireworks",
     "AsyncFireworks",
+    "Gemini",
+    "AsyncGemini",
     "Groq",
     "AsyncGroq",
     "HuggingFace",
@@ -80,10 +92,18 @@ __all__ = [
 # provider name -> (module, sync class, async class)
 PROVIDERS: dict[str, tuple[str, str, str]] = {
     "anthropic": ("anthropic", "Anthropic", "AsyncAnthropic"),
+    "azure_openai": ("azure_openai", "AzureOpenAI", "AsyncAzureOpenAI"),
+    "azure_openai_responses": (
+        "azure_openai_responses",
+        "AzureOpenAIResponses",
+        "AsyncAzureOpenAIResponses",
+    ),
+    "azure_openai_v1": ("azure_openai_v1", "AzureOpenAIV1", "AsyncAzureOpenAIV1"),
     "bedrock": ("bedrock", "Bedrock", "AsyncBedrock"),
     "cerebras": ("cerebras", "Cerebras", "AsyncCerebras"),
     "deepseek": ("deepseek", "DeepSeek", "AsyncDeepSeek"),
     "fireworks": ("fireworks", "Fireworks", "AsyncFireworks"),
+    "gemini": ("gemini", "Gemini", "AsyncGemini"),
     "groq": ("groq", "Groq", "AsyncGroq"),
     "huggingface": ("huggingface", "HuggingFace", "AsyncHuggingFace"),
     "llamacpp": ("llamacpp", "LlamaCpp", "AsyncLlamaCpp"),
@@ -108,6 +128,18 @@ def client(target: Literal["anthropic"], **kwargs: Any) -> Anthropic: ...
 
 
 @overload
+def client(target: Literal["azure_openai"], **kwargs: Any) -> AzureOpenAI: ...
+
+
+@overload
+def client(target: Literal["azure_openai_responses"], **kwargs: Any) -> AzureOpenAIResponses: ...
+
+
+@overload
+def client(target: Literal["azure_openai_v1"], **kwargs: Any) -> AzureOpenAIV1: ...
+
+
+@overload
 def client(target: Literal["bedrock"], **kwargs: Any) -> Bedrock: ...
 
 
@@ -121,6 +153,10 @@ def client(target: Literal["deepseek"], **kwargs: Any) -> DeepSeek: ...
 
 @overload
 def client(target: Literal["fireworks"], **kwargs: Any) -> Fireworks: ...
+
+
+@overload
+def client(target: Literal["gemini"], **kwargs: Any) -> Gemini: ...
 
 
 @overload
@@ -189,6 +225,20 @@ def async_client(target: Literal["anthropic"], **kwargs: Any) -> AsyncAnthropic:
 
 
 @overload
+def async_client(target: Literal["azure_openai"], **kwargs: Any) -> AsyncAzureOpenAI: ...
+
+
+@overload
+def async_client(
+    target: Literal["azure_openai_responses"], **kwargs: Any
+) -> AsyncAzureOpenAIResponses: ...
+
+
+@overload
+def async_client(target: Literal["azure_openai_v1"], **kwargs: Any) -> AsyncAzureOpenAIV1: ...
+
+
+@overload
 def async_client(target: Literal["bedrock"], **kwargs: Any) -> AsyncBedrock: ...
 
 
@@ -202,6 +252,10 @@ def async_client(target: Literal["deepseek"], **kwargs: Any) -> AsyncDeepSeek: .
 
 @overload
 def async_client(target: Literal["fireworks"], **kwargs: Any) -> AsyncFireworks: ...
+
+
+@overload
+def async_client(target: Literal["gemini"], **kwargs: Any) -> AsyncGemini: ...
 
 
 @overload

@@ -55,7 +55,7 @@ class BedrockFields(BedrockFieldsBesidesFormat, RequestFields, total=False):
 
 
 class BedrockSettings(ClientSettings, total=False):
-    """What `Bedrock(...)` takes, its own settings (sent as headers) included."""
+    """What `Bedrock(...)` takes, its own settings (sent as headers or query parameters) included."""
 
     region: str | None
     """The AWS region, such as us-east-1. Default: AWS_REGION or AWS_DEFAULT_REGION."""

@@ -65,7 +65,7 @@ class OpenAIFields(OpenAIFieldsBesidesFormat, RequestFields, total=False):
 
 
 class OpenAISettings(ClientSettings, total=False):
-    """What `OpenAI(...)` takes, its own settings (sent as headers) included."""
+    """What `OpenAI(...)` takes, its own settings (sent as headers or query parameters) included."""
 
     organization: str | None
     """Organization to bill. Default: OPENAI_ORG_ID."""

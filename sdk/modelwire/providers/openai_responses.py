@@ -69,7 +69,7 @@ class OpenAIResponsesFields(OpenAIResponsesFieldsBesidesFormat, RequestFields, t
 
 
 class OpenAIResponsesSettings(ClientSettings, total=False):
-    """What `OpenAIResponses(...)` takes, its own settings (sent as headers) included."""
+    """What `OpenAIResponses(...)` takes, its own settings (sent as headers or query parameters) included."""
 
     organization: str | None
     """Organization to bill. Default: OPENAI_ORG_ID."""

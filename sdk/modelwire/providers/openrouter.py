@@ -57,7 +57,7 @@ class OpenRouterFields(OpenRouterFieldsBesidesFormat, RequestFields, total=False
 
 
 class OpenRouterSettings(ClientSettings, total=False):
-    """What `OpenRouter(...)` takes, its own settings (sent as headers) included."""
+    """What `OpenRouter(...)` takes, its own settings (sent as headers or query parameters) included."""
 
     app_url: str | None
     """Your app's URL, for OpenRouter's rankings. Default: OPENROUTER_APP_URL."""

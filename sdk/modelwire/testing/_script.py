@@ -7,6 +7,7 @@ catching it should not load httpx.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 
     from ..spec import ProviderSpec
     from ..types import FinishReason
+
+
+def ends_with_endpoint(path: str, endpoint: str) -> bool:
+    """Whether a request's path is the spec's endpoint (whose `{model}` is any model)."""
+    pattern = re.escape(endpoint.partition("?")[0]).replace(re.escape("{model}"), ".+")
+    return re.search(pattern + "$", path) is not None
 
 
 class MockScriptError(AssertionError):
@@ -103,13 +110,9 @@ class Script:
     def chat_kind(self, request: httpx.Request) -> str | None:
         """ "chat" or "stream" for a request to the chat or the stream endpoint (a
         `{model}` in the path matches any model), else None."""
-        path = request.url.path
         endpoints = self.spec.endpoints
         for kind, pattern in (("stream", endpoints.stream), ("chat", endpoints.chat)):
-            if pattern is None:
-                continue
-            head, placeholder, tail = pattern.partition("{model}")
-            if path.endswith(pattern) or (placeholder and head in path and path.endswith(tail)):
+            if pattern is not None and ends_with_endpoint(request.url.path, pattern):
                 return kind
         return None
 

@@ -23,7 +23,7 @@ import httpx
 
 from ._batches import MockBatchAPI
 from ._render import Context, Renderer
-from ._script import Call, Failure, Reply, Script
+from ._script import Call, Failure, Reply, Script, ends_with_endpoint
 
 
 @dataclass
@@ -60,19 +60,19 @@ class MockServer:
         number, answer = self.script.take(request, body)
         headers = self._request_id(number)
         if answer is None:  # not a chat request
-            if endpoints.models and path.endswith(endpoints.models):
+            if endpoints.models and ends_with_endpoint(path, endpoints.models):
                 models = self.renderer.models(self.spec, self.script.model)
                 return self._json(200, models, headers)
-            if endpoints.embeddings and path.endswith(endpoints.embeddings):
+            if endpoints.embeddings and ends_with_endpoint(path, endpoints.embeddings):
                 return self._json(200, self.renderer.embeddings(body), headers)
             counting = endpoints.count_tokens
-            if counting and path.endswith(counting.path):
+            if counting and ends_with_endpoint(path, counting.path):
                 return self._json(200, self.renderer.token_count(counting.body, body), headers)
             failure = Failure(404, f"no such endpoint: {path}", None, None, None, {})
             return self._failure(failure, headers)
         if isinstance(answer, Failure):
             return self._failure(answer, headers)
-        # a stream is asked for in the body, or at a path of its own (Bedrock's)
+        # a stream is asked for in the body, or at a path of its own (Gemini's, Bedrock's)
         stream = bool(body.get("stream")) or self.script.chat_kind(request) == "stream"
         ctx = Context(self.spec, body, stream, number)
         return self._reply(answer, ctx, headers)

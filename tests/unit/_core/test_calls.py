@@ -363,6 +363,95 @@ def test_listing_models_without_an_endpoint_fails_before_any_call() -> None:
         ClientConfig.create(spec, api_key="k").model_pages()
 
 
+# --------------------------------------------------------------------------- Azure OpenAI
+
+
+def azure_call(name: str, **settings: Any) -> HTTPCall:
+    from modelwire.providers import azure_openai, azure_openai_v1
+
+    spec = {"azure_openai": azure_openai.SPEC, "azure_openai_v1": azure_openai_v1.SPEC}[name]
+    config = ClientConfig.create(spec, **settings)
+    request = config.request(
+        None, {"model": "my-gpt4o", "messages": [{"role": "user", "content": "Hi"}]}
+    )
+    return config.chat_call(request, stream=False)
+
+
+def test_azure_deployment_urls_carry_the_api_version() -> None:
+    call = azure_call("azure_openai", api_key="az-key", base_url="https://res.openai.azure.com/")
+    assert call.url == (
+        "https://res.openai.azure.com/openai/deployments/my-gpt4o/chat/completions"
+        "?api-version=2024-10-21"
+    )
+    assert call.headers["api-key"] == "az-key" and "Authorization" not in call.headers
+    newer = azure_call(
+        "azure_openai",
+        api_key="k",
+        base_url="https://res.openai.azure.com",
+        api_version="2025-04-01-preview",
+    )
+    assert newer.url.endswith("/chat/completions?api-version=2025-04-01-preview")
+
+
+def test_azure_v1_has_no_api_version_and_the_model_in_the_body() -> None:
+    call = azure_call(
+        "azure_openai_v1", api_key="k", base_url="https://res.openai.azure.com/openai/v1"
+    )
+    assert call.url == "https://res.openai.azure.com/openai/v1/chat/completions"
+    assert json.loads(call.content or b"")["model"] == "my-gpt4o"
+
+
+def test_azure_entra_id_tokens_go_as_bearer() -> None:
+    call = azure_call(
+        "azure_openai",
+        base_url="https://res.openai.azure.com",
+        auth=modelwire.Auth.token(lambda: "entra-token"),
+    )
+    # the token is fetched per attempt by the driver, not planned into the call
+    assert "api-key" not in call.headers and "Authorization" not in call.headers
+    assert call.credential is not None
+    url, headers = call.authorize(call.url, call.headers, "entra-token")
+    assert headers["Authorization"] == "Bearer entra-token" and url == call.url
+    assert "entra-token" in call.secrets  # redacted from whatever comes back
+
+
+def test_azure_needs_the_resource_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
+    with pytest.raises(
+        ConfigurationError, match=r"needs your own endpoint .* set AZURE_OPENAI_ENDPOINT"
+    ):
+        azure_call("azure_openai", api_key="k")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://env.openai.azure.com")
+    assert azure_call("azure_openai", api_key="k").url.startswith(
+        "https://env.openai.azure.com/openai/"
+    )
+
+
+def test_azure_content_filter_errors_are_typed() -> None:
+    import httpx
+    from modelwire.errors import BadRequestError, ContentFilterError
+
+    body = {
+        "error": {
+            "message": "The response was filtered due to the prompt triggering content "
+            "management policy.",
+            "type": None,
+            "param": "prompt",
+            "code": "content_filter",
+            "status": 400,
+            "innererror": {"code": "ResponsibleAIPolicyViolation"},
+        }
+    }
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(400, json=body)))
+    client = modelwire.AzureOpenAI(
+        api_key="k", base_url="https://res.openai.azure.com", http_client=http, max_retries=0
+    )
+    with pytest.raises(ContentFilterError) as info:
+        client.complete(model="my-gpt4o", messages=[{"role": "user", "content": "x"}])
+    assert isinstance(info.value, BadRequestError) and not info.value.retryable
+    assert info.value.error_code == "content_filter" and info.value.status_code == 400
+
+
 # --------------------------------------------------------------------------- model paths
 
 

@@ -39,9 +39,9 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     r"\bAsyncIterator\b": ("AsyncIterator[bytes]", "Iterator[bytes]"),
     r"\bAsyncStreamingResponse\b": ("-> AsyncStreamingResponse:", "-> StreamingResponse:"),
     r"\bAsyncBaseClient\b": ("AsyncBaseClient = AsyncClient", "BaseClient = AsyncClient"),
-    r"\basync_(mend_pool|release)\b": (
-        "from ._lifecycle import async_mend_pool, async_release",
-        "from ._lifecycle import sync_mend_pool, sync_release",
+    r"\basync_(mend_pool|release|token)\b": (
+        "from ._lifecycle import async_mend_pool, async_release; await async_token(c, s)",
+        "from ._lifecycle import sync_mend_pool, sync_release; await sync_token(c, s)",
     ),
     r"\bAsyncClient\b": ("httpx.AsyncClient(", "httpx.Client("),
     r"\bAsyncBatches\b": ("-> AsyncBatches:", "-> Batches:"),

@@ -128,7 +128,7 @@ def test_an_unknown_dialect_lists_the_known_ones() -> None:
     with pytest.raises(
         ValueError,
         match=r"unknown dialect 'klingon': one of "
-        r"\['anthropic_messages', 'bedrock_converse', 'ollama_chat', 'openai_chat', "
+        r"\['anthropic_messages', 'bedrock_converse', 'gemini', 'ollama_chat', 'openai_chat', "
         r"'openai_responses'\]",
     ):
         get_dialect("klingon")
