@@ -39,6 +39,7 @@ import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ async def requests_part(base: str, args: argparse.Namespace) -> dict[str, Any]:
     done = 0
     slice_size = max(args.requests // args.slices, 1)
     samples: list[tuple[int, int]] = []
+    traced: list[tuple[int, int]] = []  # with --tracemalloc: the Python heap, from slice 1
 
     async def worker() -> None:
         nonlocal started, done, wrong, secondary
@@ -176,10 +178,15 @@ async def requests_part(base: str, args: argparse.Namespace) -> dict[str, Any]:
             done += 1
             if done % slice_size == 0:
                 samples.append((done, current_rss()))
+                if args.tracemalloc:
+                    if done == slice_size:
+                        tracemalloc.start()
+                    traced.append((done, tracemalloc.get_traced_memory()[0]))
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(2 * args.concurrency)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    tracemalloc.stop()
     problems = {c.spec.name: pool_problems(c) for c in chain.clients}
     await chain.close()
     expected = expected_failures(args.requests, args.fail_every, before=1)
@@ -198,6 +205,7 @@ async def requests_part(base: str, args: argparse.Namespace) -> dict[str, Any]:
         "wrong_text": wrong,
         "rss_samples": samples,
         "growth_bytes_per_request": growth_per_request(samples[1:] if len(samples) > 2 else []),
+        "traced_growth_bytes_per_request": growth_per_request(traced) if traced else None,
         "pool_problems": problems,
     }
 
@@ -315,6 +323,11 @@ def report(part: str, result: dict[str, Any]) -> str:
                 f"  growth from the second slice on: "
                 f"{result['growth_bytes_per_request']:.1f} bytes per request",
             ]
+            + (
+                [f"  traced Python heap: {traced:.1f} bytes per request, from the first slice on"]
+                if (traced := result.get("traced_growth_bytes_per_request")) is not None
+                else []
+            )
         )
     return "\n".join(
         [
@@ -338,6 +351,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-growth", type=float, default=1024, help="bytes of RSS per request, at most"
     )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also trace the Python heap from the end of the first slice (slower)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results there")
     parser.add_argument("--part", choices=["requests", "streams"], help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
@@ -352,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = ("requests", "concurrency", "streams", "chunks", "fail_every", "rpm", "slices")
     passthrough = [f"--{name.replace('_', '-')}={getattr(args, name)}" for name in names]
+    passthrough += ["--tracemalloc"] if args.tracemalloc else []
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "cores": os.cpu_count()}
     reasons: list[str] = []
     for part in ("requests", "streams"):
