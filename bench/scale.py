@@ -205,6 +205,7 @@ async def requests_part(base: str, args: argparse.Namespace) -> dict[str, Any]:
         "wrong_text": wrong,
         "rss_samples": samples,
         "growth_bytes_per_request": growth_per_request(samples[1:] if len(samples) > 2 else []),
+        "traced_samples": traced,
         "traced_growth_bytes_per_request": growth_per_request(traced) if traced else None,
         "pool_problems": problems,
     }
@@ -324,7 +325,11 @@ def report(part: str, result: dict[str, Any]) -> str:
                 f"{result['growth_bytes_per_request']:.1f} bytes per request",
             ]
             + (
-                [f"  traced Python heap: {traced:.1f} bytes per request, from the first slice on"]
+                [
+                    "  traced Python heap KiB after each slice from the first: "
+                    + " ".join(f"{size / 1024:.0f}" for _, size in result["traced_samples"]),
+                    f"  traced growth: {traced:.1f} bytes per request, from the first slice on",
+                ]
                 if (traced := result.get("traced_growth_bytes_per_request")) is not None
                 else []
             )
