@@ -206,7 +206,8 @@ async def requests_part(base: str, args: argparse.Namespace) -> dict[str, Any]:
         "rss_samples": samples,
         "growth_bytes_per_request": growth_per_request(samples[1:] if len(samples) > 2 else []),
         "traced_samples": traced,
-        "traced_growth_bytes_per_request": growth_per_request(traced) if traced else None,
+        # from the second slice on, as for RSS: the first holds the caches filling
+        "traced_growth_bytes_per_request": growth_per_request(traced[1:]) if traced else None,
         "pool_problems": problems,
     }
 
@@ -328,7 +329,7 @@ def report(part: str, result: dict[str, Any]) -> str:
                 [
                     "  traced Python heap KiB after each slice from the first: "
                     + " ".join(f"{size / 1024:.0f}" for _, size in result["traced_samples"]),
-                    f"  traced growth: {traced:.1f} bytes per request, from the first slice on",
+                    f"  traced growth from the second slice on: {traced:.1f} bytes per request",
                 ]
                 if (traced := result.get("traced_growth_bytes_per_request")) is not None
                 else []
