@@ -263,6 +263,15 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_scale(session: nox.Session) -> None:
+    """modelwire alone at service scale: 10,000 requests and 1,000 streams through an async
+    fallback chain with limits; exits 1 on a failed call, a held connection or memory
+    growth (`-- --requests 1000 --streams 100` for short; `-- --help`)."""
+    session.install("-e", ".")
+    session.run("python", "bench/scale.py", *session.posargs)
+
+
+@nox.session
 def import_cassettes(session: nox.Session) -> None:
     """Convert the shared recordings into vcrpy cassettes, to look at or replay:
     `-- FOLDER` (default: a new temporary folder). The tests convert on their own."""

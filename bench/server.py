@@ -8,6 +8,11 @@ It prints `READY <port>` once listening. Routes (POST, JSON body):
 - `/v1/messages`: Anthropic messages; SSE events when `"stream": true`
 - `/api/chat`: Ollama chat; NDJSON unless `"stream": false`
 
+A `/fail/<N>` path prefix (before any `/n/<N>`) makes every N-th request to it, counted
+across connections, answer the provider's retryable overload instead, before any content:
+Anthropic's 529 `overloaded_error`, 503 for the others; the bench's scale run points a
+fallback chain's first client there.
+
 Without streaming each route answers one small JSON completion. The number of streamed
 tokens comes from the `x-bench-chunks` header, a `chunks` query parameter, or a `/n/<N>`
 path prefix (so that a client configured with only a base URL can choose it), in that
@@ -30,6 +35,20 @@ import payloads
 
 DEFAULT_CHUNKS = 20
 _PREFIX = re.compile(r"^/n/(\d+)(/.*)$")
+_FAIL_PREFIX = re.compile(r"^/fail/(\d+)(/.*)$")
+# each shape's overload, as its provider sends it: a status its clients retry (and a
+# fallback chain moves on from), with the provider's error body
+_OVERLOADS = {
+    "anthropic": (
+        "529 Overloaded",
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+    ),
+    "openai": (
+        "503 Service Unavailable",
+        {"error": {"message": "The server is overloaded", "type": "server_error"}},
+    ),
+    "ollama": ("503 Service Unavailable", {"error": "server busy, please try again"}),
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class Responses:
     """The precomputed writes of every response served so far."""
 
     def __init__(self) -> None:
+        # requests seen per `/fail/<N>` prefix, so that exactly one in N fails
+        self.fail_counts: dict[int, int] = {}
         self._streams: dict[tuple[str, int], list[bytes]] = {}
         self._completions = {
             shape: [payloads.json_response(payloads.completion_body(shape))]
@@ -58,6 +79,16 @@ class Responses:
 
     def completion(self, shape: str) -> list[bytes]:
         return self._completions[shape]
+
+    def overload(self, shape: str) -> list[bytes]:
+        status, body = _OVERLOADS[shape]
+        return [payloads.json_response(json.dumps(body).encode(), status)]
+
+    def fails_now(self, every: int) -> bool:
+        """Counts a request to `/fail/<every>`; True for every `every`-th one."""
+        count = self.fail_counts.get(every, 0) + 1
+        self.fail_counts[every] = count
+        return count % every == 0
 
 
 def _error(status: str, message: str) -> list[bytes]:
@@ -99,6 +130,8 @@ def _chunks_of(request: Request, path_chunks: str | None) -> int:
 
 def route(request: Request, responses: Responses) -> list[bytes]:
     path = urlsplit(request.target).path
+    failing = _FAIL_PREFIX.match(path)
+    fail_every, path = (int(failing.group(1)), failing.group(2)) if failing else (0, path)
     prefixed = _PREFIX.match(path)
     path_chunks, path = (prefixed.group(1), prefixed.group(2)) if prefixed else (None, path)
     shape = payloads.PATHS.get(path)
@@ -108,6 +141,8 @@ def route(request: Request, responses: Responses) -> list[bytes]:
         body = json.loads(request.body or b"{}")
     except ValueError:
         return _error("400 Bad Request", "the body is not JSON")
+    if fail_every and responses.fails_now(fail_every):
+        return responses.overload(shape)
     if body.get("stream", shape == "ollama"):
         return responses.stream(shape, _chunks_of(request, path_chunks))
     return responses.completion(shape)
