@@ -33,12 +33,13 @@ def _free_port() -> int:
 def _child(library: str, base: str, chunks: int) -> dict[str, float]:
     read = 0
     grown = 0
-    if library == "modelwire":
+    if library.startswith("modelwire"):
         import modelwire
 
         client = modelwire.OpenAI(api_key="sk-bench", base_url=f"{base}/n/{chunks}/v1")
         with client.stream_completion(model="gpt-4o-mini", messages=MESSAGES) as stream:
-            iterator = iter(stream)
+            # modelwire-unkept: read with keep=False, which keeps no text
+            iterator = iter(stream.iter_chunks(keep=library == "modelwire"))
             next(iterator)
             tracemalloc.start()
             before = tracemalloc.get_traced_memory()[0]
@@ -74,7 +75,7 @@ def _child(library: str, base: str, chunks: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=200_000)
-    parser.add_argument("--child", choices=["modelwire", "httpx"])
+    parser.add_argument("--child", choices=["modelwire", "modelwire-unkept", "httpx"])
     parser.add_argument("--base")
     args = parser.parse_args()
     if args.child:
@@ -85,7 +86,7 @@ def main() -> None:
     try:
         time.sleep(1.0)
         base = f"http://127.0.0.1:{port}"
-        for library in ("httpx", "modelwire"):
+        for library in ("httpx", "modelwire", "modelwire-unkept"):
             out = subprocess.run(
                 [
                     sys.executable,
@@ -103,7 +104,7 @@ def main() -> None:
             ).stdout
             result = json.loads(out)
             per_chunk = result["bytes_per_chunk"]
-            print(f"{library:10} {result['chunks']:>8} chunks  {per_chunk:6.1f} B/chunk")
+            print(f"{library:16} {result['chunks']:>8} chunks  {per_chunk:6.1f} B/chunk")
     finally:
         server.terminate()
         server.wait(10)

@@ -18,6 +18,7 @@ import modelwire
 import pytest
 from modelwire.errors import (
     APIStatusError,
+    ConfigurationError,
     StreamIncompleteError,
     StreamTimeoutError,
 )
@@ -104,6 +105,59 @@ async def test_a_stream_dropped_unclosed_releases_its_connection_and_warns(
     await settle(variant)
     assert_pool_clean(client)
     await assert_recovers(client, server)
+
+
+async def test_a_stream_iterated_without_a_name_reads_to_its_end(
+    make_client: Clients, server: FaultServer, variant: Variant, no_gc: None
+) -> None:
+    # `for chunk in client.stream_completion(...)`: nothing but the loop holds the stream
+    client = make_client()
+    events = STREAMS["openai"][0](["one", "two"])
+    server.script(stream_of("openai", [*events, Pause(0.1), *whole_stream("openai", ["three"])]))
+    texts = []
+    if variant.is_async:
+        async for chunk in await client.stream_completion(messages=MESSAGES):
+            texts.append(chunk.content)
+    else:
+        for chunk in client.stream_completion(messages=MESSAGES):
+            texts.append(chunk.content)
+    assert "".join(texts) == "onetwothree"
+    await settle(variant)
+    assert_pool_clean(client)
+
+
+async def test_a_stream_read_with_keep_false_keeps_no_text(
+    make_client: Clients, server: FaultServer, variant: Variant
+) -> None:
+    client = make_client()
+    server.script(stream_of("openai", whole_stream("openai", ["Hel", "lo!"])))
+    stream = await call(client.stream_completion, messages=MESSAGES)
+    texts = []
+    if variant.is_async:
+        async for chunk in stream.iter_chunks(keep=False):
+            texts.append(chunk.content)
+    else:
+        for chunk in stream.iter_chunks(keep=False):
+            texts.append(chunk.content)
+    assert "".join(texts) == "Hello!"
+    kept = stream.snapshot()
+    assert kept.content == "" and kept.finish_reason == "stop" and kept.usage is not None
+    with pytest.raises(ConfigurationError, match="keep=False"):
+        await call(stream.accumulate)
+    await call(stream.close)
+    assert_pool_clean(client)
+
+
+async def test_keep_false_after_the_first_chunk_is_refused(
+    make_client: Clients, server: FaultServer
+) -> None:
+    client = make_client()
+    server.script(stream_of("openai", whole_stream("openai", ["Hel", "lo!"])))
+    stream = await call(client.stream_completion, messages=MESSAGES)
+    await next_chunk(stream)
+    with pytest.raises(ConfigurationError, match="before the stream's first chunk"):
+        await next_chunk(stream.iter_chunks(keep=False))
+    await call(stream.close)
 
 
 @pytest.mark.parametrize("how", ["close", "read-to-the-end"])

@@ -1,7 +1,8 @@
 """Every dialect llama.cpp's `llama-server` speaks, through modelwire's own clients.
 
-`modelwire.Anthropic` on its `/v1/messages` and `modelwire.OpenAI` on its
-`/v1/chat/completions` (where streams carry usage when asked), sync and async: complete,
+`modelwire.Anthropic` on its `/v1/messages`, `modelwire.OpenAI` on its
+`/v1/chat/completions` (where streams carry usage when asked) and
+`modelwire.OpenAIResponses` on its `/v1/responses`, sync and async: complete,
 stream, close early, accumulate, tools, structured output, embeddings, many concurrent
 streams and a bad request. SmolLM2-135M on 2 cores: the wording of answers is never
 asserted, only their shape. What the server answers differently from the official APIs is
@@ -64,6 +65,16 @@ def async_openai(server: LocalServer, **kw: Any) -> modelwire.AsyncOpenAI:
     return modelwire.AsyncOpenAI(base_url=server.base_url, api_key=KEY, model="smollm2", **kw)
 
 
+def responses(server: LocalServer, **kw: Any) -> modelwire.OpenAIResponses:
+    return modelwire.OpenAIResponses(base_url=server.base_url, api_key=KEY, model="smollm2", **kw)
+
+
+def async_responses(server: LocalServer, **kw: Any) -> modelwire.AsyncOpenAIResponses:
+    return modelwire.AsyncOpenAIResponses(
+        base_url=server.base_url, api_key=KEY, model="smollm2", **kw
+    )
+
+
 def check_text(response: CompletionResponse, max_tokens: int) -> None:
     assert response.content.strip()
     assert response.finish_reason in ("stop", "length")
@@ -97,10 +108,15 @@ def check_weather_call(response: CompletionResponse) -> None:
     assert isinstance(call.arguments["city"], str)
 
 
-DIALECTS = [pytest.param(anthropic, id="anthropic"), pytest.param(openai, id="openai")]
+DIALECTS = [
+    pytest.param(anthropic, id="anthropic"),
+    pytest.param(openai, id="openai"),
+    pytest.param(responses, id="responses"),
+]
 ASYNC_DIALECTS = [
     pytest.param(async_anthropic, id="anthropic"),
     pytest.param(async_openai, id="openai"),
+    pytest.param(async_responses, id="responses"),
 ]
 
 
@@ -146,7 +162,7 @@ def test_stream(llama_server: LocalServer, make: Any) -> None:
     assert s.closed
     check_stream(chunks, response)
     assert response.usage is not None and response.usage.output_tokens <= 12
-    if make is openai:  # prompt_tokens counts cached tokens too
+    if make is not anthropic:  # OpenAI's input tokens count cached tokens too
         assert response.usage.input_tokens > 0
 
 
@@ -269,19 +285,38 @@ async def test_structured_output_streamed_async(llama_server: LocalServer, make:
     assert isinstance(response.parsed, City), response
 
 
-def test_anthropic_structured_output_is_accepted_but_not_enforced(
-    llama_server: LocalServer,
-) -> None:
-    # llama-server takes Anthropic's output_config.format and does not constrain the answer
-    # with it (docs/local.md): the small model's text is then valid City JSON or not, and
-    # either way modelwire answers with a parsed City or a typed OutputValidationError
-    with anthropic(llama_server) as client:
+@pytest.mark.parametrize("make", [anthropic, responses])
+def test_structured_output_accepted_but_not_enforced(llama_server: LocalServer, make: Any) -> None:
+    # llama-server takes Anthropic's output_config.format and the Responses API's
+    # text.format and constrains the answer with neither (docs/local.md): the small model's
+    # text is then valid City JSON or not, and either way modelwire answers with a parsed
+    # City or a typed OutputValidationError
+    with make(llama_server) as client:
         try:
             response = client.complete(messages=CITY_PROMPT, response_format=City, max_tokens=60)
         except OutputValidationError as error:
-            assert error.provider == "anthropic" and error.raw_output is not None
+            assert error.provider == client.spec.name and error.raw_output is not None
         else:
             assert isinstance(response.parsed, City), response
+
+
+# --------------------------------------------------------------------------- token counting
+
+
+@pytest.mark.parametrize("make", [anthropic, responses])
+def test_count_tokens(llama_server: LocalServer, make: Any) -> None:
+    # Anthropic's /v1/messages/count_tokens and the Responses API's /v1/responses/input_tokens
+    with make(llama_server) as client:
+        short = client.count_tokens(messages=HI)
+        longer = client.count_tokens(messages=STORY)
+    assert 0 < short.input_tokens < longer.input_tokens
+
+
+async def test_count_tokens_async(llama_server: LocalServer) -> None:
+    async with async_anthropic(llama_server) as client:
+        counted = await client.count_tokens(messages=HI)
+        answer = await client.complete(messages=HI, max_tokens=2)
+    assert counted.input_tokens > 0 and answer.usage is not None
 
 
 # --------------------------------------------------------------------------- concurrency
@@ -313,7 +348,7 @@ async def test_twenty_concurrent_streams(llama_server: LocalServer, make: Any) -
 
 
 def test_bad_request_is_a_typed_error_not_retried(llama_server: LocalServer) -> None:
-    for make in (anthropic, openai):
+    for make in (anthropic, openai, responses):
         with make(llama_server, max_retries=3) as client:
             with pytest.raises(BadRequestError) as info:
                 client.complete(messages=HI, max_tokens=4, extra_body={"temperature": "hot"})
@@ -366,9 +401,3 @@ async def test_embeddings_async(llama_embedding_server: LocalServer) -> None:
         result = await client.embed("The sea is calm.", model="smollm2")
     (vector,) = result.embeddings
     assert len(vector) > 100 and all(isinstance(x, float) for x in vector)
-
-
-# --------------------------------------------------------------------------- responses
-# OpenAI's Responses API (`/v1/responses`): its live tests go here, with the
-# `openai_responses` dialect (`modelwire.OpenAIResponses`, issue 14), against the same
-# `llama_server` fixture and the same checks as the two dialects above.

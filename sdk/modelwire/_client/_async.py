@@ -111,7 +111,19 @@ class AsyncStreamingResponse(Generic[ParsedT]):
         self.attempts = state.attempts
 
     def __aiter__(self) -> AsyncIterator[StreamingChunk]:
-        return self._chunks
+        return self.iter_chunks()
+
+    async def iter_chunks(self, *, keep: bool = True) -> AsyncIterator[StreamingChunk]:
+        """The chunks, as iterating the stream gives them. The iterator holds the stream,
+        so `async for chunk in await client.stream_completion(...)` reads to the end.
+
+        `keep=False` keeps no text: memory stays flat however long the stream, but
+        `accumulate()` then raises, and an error's `partial` carries only the id, model,
+        usage and finish reason. Choose it before the first chunk is read."""
+        if not keep:
+            self._state.keep_no_text()
+        async for chunk in self._chunks:
+            yield chunk
 
     async def __anext__(self) -> StreamingChunk:
         return await self._chunks.__anext__()

@@ -111,7 +111,19 @@ class StreamingResponse(Generic[ParsedT]):
         self.attempts = state.attempts
 
     def __iter__(self) -> Iterator[StreamingChunk]:
-        return self._chunks
+        return self.iter_chunks()
+
+    def iter_chunks(self, *, keep: bool = True) -> Iterator[StreamingChunk]:
+        """The chunks, as iterating the stream gives them. The iterator holds the stream,
+        so `for chunk in client.stream_completion(...)` reads to the end.
+
+        `keep=False` keeps no text: memory stays flat however long the stream, but
+        `accumulate()` then raises, and an error's `partial` carries only the id, model,
+        usage and finish reason. Choose it before the first chunk is read."""
+        if not keep:
+            self._state.keep_no_text()
+        for chunk in self._chunks:
+            yield chunk
 
     def __next__(self) -> StreamingChunk:
         return self._chunks.__next__()

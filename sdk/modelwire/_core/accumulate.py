@@ -151,6 +151,20 @@ class Accumulator:
         if chunk.items:
             self._items.extend(chunk.items)
 
+    def tally(self, chunk: StreamingChunk) -> None:
+        """`add` for a stream that keeps no text (`keep=False`): what a response says of
+        itself, and no delta."""
+        self.chunks_seen += 1
+        if chunk.model and self.model is None:
+            self.model = chunk.model
+        if chunk.id and self.id is None:
+            self.id = chunk.id
+        if chunk.finish_reason is not None:
+            self.finish_reason = chunk.finish_reason
+            self.raw_finish_reason = chunk.raw_finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+
     def _start(self, part: TextPart | ThinkingPart) -> None:
         begun = self._begun(part)
         if begun is not None and isinstance(part, ThinkingPart):

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from .._framing import Decoder
 from ..dialects.base import StreamParser
 from ..errors import (
+    ConfigurationError,
     ProviderError,
     StreamIncompleteError,
     StreamInterruptedError,
@@ -79,6 +80,7 @@ class StreamState:
         "attempts",
         "decoder",
         "headers",
+        "kept",
         "parser",
         "provider",
         "rate_limits",
@@ -123,22 +125,41 @@ class StreamState:
         self.stopped_by: str | None = None
         # the call's per-call hooks (None without them): told of the first chunk and the end
         self._watch = watch
-        on_chunk = hooks.on_chunk
+        # whether the text is kept (for accumulate() and an error's partial): keep=False
+        # streams keep none
+        self.kept = True
+        self._bind(accumulator.add)
+
+    def _bind(self, step: Callable[[StreamingChunk], None]) -> None:
+        """Sets `add`, the hot path's step: chosen once per stream, so that streams
+        without hooks pay nothing for them."""
+        on_chunk = self._hooks.on_chunk
+        watch = self._watch
         on_first = watch.first_chunk if watch is not None and watch.wants_first_chunk else None
         if on_chunk is None and on_first is None:
-            self.add: Callable[[StreamingChunk], None] = accumulator.add
-        else:
-            # chosen once per stream, so that streams without these hooks pay nothing
-            def add(chunk: StreamingChunk) -> None:
-                nonlocal on_first
-                accumulator.add(chunk)
-                if on_first is not None:
-                    first, on_first = on_first, None
-                    first(chunk)
-                if on_chunk is not None:
-                    on_chunk(chunk)
+            self.add: Callable[[StreamingChunk], None] = step
+            return
 
-            self.add = add
+        def add(chunk: StreamingChunk) -> None:
+            nonlocal on_first
+            step(chunk)
+            if on_first is not None:
+                first, on_first = on_first, None
+                first(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
+
+        self.add = add
+
+    def keep_no_text(self) -> None:
+        """From now on only what a response says of itself is kept (`keep=False`): the
+        driver's loop must not have bound `add` yet."""
+        if self.chunks_seen:
+            raise ConfigurationError(
+                "keep=False must be chosen before the stream's first chunk is read"
+            )
+        self.kept = False
+        self._bind(self._accumulator.tally)
 
     @property
     def chunks_seen(self) -> int:
@@ -222,6 +243,11 @@ class StreamState:
         that what arrived is never taken for the whole answer."""
         if not self.parser.finished:
             raise self._with_context(StreamIncompleteError(self._why_incomplete()))
+        if not self.kept:
+            raise ConfigurationError(
+                "this stream was read with keep=False, so its text was not kept: read it "
+                "with keep=True (the default) to accumulate() it"
+            )
         return self._finish(self.snapshot())
 
     def _why_incomplete(self) -> str:
