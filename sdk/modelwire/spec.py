@@ -152,7 +152,7 @@ class OptionSpec(_Spec):
 
 # the dialects with a token-counting shape of their own (`Dialect.token_count_fields`)
 COUNTING_DIALECTS: frozenset[str] = frozenset(
-    ("anthropic_messages", "openai_responses", "bedrock_converse")
+    ("anthropic_messages", "openai_responses", "bedrock_converse", "gemini")
 )
 
 
@@ -234,12 +234,19 @@ class ReasoningSpec(_Spec):
     `wire` names the shape: `reasoning_effort` (OpenAI chat and the APIs that copy it),
     `responses` (`reasoning: {effort, summary}`), `anthropic_thinking` (`thinking`, with
     the effort in `output_config.effort`), `ollama_think` (`think`: false or a level) or
-    `openrouter` (`reasoning: {effort | max_tokens, summary, exclude}`). A provider
-    without this section takes no reasoning settings.
+    `openrouter` (`reasoning: {effort | max_tokens, summary, exclude}`) or
+    `gemini_thinking` (`generationConfig.thinkingConfig`: `thinkingLevel`, `thinkingBudget`,
+    `includeThoughts` for a summary). A provider without this section takes no reasoning
+    settings.
     """
 
     wire: Literal[
-        "reasoning_effort", "responses", "anthropic_thinking", "ollama_think", "openrouter"
+        "reasoning_effort",
+        "responses",
+        "anthropic_thinking",
+        "ollama_think",
+        "openrouter",
+        "gemini_thinking",
     ]
     # the effort levels it takes
     efforts: list[str] = Field(default_factory=list)

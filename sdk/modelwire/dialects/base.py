@@ -254,6 +254,17 @@ def reasoning_fields(request: CompletionRequest, spec: ProviderSpec) -> dict[str
         if effort is not None:
             fields["output_config"] = {"effort": effort}
         return fields
+    if wire == "gemini_thinking":
+        thinking: dict[str, Any] = {}
+        if effort == "none":
+            thinking["thinkingBudget"] = 0  # off, on the models that can turn it off
+        elif effort is not None:
+            thinking["thinkingLevel"] = effort
+        if budget is not None:
+            thinking["thinkingBudget"] = budget
+        if reasoning.summary is not None:
+            thinking["includeThoughts"] = True  # Gemini's summaries of its thoughts
+        return {"generationConfig": {"thinkingConfig": thinking}}
     if wire == "ollama_think":
         if effort is None:
             return {"think": True}

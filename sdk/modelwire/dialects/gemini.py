@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from .._framing import ServerSentEvent
-from ..errors import ProviderError
+from ..errors import ProviderError, UnexpectedResponseError
 from ..spec import ProviderSpec
 from ..types import (
     CompletionRequest,
@@ -39,6 +39,7 @@ from ..types import (
     NamedToolChoice,
     StreamingChunk,
     TextPart,
+    TokenCount,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -51,6 +52,7 @@ from .base import (
     WireKind,
     Writer,
     apply_options,
+    apply_reasoning,
     arguments_value,
     count_or_none,
     json_bytes,
@@ -261,6 +263,8 @@ class GeminiDialect(Dialect):
         "embeddings": wire.BatchEmbedResponse,
     }
 
+    token_count_fields = frozenset(("contents", "systemInstruction", "tools", "toolConfig"))
+
     def build_request(
         self, request: CompletionRequest, spec: ProviderSpec, *, stream: bool
     ) -> dict[str, Any]:
@@ -301,9 +305,29 @@ class GeminiDialect(Dialect):
             tool_config = _tool_config(request)
             if tool_config is not None:
                 body["toolConfig"] = tool_config
+        apply_reasoning(body, request, spec)
         # the options' wire paths start at the body: generationConfig.topK, ...
         apply_options(body, request, spec)
         return merge_extra(body, request.extra_body)
+
+    def build_token_count_request(
+        self, request: CompletionRequest, spec: ProviderSpec
+    ) -> dict[str, Any]:
+        """`:countTokens` takes the request as `generateContentRequest`, so that the system
+        instruction and the tools are counted too (its generation settings are left out)."""
+        counted = super().build_token_count_request(request, spec)
+        return {"generateContentRequest": {"model": f"models/{request.model}", **counted}}
+
+    def parse_token_count(self, body: Any, spec: ProviderSpec) -> TokenCount:
+        """`{"totalTokens": N, ...}`."""
+        count = body.get("totalTokens") if isinstance(body, dict) else None
+        if type(count) is not int:
+            raise UnexpectedResponseError(
+                "the token count response has no totalTokens number",
+                provider=spec.name,
+                body=body,
+            )
+        return TokenCount(input_tokens=count, raw=body)
 
     def parse_response(self, body: Any, spec: ProviderSpec) -> CompletionResponse:
         candidate = _first_candidate(body)

@@ -470,3 +470,57 @@ def test_a_recorded_signature_is_kept_and_sent_back() -> None:
     ]
     sent = body_of(messages=history)["contents"][1]["parts"][0]
     assert sent["thoughtSignature"] == item["part"]["thoughtSignature"]
+
+
+# --------------------------------------------------------------------------- reasoning, counting
+
+
+@pytest.mark.parametrize(
+    ("reasoning", "thinking"),
+    [
+        ("high", {"thinkingLevel": "high"}),
+        ("none", {"thinkingBudget": 0}),
+        (
+            modelwire.Reasoning(budget_tokens=2048, summary="auto"),
+            {"thinkingBudget": 2048, "includeThoughts": True},
+        ),
+    ],
+)
+def test_reasoning_becomes_the_thinking_config(reasoning: Any, thinking: dict[str, Any]) -> None:
+    body = body_of(reasoning=reasoning, max_tokens=64)
+    assert body["generationConfig"] == {"maxOutputTokens": 64, "thinkingConfig": thinking}
+
+
+def test_reasoning_and_gemini_own_thinking_option_together_are_refused() -> None:
+    wire = Wire(json_answer(TEXT))
+    with pytest.raises(modelwire.RequestValidationError, match="thinking_budget"):
+        wire.client("gemini", api_key="AIza-test").complete(
+            messages=[{"role": "user", "content": "Hi"}], reasoning="low", thinking_budget=10
+        )
+    assert wire.requests == []
+
+
+def test_count_tokens_sends_the_whole_request_and_reads_total_tokens() -> None:
+    wire = Wire(json_answer({"totalTokens": 31, "promptTokensDetails": []}))
+    client = wire.client("gemini/gemini-2.5-flash", api_key="AIza-test")
+    counted = client.count_tokens(
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+        max_tokens=10,
+    )
+    assert counted.input_tokens == 31
+    request = wire.requests[-1]
+    assert str(request.url).endswith("/v1beta/models/gemini-2.5-flash:countTokens")
+    inner = wire.body["generateContentRequest"]
+    assert inner["model"] == "models/gemini-2.5-flash"
+    assert inner["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert inner["contents"] == [{"role": "user", "parts": [{"text": "Hi"}]}]
+    assert "generationConfig" not in inner
+
+
+async def test_count_tokens_async_and_a_bad_answer_is_typed() -> None:
+    wire = Wire(json_answer({"tokens": 3}))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(wire))
+    async with modelwire.AsyncGemini(api_key="AIza-test", http_client=http) as client:
+        with pytest.raises(modelwire.UnexpectedResponseError, match="totalTokens"):
+            await client.count_tokens(messages=[{"role": "user", "content": "Hi"}])
+    assert len(wire.requests) == 1
