@@ -49,7 +49,7 @@ TEST_DEPS = [
     "redis>=5",
 ]
 # what the optional modules import, for the type checker and the layering contracts
-EXTRAS_DEPS = ["opentelemetry-api>=1.27", "genai-prices>=0.2"]
+EXTRAS_DEPS = ["opentelemetry-api>=1.27", "genai-prices>=0.2", "redis>=5", "botocore>=1.34"]
 CODEGEN_DEPS = ["jinja2>=3.1", "pyyaml>=6", "datamodel-code-generator==0.89.0", "ruff==0.17.6"]
 # the documentation site (mkdocs.yml): the theme and the API reference from the docstrings
 DOCS_DEPS = [

@@ -89,7 +89,7 @@ def test_a_bad_parameter_exits_2(local_server: LocalServer) -> None:
         "chat", "-p", "llamacpp", "--base-url", local_server.base_url, "--temperature", "9", "hi"
     )
     assert result.returncode == 2  # the request was wrong: nothing was sent
-    assert "temperature=9.0 is out of range" in result.stderr
+    assert "--temperature 9.0 is out of range" in result.stderr
 
 
 def test_an_unreachable_server_exits_1() -> None:
@@ -128,6 +128,9 @@ def test_serve_prints_the_urls_serves_them_and_exits_130_on_ctrl_c(engine: str) 
         stderr=subprocess.PIPE,
         text=True,
         env=environment,
+        # Ctrl-C reaches it even when the tests were started with SIGINT ignored (a
+        # background job of a shell), which a child would inherit
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     out: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(proc.stdout, out), daemon=True).start()

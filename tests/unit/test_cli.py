@@ -352,9 +352,18 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_generate_without_a_checkout_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # an editable install of a checkout has no installed generator: it says where to run
+    # an install without the generator (some editable installs of a checkout): it says
+    # where to run
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "modelwire_codegen" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     assert main(["generate", "--root", str(tmp_path / "nowhere")]) == EXIT_USAGE
     assert "installed without its generator: run it in the checkout" in capsys.readouterr().err
 
@@ -674,7 +683,12 @@ def test_json_lines_need_a_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
 # a chat on a real terminal (a pseudo-terminal), answered by a mock whose replies are slow
 # enough to be interrupted
 _ON_A_TERMINAL = """
+import signal
 import sys
+
+# Ctrl-C must raise here even when the test runner was started with SIGINT ignored (a
+# background job of a shell), which a child inherits
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import modelwire.cli as cli
 from modelwire import providers
 from modelwire.testing import MockProvider
