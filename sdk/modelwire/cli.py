@@ -517,10 +517,10 @@ def cmd_providers(args: argparse.Namespace) -> int:
                 os.environ.get(spec.base_url_env) if spec.base_url_env else None
             ) or spec.base_url
             status = f"no key needed; {_listening(url)}"
-        elif spec.auth.env and os.environ.get(spec.auth.env):
+        elif spec.auth.key_from_env():
             status = "key set"
         else:
-            status = f"needs {spec.auth.env}"
+            status = f"needs {spec.auth.env_names}"
         url_env = spec.base_url_env or "-"
         rows.append((name, status, key_env, url_env, spec.base_url))
     header = ("provider", "status", "key variable", "URL variable", "default URL")

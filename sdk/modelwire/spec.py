@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -53,11 +54,25 @@ class AuthSpec(_Spec):
     header: str | None = None
     param: str | None = None
     env: str | None = None
+    # a second variable, read when `env` is unset (Gemini: GOOGLE_API_KEY)
+    fallback_env: str | None = None
     # a key is needed for every request (Ollama and LM Studio need none)
     required: bool = True
     # without a key, requests are signed with AWS Signature Version 4 for this service
     # (Bedrock: "bedrock"), with credentials from botocore's chain; needs botocore
     sigv4_service: str | None = None
+
+    def key_from_env(self) -> str | None:
+        """The API key the environment holds: `env`, else `fallback_env`."""
+        for name in (self.env, self.fallback_env):
+            if name and os.environ.get(name):
+                return os.environ[name]
+        return None
+
+    @property
+    def env_names(self) -> str:
+        """The variables a key is read from, for messages: "GEMINI_API_KEY or GOOGLE_API_KEY"."""
+        return " or ".join(name for name in (self.env, self.fallback_env) if name)
 
     @model_validator(mode="before")
     @classmethod

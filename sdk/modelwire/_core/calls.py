@@ -173,7 +173,7 @@ class ClientConfig:
         validation.check_auth(spec, auth)
         api_key = None
         if spec.auth.type != "none" or auth is not None:
-            api_key = given.get("api_key") or (os.environ.get(spec.auth.env or "") or None)
+            api_key = given.get("api_key") or spec.auth.key_from_env()
         credential = credential_for(spec, auth, api_key)
         if credential.provider is None:
             validation.check_api_key(spec, api_key)

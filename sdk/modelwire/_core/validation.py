@@ -136,7 +136,7 @@ def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
 def check_api_key(spec: ProviderSpec, api_key: str | None) -> None:
     if not api_key and spec.auth.type != "none" and spec.auth.required:
         raise ConfigurationError(
-            f"{spec.display_name} needs an API key: pass api_key= or set {spec.auth.env}",
+            f"{spec.display_name} needs an API key: pass api_key= or set {spec.auth.env_names}",
             provider=spec.name,
         )
 

@@ -524,3 +524,20 @@ async def test_count_tokens_async_and_a_bad_answer_is_typed() -> None:
         with pytest.raises(modelwire.UnexpectedResponseError, match="totalTokens"):
             await client.count_tokens(messages=[{"role": "user", "content": "Hi"}])
     assert len(wire.requests) == 1
+
+
+def test_the_key_comes_from_gemini_api_key_else_google_api_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("GOOGLE_API_KEY", "AIza-google")
+    wire = Wire(json_answer(TEXT))
+    wire.client("gemini").complete(messages=[{"role": "user", "content": "Hi"}])
+    assert wire.requests[-1].headers["x-goog-api-key"] == "AIza-google"
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza-gemini")
+    wire.client("gemini").complete(messages=[{"role": "user", "content": "Hi"}])
+    assert wire.requests[-1].headers["x-goog-api-key"] == "AIza-gemini"
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    with pytest.raises(modelwire.ConfigurationError, match="GEMINI_API_KEY or GOOGLE_API_KEY"):
+        wire.client("gemini")
