@@ -42,6 +42,11 @@ OPTION_TYPES: dict[str, str] = {
 }
 
 
+def first_env(names: list[str]) -> str | None:
+    """The value of the first of the environment variables `names` that is set."""
+    return next((os.environ[name] for name in names if os.environ.get(name)), None)
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,25 +59,27 @@ class AuthSpec(_Spec):
     header: str | None = None
     param: str | None = None
     env: str | None = None
-    # a second variable, read when `env` is unset (Gemini: GOOGLE_API_KEY)
-    fallback_env: str | None = None
+    # variables read, in order, when `env` is unset (Gemini: GOOGLE_API_KEY)
+    fallback_env: list[str] = Field(default_factory=list)
     # a key is needed for every request (Ollama and LM Studio need none)
     required: bool = True
     # without a key, requests are signed with AWS Signature Version 4 for this service
     # (Bedrock: "bedrock"), with credentials from botocore's chain; needs botocore
     sigv4_service: str | None = None
 
+    @property
+    def envs(self) -> list[str]:
+        """The variables that give the key, in the order they are read."""
+        return ([self.env] if self.env else []) + self.fallback_env
+
     def key_from_env(self) -> str | None:
-        """The API key the environment holds: `env`, else `fallback_env`."""
-        for name in (self.env, self.fallback_env):
-            if name and os.environ.get(name):
-                return os.environ[name]
-        return None
+        """The API key the environment holds: the first of `envs` that is set."""
+        return first_env(self.envs)
 
     @property
     def env_names(self) -> str:
         """The variables a key is read from, for messages: "GEMINI_API_KEY or GOOGLE_API_KEY"."""
-        return " or ".join(name for name in (self.env, self.fallback_env) if name)
+        return " or ".join(self.envs)
 
     @model_validator(mode="before")
     @classmethod

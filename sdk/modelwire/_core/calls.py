@@ -27,7 +27,7 @@ from ..dialects.base import (
 from ..errors import ProviderError, RequestValidationError, UnexpectedResponseError
 from ..hooks import NO_HOOKS, Hooks, Operation, StartEvent
 from ..retries import RetryPolicy
-from ..spec import ProviderSpec
+from ..spec import ProviderSpec, first_env
 from ..types import (
     CompletionRequest,
     CompletionResponse,
@@ -184,10 +184,7 @@ class ClientConfig:
         url_settings: dict[str, str] = {}
         for setting in spec.settings:
             if setting.in_base_url:
-                value = own.get(setting.name) or next(
-                    (os.environ[name] for name in setting.envs if os.environ.get(name)),
-                    setting.default,
-                )
+                value = own.get(setting.name) or first_env(setting.envs) or setting.default
                 placeholder = "{" + setting.name + "}"
                 if value is not None or placeholder in template:
                     value = validation.check_url_setting(spec, setting, value)
@@ -209,7 +206,7 @@ class ClientConfig:
                 continue  # filled into the base URL above
             value = own.get(setting.name)
             if value is None:
-                value = next((os.environ[n] for n in setting.envs if os.environ.get(n)), None)
+                value = first_env(setting.envs)
             value = value or setting.default
             if value:
                 if setting.query is not None:
